@@ -1,0 +1,365 @@
+"""Write a rigged, textured, animated character as one self-contained binary glTF (GLB).
+
+The GLB is what headless Blender imports (``bpy.ops.import_scene.gltf``), so it carries the whole
+character: the skinned mesh split at UV seams, one material with its PNG embedded, the skeleton
+as a node hierarchy with a skin, and one glTF animation per clip.
+
+Layout of the node tree (node indices are fixed, which keeps the output deterministic)::
+
+    scene
+    └── 0  character node, named ``name`` (identity transform)
+        ├── 1  mesh node ``<name>_mesh`` (mesh 0, skin 0)
+        └── 2+ joint nodes, one per skeleton joint in skeleton order (node = 2 + joint index),
+               nested like the skeleton, translation = local rest offset, no rotation
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Sequence
+
+import numpy as np
+import pygltflib as gl
+
+from reskin import __version__
+from reskin.assets.mesh import Mesh
+from reskin.rigging.clip import Clip
+from reskin.rigging.skeleton import Skeleton
+
+EXPORTER_VERSION = "1"  # bump when the bytes written for the same inputs change
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COMPONENT_TYPES = {
+    np.dtype(np.uint8): gl.UNSIGNED_BYTE,
+    np.dtype(np.uint16): gl.UNSIGNED_SHORT,
+    np.dtype(np.uint32): gl.UNSIGNED_INT,
+    np.dtype(np.float32): gl.FLOAT,
+}
+_ACCESSOR_TYPES = {1: gl.SCALAR, 2: gl.VEC2, 3: gl.VEC3, 4: gl.VEC4, 16: gl.MAT4}
+_MESH_NODE = 1  # node index of the skinned mesh
+_FIRST_JOINT_NODE = 2  # joint i of the skeleton is node _FIRST_JOINT_NODE + i
+
+
+class _BinaryBuffer:
+    """Accumulates the GLB's single binary buffer, one 4-byte aligned bufferView per array."""
+
+    def __init__(self, gltf: gl.GLTF2) -> None:
+        self.gltf = gltf
+        self.data = bytearray()
+
+    def view(self, payload: bytes, target: int | None = None) -> int:
+        # 4-byte alignment keeps every accessor's elements aligned to their component size,
+        # as the glTF spec requires for vertex attributes and for float data generally.
+        self.data += b"\x00" * (-len(self.data) % 4)
+        self.gltf.bufferViews.append(
+            gl.BufferView(
+                buffer=0, byteOffset=len(self.data), byteLength=len(payload), target=target
+            )
+        )
+        self.data += payload
+        return len(self.gltf.bufferViews) - 1
+
+    def accessor(
+        self, array: np.ndarray, *, target: int | None = None, bounds: bool = False
+    ) -> int:
+        """Add ``array`` (count, width) or (count,) as an accessor; returns its index.
+
+        ``bounds`` writes min/max, required for POSITION and for animation inputs.
+        """
+        array = np.ascontiguousarray(array)
+        width = 1 if array.ndim == 1 else int(np.prod(array.shape[1:]))
+        flat = array.reshape(len(array), width)
+        acc = gl.Accessor(
+            bufferView=self.view(array.tobytes(), target),
+            byteOffset=0,
+            componentType=_COMPONENT_TYPES[array.dtype],
+            count=len(array),
+            type=_ACCESSOR_TYPES[width],
+        )
+        if bounds:
+            # float(np.float32) is exact and JSON keeps doubles exactly, so the validator sees
+            # bounds equal to the stored data, not merely close to it.
+            acc.min = [_py(x) for x in flat.min(axis=0)]
+            acc.max = [_py(x) for x in flat.max(axis=0)]
+        self.gltf.accessors.append(acc)
+        return len(self.gltf.accessors) - 1
+
+
+def _py(x: np.generic) -> float | int:
+    return int(x) if np.issubdtype(type(x), np.integer) else float(x)
+
+
+def _unit_rows(v: np.ndarray, fallback: Sequence[float]) -> np.ndarray:
+    """(n, k) rows scaled to unit length in float64; zero rows become ``fallback``."""
+    v = np.asarray(v, np.float64)
+    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    ok = norm > 1e-12
+    return np.where(ok, v / np.where(ok, norm, 1.0), np.asarray(fallback, np.float64))
+
+
+def _skin_attributes(
+    joints: np.ndarray, weights: np.ndarray, n_joints: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clean per-vertex influences into what glTF and its validator accept.
+
+    joints  : (s, 4) integer joint indices; weights : (s, 4) non-negative weights
+    returns (joints (s, 4) uint8|uint16, weights (s, 4) float32 with rows summing to 1 in float32)
+    """
+    j = np.asarray(joints).astype(np.int64)
+    w = np.asarray(weights, np.float64).copy()
+    if not np.isfinite(w).all():
+        raise ValueError("weights contain NaN or Inf")
+    if (w < 0).any():
+        raise ValueError(f"weights must be non-negative, min is {w.min():g}")
+    used = w > 0
+    if (used & ((j < 0) | (j >= n_joints))).any():
+        raise ValueError(f"joints must index the skeleton's {n_joints} joints")
+    # The same joint twice in one row is invalid glTF: fold the later weight into the first.
+    for a in range(4):
+        for b in range(a + 1, 4):
+            dup = used[:, a] & used[:, b] & (j[:, a] == j[:, b])
+            w[dup, a] += w[dup, b]
+            w[dup, b] = 0.0
+            used[dup, b] = False
+    total = w.sum(axis=1)
+    if (total <= 0).any():
+        bad = np.flatnonzero(total <= 0)
+        raise ValueError(f"{len(bad)} vertices have no skin weight (first: vertex {bad[0]})")
+    # glTF says unused influences carry joint 0; the validator warns otherwise.
+    j[~used] = 0
+    w32 = (w / total[:, None]).astype(np.float32)
+    # Renormalise in float32: put the rounding residue on each row's largest weight so the
+    # float32 sum the validator checks is 1 to within one ulp.
+    rows = np.arange(len(w32))
+    top = np.argmax(w32, axis=1)
+    others = w32.astype(np.float64).sum(axis=1) - w32[rows, top]
+    w32[rows, top] = (1.0 - others).astype(np.float32)
+    j[w32 == 0] = 0  # also weights too small for float32, which would now be "used zero"
+    jdtype = np.uint8 if n_joints <= 256 else np.uint16  # 256 joints -> max index 255 fits a byte
+    return j.astype(jdtype), w32
+
+
+def _clip_rotations(clip: Clip, k: int) -> np.ndarray:
+    """(f, 4) float32 unit quaternions (x, y, z, w) of clip joint ``k``, signs made continuous.
+
+    Consecutive keys on opposite hemispheres would make a component-wise interpolator (Blender's
+    F-curves) swing the long way round between frames; flipping a sign keeps the same rotation.
+    """
+    q = np.asarray(clip.rotations[:, k], np.float64)
+    norm = np.linalg.norm(q, axis=1)
+    if not (np.isfinite(q).all() and (norm > 1e-8).all()):
+        raise ValueError(f"clip {clip.name!r}: joint {clip.joint_names[k]!r} has invalid rotations")
+    q = q / norm[:, None]
+    # Key t flips when it disagrees with key t-1 as written; a flip of t-1 propagates, hence
+    # the running product of the signs.
+    agree = np.einsum("ti,ti->t", q[1:], q[:-1]) >= 0
+    sign = np.cumprod(np.r_[1.0, np.where(agree, 1.0, -1.0)])
+    return (q * sign[:, None]).astype(np.float32)
+
+
+def _add_animation(
+    gltf: gl.GLTF2, buf: _BinaryBuffer, clip: Clip, skeleton: Skeleton
+) -> gl.Animation:
+    if clip.frames < 1:
+        raise ValueError(f"clip {clip.name!r} has no frames")
+    if not np.isfinite(clip.root_translation).all():
+        raise ValueError(f"clip {clip.name!r}: root_translation contains NaN or Inf")
+    times = (np.arange(clip.frames, dtype=np.float64) / clip.fps).astype(np.float32)
+    t_acc = buf.accessor(times, bounds=True)  # one input shared by every channel of the clip
+    anim = gl.Animation(name=clip.name)
+
+    def channel(output: np.ndarray, joint: int, path: str) -> None:
+        anim.samplers.append(
+            gl.AnimationSampler(input=t_acc, output=buf.accessor(output), interpolation="LINEAR")
+        )
+        target = gl.AnimationChannelTarget(node=_FIRST_JOINT_NODE + joint, path=path)
+        anim.channels.append(gl.AnimationChannel(sampler=len(anim.samplers) - 1, target=target))
+
+    in_clip = {n: k for k, n in enumerate(clip.joint_names)}
+    # Skeleton order, not clip order: the output must not depend on how a clip lists its joints.
+    for i, joint_name in enumerate(skeleton.names):
+        if joint_name in in_clip:
+            channel(_clip_rotations(clip, in_clip[joint_name]), i, "rotation")
+    # Joint 0 is always the root (parents come first). Its node has no parent joint and the
+    # character node is identity, so model-space root positions are its local translations.
+    channel(np.asarray(clip.root_translation, np.float32), 0, "translation")
+    return anim
+
+
+def _check_inputs(
+    mesh: Mesh, skeleton: Skeleton, joints: np.ndarray, weights: np.ndarray, clips: Sequence[Clip]
+) -> None:
+    n = len(mesh.vertices)
+    if joints.shape != (n, 4) or weights.shape != (n, 4):
+        raise ValueError(
+            f"joints and weights must be ({n}, 4), got {joints.shape} and {weights.shape}"
+        )
+    if len(mesh.faces) == 0:
+        raise ValueError("mesh has no faces")
+    if len(skeleton.names) == 0:
+        raise ValueError("skeleton has no joints")
+    if len(set(skeleton.names)) != len(skeleton.names):
+        raise ValueError("skeleton joint names must be unique (they become Blender bone names)")
+    names = [c.name for c in clips]
+    if len(set(names)) != len(names):
+        raise ValueError(f"clip names must be unique (they become Blender actions): {names}")
+
+
+def _glb(document: dict, binary: bytes) -> bytes:
+    """Pack a glTF JSON document and its binary buffer into GLB 2.0 container bytes."""
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    js = text.encode("utf-8")
+    js += b" " * (-len(js) % 4)  # the spec pads the JSON chunk with spaces, BIN with zeros
+    binary += b"\x00" * (-len(binary) % 4)
+    chunks = struct.pack("<I4s", len(js), b"JSON") + js
+    if binary:
+        chunks += struct.pack("<I4s", len(binary), b"BIN\x00") + binary
+    return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
+
+
+def write_character_glb(
+    mesh: Mesh,
+    skeleton: Skeleton,
+    joints: np.ndarray,
+    weights: np.ndarray,
+    *,
+    name: str,
+    texture_png: bytes | None = None,
+    base_color: Sequence[float] = (1.0, 1.0, 1.0, 1.0),
+    roughness: float = 0.6,
+    metallic: float = 0.0,
+    clips: Sequence[Clip] = (),
+    extras: dict | None = None,
+) -> bytes:
+    """The character as GLB bytes, ready for ``bpy.ops.import_scene.gltf`` or any glTF viewer.
+
+    mesh        : the welded character mesh, n vertices; split at UV seams here (s >= n vertices)
+    skeleton    : j joints, rest rotations identity; joint i becomes node ``2 + i``
+    joints      : (n, 4) uint16 skin joint indices into ``skeleton.names`` per welded vertex
+    weights     : (n, 4) float32 skin weights, >= 0, any positive row sum (renormalised here)
+    name        : name of the character node (and prefix of mesh, material, skin names)
+    texture_png : PNG bytes of the base colour texture, embedded in the GLB; None for no texture
+    base_color  : RGBA factor multiplying the texture, each in [0, 1]
+    roughness, metallic : PBR factors in [0, 1]
+    clips       : one glTF animation per clip (named ``clip.name``): rotation channels for joints
+                  in both clip and skeleton, a translation channel for the root joint, LINEAR,
+                  keys at ``frame / fps`` seconds from 0
+    extras      : JSON-serialisable metadata (e.g. provenance) stored as ``asset.extras`` with
+                  keys sorted
+
+    The same inputs give byte-identical output. Raises ValueError on inconsistent inputs.
+    """
+    joints = np.asarray(joints)
+    weights = np.asarray(weights)
+    _check_inputs(mesh, skeleton, joints, weights, clips)
+    base_color = [float(c) for c in base_color]
+    if len(base_color) != 4 or not all(0.0 <= c <= 1.0 for c in base_color):
+        raise ValueError(f"base_color must be 4 numbers in [0, 1], got {base_color}")
+    if not (0.0 <= roughness <= 1.0 and 0.0 <= metallic <= 1.0):
+        raise ValueError(f"roughness and metallic must be in [0, 1], got {roughness}, {metallic}")
+    if texture_png is not None and not bytes(texture_png[:8]) == _PNG_SIGNATURE:
+        raise ValueError("texture_png is not PNG data (bad signature)")
+    # Sorted keys and a JSON round trip: equal dicts give equal bytes whatever their key order,
+    # and anything JSON cannot hold fails here with a clear TypeError, not inside the writer.
+    extras_json = json.loads(json.dumps(extras or {}, sort_keys=True, allow_nan=False))
+
+    gltf = gl.GLTF2()
+    buf = _BinaryBuffer(gltf)
+
+    # --- geometry: one vertex per (position, uv) pair, as GPUs and glTF need
+    src, uv, faces = mesh.split_for_export()
+    positions = np.asarray(mesh.vertices, np.float32)[src]
+    # Renormalised in float64 then rounded: unit length within the validator's tolerance; a
+    # vertex of only degenerate faces has no normal, so it gets +Y rather than a zero vector.
+    normals = _unit_rows(mesh.vertex_normals[src], (0.0, 1.0, 0.0)).astype(np.float32)
+    texcoords = np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]).astype(np.float32)  # glTF v is down
+    skin_j, skin_w = _skin_attributes(joints[src], weights[src], len(skeleton.names))
+    # 0xFFFF is the primitive-restart value, invalid as an index: shorts only below it.
+    index_dtype = np.uint16 if len(src) <= 0xFFFF else np.uint32
+    attributes = gl.Attributes(
+        POSITION=buf.accessor(positions, target=gl.ARRAY_BUFFER, bounds=True),
+        NORMAL=buf.accessor(normals, target=gl.ARRAY_BUFFER),
+        TEXCOORD_0=buf.accessor(texcoords, target=gl.ARRAY_BUFFER),
+        JOINTS_0=buf.accessor(skin_j, target=gl.ARRAY_BUFFER),
+        WEIGHTS_0=buf.accessor(skin_w, target=gl.ARRAY_BUFFER),
+    )
+    indices = buf.accessor(faces.reshape(-1).astype(index_dtype), target=gl.ELEMENT_ARRAY_BUFFER)
+
+    # --- material and embedded texture
+    pbr = gl.PbrMetallicRoughness(
+        baseColorFactor=base_color, metallicFactor=float(metallic), roughnessFactor=float(roughness)
+    )
+    if texture_png is not None:
+        gltf.images.append(
+            gl.Image(
+                bufferView=buf.view(bytes(texture_png)), mimeType="image/png", name=f"{name}_base"
+            )
+        )
+        gltf.samplers.append(
+            gl.Sampler(
+                magFilter=gl.LINEAR,
+                minFilter=gl.LINEAR_MIPMAP_LINEAR,
+                wrapS=gl.REPEAT,
+                wrapT=gl.REPEAT,
+            )
+        )
+        gltf.textures.append(gl.Texture(sampler=0, source=0))
+        pbr.baseColorTexture = gl.TextureInfo(index=0, texCoord=0)
+    gltf.materials.append(gl.Material(name=f"{name}_material", pbrMetallicRoughness=pbr))
+    gltf.meshes.append(
+        gl.Mesh(
+            name=f"{name}_mesh",
+            primitives=[
+                gl.Primitive(attributes=attributes, indices=indices, material=0, mode=gl.TRIANGLES)
+            ],
+        )
+    )
+
+    # --- nodes: character, mesh, joints
+    j = len(skeleton.names)
+    parents = np.asarray(skeleton.parents)
+    roots = [i for i in range(j) if parents[i] < 0]
+    offsets = skeleton.local_offsets
+    gltf.nodes.append(
+        gl.Node(name=name, children=[_MESH_NODE] + [_FIRST_JOINT_NODE + r for r in roots])
+    )
+    gltf.nodes.append(gl.Node(name=f"{name}_mesh", mesh=0, skin=0))
+    for i in range(j):
+        gltf.nodes.append(
+            gl.Node(
+                name=skeleton.names[i],
+                translation=[float(x) for x in offsets[i]],
+                children=[_FIRST_JOINT_NODE + c for c in range(j) if parents[c] == i],
+            )
+        )
+
+    # --- skin: bind matrices are pure translations because rest rotations are identity
+    ibm = np.tile(np.eye(4, dtype=np.float32), (j, 1, 1))
+    ibm[:, :3, 3] = -np.asarray(skeleton.heads, np.float32)
+    ibm = np.ascontiguousarray(ibm.transpose(0, 2, 1))  # glTF stores matrices column-major
+    gltf.skins.append(
+        gl.Skin(
+            name=f"{name}_skin",
+            inverseBindMatrices=buf.accessor(ibm.reshape(j, 16)),
+            joints=[_FIRST_JOINT_NODE + i for i in range(j)],
+            # The skeleton root must be a common root of all joints: only one exists when the
+            # skeleton has a single root joint (the usual hips).
+            skeleton=_FIRST_JOINT_NODE + roots[0] if len(roots) == 1 else None,
+        )
+    )
+
+    for clip in clips:
+        gltf.animations.append(_add_animation(gltf, buf, clip, skeleton))
+
+    gltf.scenes.append(gl.Scene(name=name, nodes=[0]))
+    gltf.scene = 0
+    binary = bytes(buf.data)
+    gltf.buffers.append(gl.Buffer(byteLength=len(binary) + (-len(binary) % 4)))
+    gltf.asset = gl.Asset(generator=f"reskin {__version__}", version="2.0")
+
+    # pygltflib's serialiser drops None and empty values everywhere, which would also prune
+    # user extras (empty lists, nulls); so extras are put back verbatim after serialising.
+    document = json.loads(gltf.to_json())
+    if extras_json:
+        document["asset"]["extras"] = extras_json
+    return _glb(document, binary)

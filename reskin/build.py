@@ -1,0 +1,268 @@
+"""``reskin build``: make, rig and re-skin the cast, render, stylize and publish every episode.
+
+Every stage is keyed by its inputs, so a second build with nothing changed does no work, and
+editing one shot re-renders only that shot.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from reskin.assets.character_spec import CharacterSpec, load_character
+from reskin.assets.library import Library
+from reskin.errors import ReskinError
+from reskin.hashing import key_of
+from reskin.reskin_jobs.wardrobe import WardrobeSpec, load_wardrobe
+from reskin.scenes.cache import StepCache, link_or_copy
+from reskin.scenes.compile import ShotPlan, SkinRef, compile_episode
+from reskin.scenes.episode import Episode, load_episode
+from reskin.scenes.series import SeriesConfig, load_series
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class ShotResult:
+    id: str
+    frames: int
+    folder: str
+    video: str
+    cached: bool
+
+
+@dataclass
+class EpisodeResult:
+    id: str
+    video: str
+    contact_sheet: str
+    shots: list[ShotResult] = field(default_factory=list)
+
+
+@dataclass
+class BuildReport:
+    series: str
+    seconds: float
+    assets_made: list[str]
+    episodes: list[EpisodeResult]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def load_cast(series: SeriesConfig) -> dict[str, CharacterSpec]:
+    cast_dir = series.root / "cast"
+    return {p.parent.name: load_character(p) for p in sorted(cast_dir.glob("*/character.yaml"))}
+
+
+def load_inputs(
+    series: SeriesConfig,
+) -> tuple[dict[str, CharacterSpec], list[Episode], dict[tuple[str, str], WardrobeSpec]]:
+    """Read and validate every input file before any work starts."""
+    cast = load_cast(series)
+    episodes = [load_episode(series.root / "episodes" / f"{e}.yaml", set(cast))
+                for e in series.episode_ids()]
+    if not episodes:
+        raise ReskinError("no episodes (add episodes/ep01.yaml)", file=series.root / "episodes")
+    wardrobes = {}
+    for ep in episodes:
+        for shot in ep.shots:
+            for entry in shot.cast:
+                k = (entry.character, ep.id)
+                if k in wardrobes:
+                    continue
+                path = series.root / "cast" / entry.character / f"{ep.id}.yaml"
+                if not path.exists():
+                    raise ReskinError(
+                        f"{entry.character} has no wardrobe for {ep.id} (expected {path})",
+                        file=ep.file, field=f"shots.{shot.id}.cast")
+                wardrobes[k] = load_wardrobe(path, entry.character, ep.id)
+    return cast, episodes, wardrobes
+
+
+class Builder:
+    """One build of one series; holds the library and, if anything renders, a Blender worker."""
+
+    def __init__(self, root: str | Path, *, log: Log | None = None, progress: bool = False):
+        self.series = load_series(root)
+        self.log = log or (lambda msg: None)
+        self.progress = progress
+        self.lib = Library(self.series.library_dir)
+        self.cache_root = self.series.library_dir / "cache"
+        self.made: list[str] = []
+        self._worker = None
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+        self.lib.close()
+
+    # stages ----------------------------------------------------------------------------------
+    def skins(self, cast, wardrobes) -> dict[tuple[str, str], SkinRef]:
+        """Generate and rig each character once, then make each episode's skin once."""
+        from reskin.assets.characters import ensure_generated, ensure_rigged, load_rigged
+        from reskin.reskin_jobs.job import ensure_skin, skin_key
+
+        refs: dict[tuple[str, str], SkinRef] = {}
+        rig_records: dict = {}
+        loaded: dict = {}  # loading a rig costs; only when a skin must actually be made
+        for (char, ep), wardrobe in sorted(wardrobes.items()):
+            spec = cast[char]
+            if char not in rig_records:
+                base, made = ensure_generated(self.lib, spec)
+                if made:
+                    self._made(base.ref, "generated")
+                rig, made = ensure_rigged(self.lib, base, spec)
+                if made:
+                    self._made(rig.ref, "rigged")
+                rig_records[char] = rig
+            rig = rig_records[char]
+            found = self.lib.find_by_key("skin", skin_key(rig, spec, wardrobe, self.series.fps))
+            if found is None:
+                if char not in loaded:
+                    loaded[char] = load_rigged(self.lib, rig)
+                found, _ = ensure_skin(self.lib, loaded[char], spec, wardrobe, self.series.fps)
+                self._made(found.ref, f"re-skinned for {ep}")
+            glb = self.cache_root / "glb" / f"{found.blobs['skin.glb']}.glb"
+            if not glb.exists():
+                link_or_copy(self.lib.blob_path(found.blobs["skin.glb"]), glb)
+            refs[(char, ep)] = SkinRef(ref=found.ref, glb=str(glb),
+                                       content_hash=found.content_hash,
+                                       height=float(found.meta["height"]))
+        return refs
+
+    def _made(self, ref: str, what: str) -> None:
+        self.made.append(ref)
+        self.log(f"{what}: {ref}")
+
+    def render(self, plan: ShotPlan) -> tuple[StepCache, bool]:
+        cache = StepCache(self.cache_root, "render", plan.key, "beauty", plan.frame_count)
+        if cache.is_done():
+            return cache, True
+        todo = cache.missing()
+        if todo:
+            worker = self._blender()
+            shot = plan.to_dict() | {"out_dir": str(cache.dir), "frames": todo}
+            bar = self._bar(len(todo), f"render {plan.name}")
+            worker.render_shot(shot, progress=lambda n, of: bar.update(1) if bar else None)
+            if bar:
+                bar.close()
+        cache.mark_done(shot=plan.name)
+        return cache, False
+
+    def stylize(self, plan: ShotPlan, rendered: StepCache) -> tuple[StepCache, bool]:
+        import numpy as np
+        from PIL import Image
+
+        from reskin.fsutil import atomic_path
+        from reskin.render.stylize import FrameSet, make_stylizer
+
+        stylizer = make_stylizer(self.series.style)
+        key = key_of("stylize", plan.key, stylizer.key())
+        cache = StepCache(self.cache_root, "stylize", key, "styled", plan.frame_count)
+        if cache.is_done():
+            return cache, True
+        rgba = np.stack([np.asarray(Image.open(p).convert("RGBA"), np.float32) / 255.0
+                         for p in rendered.frames])
+        styled = stylizer.stylize(FrameSet(beauty=rgba[..., :3], alpha=rgba[..., 3]))
+        cache.dir.mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(styled):
+            with atomic_path(cache.frame(i)) as tmp:
+                Image.fromarray(img).save(tmp, format="PNG")
+        cache.mark_done(stylizer=stylizer.key())
+        return cache, False
+
+    def publish(self, ep: Episode, shots: list[tuple[ShotPlan, StepCache, bool]]) -> EpisodeResult:
+        from reskin.render.outputs import contact_sheet, pick_frames, write_mp4
+
+        out = self.series.out_dir / ep.id
+        out.mkdir(parents=True, exist_ok=True)
+        result = EpisodeResult(id=ep.id, video=str(out / f"{ep.id}.mp4"),
+                               contact_sheet=str(out / f"{ep.id}_sheet.png"))
+        stamp_path = out / ".published.json"
+        try:
+            stamps = json.loads(stamp_path.read_text())
+        except (OSError, ValueError):
+            stamps = {}
+        all_frames = []
+        for plan, styled, cached in shots:
+            folder = out / plan.shot
+            video = folder / f"{plan.shot}.mp4"
+            if stamps.get(plan.shot) != styled.dir.name or not video.exists():
+                tmp = out / f".{plan.shot}.tmp"
+                shutil.rmtree(tmp, ignore_errors=True)
+                for i, src in enumerate(styled.frames):
+                    link_or_copy(src, tmp / f"frame_{i:04d}.png")
+                write_mp4(styled.frames, plan.fps, tmp / video.name)
+                shutil.rmtree(folder, ignore_errors=True)
+                tmp.rename(folder)
+                stamps[plan.shot] = styled.dir.name
+            result.shots.append(ShotResult(id=plan.shot, frames=plan.frame_count,
+                                           folder=str(folder), video=str(video), cached=cached))
+            all_frames.extend(styled.frames)
+        ep_key = key_of([s.dir.name for _, s, _ in shots])
+        if stamps.get("_episode") != ep_key or not (
+            Path(result.video).exists() and Path(result.contact_sheet).exists()
+        ):
+            write_mp4(all_frames, self.series.fps, Path(result.video))
+            rows = [(f"{p.shot}  ({p.frame_count} frames)", pick_frames(s.frames))
+                    for p, s, _ in shots]
+            contact_sheet(rows, Path(result.contact_sheet),
+                          title=f"{self.series.name} - {ep.id}: {ep.title}")
+            stamps["_episode"] = ep_key
+        from reskin.fsutil import write_text_atomic
+
+        write_text_atomic(stamp_path, json.dumps(stamps, indent=1))
+        return result
+
+    # helpers ---------------------------------------------------------------------------------
+    def _blender(self):
+        if self._worker is None:
+            from reskin.render.blender.client import BlenderWorker
+
+            self.log("starting Blender worker")
+            self._worker = BlenderWorker(self.series.out_dir / "logs" / "blender.log")
+        return self._worker
+
+    def _bar(self, total: int, desc: str):
+        if not self.progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, unit="frame", leave=False)
+
+    def run(self, only_episodes: list[str] | None = None) -> BuildReport:
+        started = time.perf_counter()
+        cast, episodes, wardrobes = load_inputs(self.series)
+        if only_episodes:
+            unknown = set(only_episodes) - {e.id for e in episodes}
+            if unknown:
+                raise ReskinError(f"no episode {sorted(unknown)[0]!r}", file=self.series.root)
+            episodes = [e for e in episodes if e.id in only_episodes]
+            wardrobes = {k: v for k, v in wardrobes.items() if k[1] in only_episodes}
+        skins = self.skins(cast, wardrobes)
+        results = []
+        for ep in episodes:
+            ep_skins = {c: s for (c, e), s in skins.items() if e == ep.id}
+            shots = []
+            for plan in compile_episode(self.series, ep, ep_skins):
+                rendered, r_cached = self.render(plan)
+                styled, s_cached = self.stylize(plan, rendered)
+                shots.append((plan, styled, r_cached and s_cached))
+            results.append(self.publish(ep, shots))
+        return BuildReport(series=self.series.name, seconds=round(time.perf_counter() - started, 3),
+                           assets_made=self.made, episodes=results)
+
+
+def build(root: str | Path, *, log: Log | None = None, progress: bool = False,
+          episodes: list[str] | None = None) -> BuildReport:
+    builder = Builder(root, log=log, progress=progress)
+    try:
+        return builder.run(episodes)
+    finally:
+        builder.close()

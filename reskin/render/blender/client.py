@@ -1,0 +1,97 @@
+"""Talk to a Blender worker process with plain data. Imports no bpy."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from reskin.errors import ReskinError
+
+
+class BlenderWorker:
+    """A long-lived ``python -m reskin.render.blender.worker`` process.
+
+    Importing bpy costs about a second and each character import more, so one worker renders
+    every shot of a build. Use as a context manager; ``close()`` ends the process.
+    """
+
+    def __init__(self, log_path: str | Path):
+        self.log_path = Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")
+        env = dict(os.environ)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "reskin.render.blender.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+        hello = self._read()
+        if not hello.get("ready"):
+            raise self._died("did not start")
+        self.blender_version = hello.get("blender", "?")
+
+    def __enter__(self) -> BlenderWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            try:
+                self._send({"op": "quit"})
+                self._proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self._proc.kill()
+                self._proc.wait()
+        self._log.close()
+
+    def render_shot(self, shot: dict, progress: Callable[[int, int], None] | None = None) -> dict:
+        """Render ``shot`` (a plan from reskin.scenes.compile, as a dict); returns the reply."""
+        self._send({"op": "render_shot", "shot": shot})
+        while True:
+            msg = self._read()
+            if "progress" in msg:
+                if progress is not None:
+                    progress(msg["progress"], msg["of"])
+                continue
+            if not msg.get("ok"):
+                raise ReskinError(f"Blender could not render shot: {msg.get('error')} "
+                                  f"(log: {self.log_path})", field=shot.get("name"))
+            return msg
+
+    def _send(self, obj: dict) -> None:
+        try:
+            self._proc.stdin.write(json.dumps(obj) + "\n")
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            raise self._died("stopped") from None
+
+    def _read(self) -> dict:
+        line = self._proc.stdout.readline()
+        if not line:
+            raise self._died("stopped")
+        return json.loads(line)
+
+    def _died(self, what: str) -> ReskinError:
+        code = self._proc.wait()
+        tail = ""
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+            tail = lines[-1] if lines else ""
+        except OSError:
+            pass
+        hint = " (exit 134 usually means no EGL: install libegl1 libegl-mesa0)" if code == -6 else ""
+        return ReskinError(
+            f"Blender worker {what} with exit code {code}{hint}; last log line: {tail!r}",
+            file=self.log_path,
+        )

@@ -1,0 +1,216 @@
+"""The Blender worker process: the only place that imports bpy.
+
+Run as ``python -m reskin.render.blender.worker``. It reads one JSON request per line on stdin
+and answers one JSON object per line on its *original* stdout; Blender's own chatter (which C
+code prints to fd 1) is sent to stderr, so it can never corrupt the protocol. bpy is imported
+once per process and every character is imported once per process and reused across shots.
+
+Coordinates in requests are reskin's (metres, +Y up, characters face +Z); they are converted to
+Blender's +Z-up frame here, as the glTF importer does for the characters themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+import traceback
+
+
+def _take_stdout() -> object:
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return proto
+
+
+PROTO = _take_stdout()
+
+import bpy  # noqa: E402  (stdout must be redirected before bpy starts printing)
+from mathutils import Matrix, Vector  # noqa: E402
+
+
+def to_blender(p: list[float]) -> Vector:
+    """reskin (x, y-up, z-front) -> Blender (x, -z, y)."""
+    return Vector((p[0], -p[2], p[1]))
+
+
+class Worker:
+    """Holds the Blender session: the scene, the imported characters, the render settings."""
+
+    def __init__(self) -> None:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        self.scene = bpy.context.scene
+        self.characters: dict[str, dict] = {}  # key -> {"root": Object, "armature": Object}
+        self.shot_objects: list = []
+
+    # characters ---------------------------------------------------------------------------
+    def character(self, key: str, glb: str) -> dict:
+        if key in self.characters:
+            return self.characters[key]
+        before = set(bpy.data.objects)
+        bpy.ops.import_scene.gltf(filepath=glb, disable_bone_shape=True)
+        new = [o for o in bpy.data.objects if o not in before]
+        tops = [o for o in new if o.parent is None]
+        root = bpy.data.objects.new(f"place:{key}", None)
+        self.scene.collection.objects.link(root)
+        for o in tops:
+            o.parent = root
+        armature = next((o for o in new if o.type == "ARMATURE"), None)
+        if armature is not None and armature.animation_data is not None:
+            # Only the action we assign per shot plays; the importer's NLA tracks stay silent.
+            armature.animation_data.use_nla = False
+        entry = {"root": root, "armature": armature, "objects": new}
+        self.characters[key] = entry
+        return entry
+
+    def _show(self, entry: dict, visible: bool) -> None:
+        for o in [entry["root"], *entry["objects"]]:
+            o.hide_render = not visible
+            o.hide_viewport = not visible
+
+    # shot set-up -----------------------------------------------------------------------------
+    def setup_shot(self, shot: dict) -> list[tuple[dict, float]]:
+        scene = self.scene
+        for o in self.shot_objects:
+            bpy.data.objects.remove(o, do_unlink=True)
+        self.shot_objects = []
+        for entry in self.characters.values():
+            self._show(entry, False)
+
+        placed = []
+        for member in shot["cast"]:
+            entry = self.character(member["key"], member["glb"])
+            self._show(entry, True)
+            root = entry["root"]
+            root.location = to_blender(member["position"])
+            root.rotation_euler = (0.0, 0.0, math.radians(member["facing_deg"]))
+            base = 0.0
+            arm = entry["armature"]
+            if arm is not None and member.get("clip"):
+                action = bpy.data.actions.get(member["clip"])
+                if action is None:
+                    raise KeyError(f"character {member['key']} has no clip {member['clip']!r}")
+                arm.animation_data_create()
+                arm.animation_data.use_nla = False
+                arm.animation_data.action = action
+                base = action.frame_range[0]
+            placed.append((entry, base))
+
+        cam_spec = shot["camera"]
+        cam_data = bpy.data.cameras.new("cam")
+        cam_data.lens = cam_spec["lens_mm"]
+        cam_data.sensor_fit = "VERTICAL"
+        cam_data.sensor_height = cam_spec.get("sensor_mm", 24.0)
+        cam = bpy.data.objects.new("cam", cam_data)
+        scene.collection.objects.link(cam)
+        loc, target = to_blender(cam_spec["location"]), to_blender(cam_spec["target"])
+        cam.location = loc
+        cam.rotation_euler = (target - loc).to_track_quat("-Z", "Y").to_euler()
+        scene.camera = cam
+        self.shot_objects.append(cam)
+
+        for i, light in enumerate(shot["lights"]):
+            data = bpy.data.lights.new(f"light{i}", light["type"])
+            data.energy = light["energy"]
+            data.color = light.get("color", (1.0, 1.0, 1.0))
+            if light["type"] == "AREA":
+                data.size = light.get("size", 1.0)
+            obj = bpy.data.objects.new(f"light{i}", data)
+            scene.collection.objects.link(obj)
+            obj.location = to_blender(light["location"])
+            aim = to_blender(light.get("target", [0.0, 1.0, 0.0]))
+            obj.rotation_euler = (aim - obj.location).to_track_quat("-Z", "Y").to_euler()
+            self.shot_objects.append(obj)
+
+        world = scene.world or bpy.data.worlds.new("world")
+        scene.world = world
+        world.color = shot.get("ambient", (0.05, 0.05, 0.05))
+        self._render_settings(shot)
+        return placed
+
+    def _render_settings(self, shot: dict) -> None:
+        r = self.scene.render
+        r.resolution_x, r.resolution_y = shot["width"], shot["height"]
+        r.resolution_percentage = 100
+        r.fps = shot["fps"]
+        r.film_transparent = True
+        r.image_settings.file_format = "PNG"
+        r.image_settings.color_mode = "RGBA"
+        r.image_settings.color_depth = "8"
+        self.scene.view_settings.view_transform = "Standard"
+        engine = shot["engine"]
+        if engine == "cycles":
+            r.engine = "CYCLES"
+            cyc = self.scene.cycles
+            cyc.device = "CPU"
+            cyc.samples = shot["samples"]
+            cyc.use_denoising = False
+            cyc.seed = 0
+            cyc.max_bounces = 4
+        elif engine == "workbench":
+            r.engine = "BLENDER_WORKBENCH"
+            shading = self.scene.display.shading
+            shading.light = "STUDIO"
+            shading.color_type = "TEXTURE"
+        elif engine == "eevee":
+            r.engine = "BLENDER_EEVEE"
+        else:
+            raise ValueError(f"unknown engine {engine!r}")
+
+    # rendering -------------------------------------------------------------------------------
+    def render_shot(self, shot: dict) -> dict:
+        placed = self.setup_shot(shot)
+        out_dir = shot["out_dir"]
+        os.makedirs(out_dir, exist_ok=True)
+        done = []
+        todo = shot["frames"]
+        # Clips start at the action's first frame (0 for glTF imports); the shot's frame k
+        # shows every character at its clip's frame k.
+        base = min((b for _, b in placed), default=0.0)
+        for n, frame in enumerate(todo):
+            self.scene.frame_set(int(base) + frame)
+            final = os.path.join(out_dir, f"beauty_{frame:04d}.png")
+            tmp = os.path.join(out_dir, f".beauty_{frame:04d}.tmp.png")
+            self.scene.render.filepath = tmp
+            bpy.ops.render.render(write_still=True)
+            os.replace(tmp, final)
+            done.append(frame)
+            send({"progress": n + 1, "of": len(todo), "frame": frame})
+        return {"frames": done}
+
+
+def send(obj: dict) -> None:
+    PROTO.write(json.dumps(obj) + "\n")
+    PROTO.flush()
+
+
+def main() -> None:
+    worker = Worker()
+    send({"ready": True, "blender": bpy.app.version_string, "pid": os.getpid()})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        op = request.get("op")
+        started = time.perf_counter()
+        try:
+            if op == "render_shot":
+                result = worker.render_shot(request["shot"])
+            elif op == "ping":
+                result = {}
+            elif op == "quit":
+                send({"ok": True})
+                return
+            else:
+                raise ValueError(f"unknown op {op!r}")
+            send({"ok": True, "seconds": time.perf_counter() - started, **result})
+        except Exception as exc:  # report to the client; the worker stays usable
+            traceback.print_exc()
+            send({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+
+
+if __name__ == "__main__":
+    main()

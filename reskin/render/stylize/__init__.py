@@ -1,0 +1,16 @@
+"""Stylizers; pick one with :func:`make_stylizer` (heavy backends import on use)."""
+
+from __future__ import annotations
+
+from reskin.render.stylize.base import FrameSet, Stylizer
+from reskin.scenes.series import StyleSettings
+
+__all__ = ["FrameSet", "Stylizer", "make_stylizer"]
+
+
+def make_stylizer(style: StyleSettings) -> Stylizer:
+    from reskin.render.stylize.toon import PassThrough, ToonStylizer
+
+    if style.stylizer == "toon":
+        return ToonStylizer(background=style.background, levels=style.levels, ink=style.ink)
+    return PassThrough(style.background)

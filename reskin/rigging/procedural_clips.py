@@ -1,0 +1,79 @@
+"""Procedural clips on the canonical humanoid skeleton, usable by every generated character.
+
+Rotations are local, relative to a T-pose rest with identity joint orientations, so an axis
+here is a model-space axis (x to the character's left, y up, z forward).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reskin.rigging.clip import Clip
+from reskin.rigging.skeleton import Skeleton
+
+PROCEDURAL_VERSION = "1"
+
+
+def axis_angle(axis: tuple[float, float, float], angle: np.ndarray) -> np.ndarray:
+    """(f,) angles in radians about ``axis`` -> (f, 4) quaternions (x, y, z, w)."""
+    a = np.asarray(axis, np.float64)
+    a = a / np.linalg.norm(a)
+    half = np.asarray(angle, np.float64)[:, None] / 2
+    return np.concatenate([np.sin(half) * a, np.cos(half)], axis=1)
+
+
+def quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Hamilton product of (..., 4) xyzw quaternions: apply q, then p."""
+    px, py, pz, pw = np.moveaxis(p, -1, 0)
+    qx, qy, qz, qw = np.moveaxis(q, -1, 0)
+    return np.stack([
+        pw * qx + px * qw + py * qz - pz * qy,
+        pw * qy - px * qz + py * qw + pz * qx,
+        pw * qz + px * qy - py * qx + pz * qw,
+        pw * qw - px * qx - py * qy - pz * qz,
+    ], axis=-1)
+
+
+class _Pose:
+    def __init__(self, skeleton: Skeleton, frames: int):
+        self.names = skeleton.names
+        self.rot = np.zeros((frames, len(self.names), 4))
+        self.rot[..., 3] = 1.0
+
+    def turn(self, joint: str, axis: tuple[float, float, float], angle: np.ndarray) -> None:
+        i = self.names.index(joint)
+        self.rot[:, i] = quat_mul(axis_angle(axis, angle), self.rot[:, i])
+
+
+def make_clip(name: str, skeleton: Skeleton, fps: float, seconds: float = 4.0) -> Clip:
+    """Build the procedural clip ``name`` ("idle", "wave" or "nod") for ``skeleton``."""
+    frames = max(2, int(round(seconds * fps)) + 1)
+    t = np.arange(frames) / fps
+    pose = _Pose(skeleton, frames)
+    breath = np.sin(2 * np.pi * t / 3.5)
+    # Relaxed stance shared by all clips: arms down from the T-pose, elbows a little bent.
+    pose.turn("leftUpperArm", (0, 0, 1), np.full(frames, np.radians(-72)))
+    pose.turn("rightUpperArm", (0, 0, 1), np.full(frames, np.radians(72)))
+    pose.turn("leftLowerArm", (0, 1, 0), np.full(frames, np.radians(-12)))
+    pose.turn("rightLowerArm", (0, 1, 0), np.full(frames, np.radians(12)))
+    pose.turn("chest", (1, 0, 0), np.radians(1.5) * breath)
+    pose.turn("neck", (1, 0, 0), np.radians(-1.0) * breath)
+    if name == "idle":
+        pose.turn("head", (0, 1, 0), np.radians(12) * np.sin(2 * np.pi * t / 4.0))
+        pose.turn("spine", (0, 0, 1), np.radians(2) * np.sin(2 * np.pi * t / 5.0))
+    elif name == "wave":
+        # Raise the right arm (model -x) overhead-ish and wave the forearm.
+        raise_amt = np.clip(t / 0.6, 0, 1)
+        pose.turn("rightUpperArm", (0, 0, 1), np.radians(-130) * raise_amt)
+        pose.turn("rightLowerArm", (0, 0, 1),
+                  raise_amt * (np.radians(-35) + np.radians(25) * np.sin(2 * np.pi * t * 1.5)))
+        pose.turn("head", (0, 1, 0), np.radians(-10) * raise_amt)
+    elif name == "nod":
+        pose.turn("head", (1, 0, 0), np.radians(14) * np.clip(np.sin(2 * np.pi * t / 1.6), 0, 1))
+        pose.turn("neck", (0, 1, 0), np.radians(8) * np.sin(2 * np.pi * t / 4.0))
+    else:
+        raise ValueError(f"unknown procedural clip {name!r}")
+    root = np.repeat(skeleton.heads[skeleton.index("hips")][None].astype(np.float64), frames, 0)
+    root[:, 1] += 0.004 * breath
+    return Clip(name=name, fps=float(fps), joint_names=skeleton.names,
+                rotations=pose.rot.astype(np.float32), root_translation=root.astype(np.float32))

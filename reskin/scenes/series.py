@@ -1,0 +1,103 @@
+"""series.yaml: the settings every episode of a series shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reskin.errors import ReskinError
+from reskin.scenes.fields import Fields, load_yaml
+
+ENGINES = ("cycles", "workbench", "eevee")
+STYLIZERS = ("toon", "none")
+
+
+def parse_color(value: str, fields: Fields, key: str) -> tuple[float, float, float]:
+    """'#rrggbb' -> (r, g, b) in 0..1 (sRGB)."""
+    text = value.strip()
+    if len(text) != 7 or text[0] != "#":
+        fields.error(f"expected a colour like '#c0392b', got {value!r}", key)
+    try:
+        return tuple(int(text[i:i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
+    except ValueError:
+        fields.error(f"expected a colour like '#c0392b', got {value!r}", key)
+        raise
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    engine: str = "cycles"
+    """Blender engine: cycles (CPU here, few samples), workbench, or eevee (needs GL)."""
+    samples: int = 16
+    """Cycles samples per pixel."""
+
+
+@dataclass(frozen=True)
+class StyleSettings:
+    stylizer: str = "toon"
+    """Which stylizer runs after rendering: the built-in 'toon' (no model), or 'none'."""
+    background: tuple[float, float, float] = (0.93, 0.89, 0.82)
+    """Backdrop colour behind the cast until sets arrive."""
+    levels: int = 4
+    """Tone bands of the cel shading."""
+    ink: float = 1.0
+    """Ink line strength, 0 to 1."""
+
+
+@dataclass(frozen=True)
+class SeriesConfig:
+    root: Path
+    name: str
+    width: int = 1080
+    height: int = 1920
+    fps: int = 24
+    render: RenderSettings = field(default_factory=RenderSettings)
+    style: StyleSettings = field(default_factory=StyleSettings)
+
+    @property
+    def library_dir(self) -> Path:
+        return self.root / ".reskin"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.root / "out"
+
+    def episode_ids(self) -> list[str]:
+        return sorted(p.stem for p in (self.root / "episodes").glob("*.yaml"))
+
+
+def load_series(root: str | Path) -> SeriesConfig:
+    """Read and validate ``root/series.yaml``."""
+    root = Path(root)
+    path = root / "series.yaml"
+    if not path.exists():
+        raise ReskinError("not a reskin series: series.yaml is missing (run `reskin init`)",
+                          file=root)
+    f = load_yaml(path, display=str(path))
+    name = f.get("name", str)
+    width, height = f.numbers("resolution", 2, default=(1080.0, 1920.0))
+    for key, v in (("resolution", width), ("resolution", height)):
+        if v != int(v) or not 16 <= v <= 8192 or int(v) % 2:
+            f.error("width and height must be even whole numbers between 16 and 8192", key)
+    fps = f.get("fps", int, 24, check=lambda v: None if 1 <= v <= 120 else "must be 1..120")
+    render = RenderSettings()
+    if (r := f.sub("render", None)) is not None:
+        render = RenderSettings(
+            engine=r.get("engine", str, "cycles", choices=ENGINES),
+            samples=r.get("samples", int, 16,
+                          check=lambda v: None if 1 <= v <= 4096 else "must be 1..4096"),
+        )
+        r.done()
+    style = StyleSettings()
+    if (s := f.sub("style", None)) is not None:
+        bg = s.get("background", str, None)
+        style = StyleSettings(
+            stylizer=s.get("stylizer", str, "toon", choices=STYLIZERS),
+            background=parse_color(bg, s, "background") if bg else StyleSettings.background,
+            levels=s.get("levels", int, 4, check=lambda v: None if 2 <= v <= 16 else "must be 2..16"),
+            ink=s.get("ink", float, 1.0, check=lambda v: None if 0 <= v <= 1 else "must be 0..1"),
+        )
+        s.done()
+    f.done()
+    return SeriesConfig(root=root, name=name, width=int(width), height=int(height), fps=fps,
+                        render=render, style=style)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from reskin.cli import main
+
+
+def test_help_is_fast_and_imports_nothing_heavy():
+    code = ("import sys, reskin.cli; heavy = [m for m in ('bpy', 'torch', 'numpy', 'trimesh',"
+            " 'diffusers') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0 and "reskin demo" in result.output
+
+
+def test_init_creates_the_series_layout(tmp_path):
+    root = tmp_path / "show"
+    result = CliRunner().invoke(main, ["init", str(root)])
+    assert result.exit_code == 0, result.output
+    for sub in ("series.yaml", "cast", "episodes", "out", ".reskin/catalog.sqlite"):
+        assert (root / sub).exists(), sub
+    again = CliRunner().invoke(main, ["init", str(root)])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_malformed_series_is_one_line_exit_2(tmp_path):
+    root = tmp_path / "show"
+    CliRunner().invoke(main, ["init", str(root)])
+    (root / "series.yaml").write_text("name: S\nfps: fast\n")
+    result = CliRunner().invoke(main, ["build", str(root)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines == [f"reskin: error: {root / 'series.yaml'}:2: fps: expected an integer, got str 'fast'"]
+    assert "Traceback" not in result.output
+
+
+def test_malformed_episode_is_one_line_exit_2(tmp_path):
+    root = tmp_path / "show"
+    CliRunner().invoke(main, ["init", str(root)])
+    (root / "episodes" / "ep01.yaml").write_text("shots:\n  - id: a\n    duration: 0\n")
+    result = CliRunner().invoke(main, ["build", str(root), "--json"])
+    assert result.exit_code == 2
+    assert "ep01.yaml:3: shots[0].duration: must be > 0" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_build_outside_a_series(tmp_path):
+    result = CliRunner().invoke(main, ["build", str(tmp_path)])
+    assert result.exit_code == 2 and "series.yaml is missing" in result.output
