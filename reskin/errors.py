@@ -33,4 +33,6 @@ class MissingExtra(ReskinError):
     """An optional dependency is not installed; names the extra that provides it."""
 
     def __init__(self, package: str, extra: str):
-        super().__init__(f"{package} is not installed; install it with: pip install 'reskin[{extra}]'")
+        super().__init__(
+            f"{package} is not installed; install it with: pip install 'reskin[{extra}]'"
+        )

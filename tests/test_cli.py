@@ -34,7 +34,8 @@ def test_malformed_series_is_one_line_exit_2(tmp_path):
     result = CliRunner().invoke(main, ["build", str(root)])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert lines == [f"reskin: error: {root / 'series.yaml'}:2: fps: expected an integer, got str 'fast'"]
+    where = root / "series.yaml"
+    assert lines == [f"reskin: error: {where}:2: fps: expected an integer, got str 'fast'"]
     assert "Traceback" not in result.output
 
 

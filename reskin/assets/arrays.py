@@ -21,7 +21,7 @@ def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
         for name in sorted(arrays):
             arr = np.ascontiguousarray(arrays[name])
             if arr.dtype == object:
-                raise ValueError(f"array {name!r} has dtype object; store strings as unicode arrays")
+                raise ValueError(f"array {name!r} has dtype object; store text as unicode arrays")
             entry = io.BytesIO()
             np.save(entry, arr, allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)

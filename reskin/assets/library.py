@@ -167,7 +167,7 @@ class Library:
         sizes = {role: len(data) for role, data in blobs.items()}
         prov = dict(provenance or {})
         prov.setdefault("parents", [p.ref for p in parents])
-        created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -224,7 +224,8 @@ class Library:
         return self._record(row[0]) if row else None
 
     def list(self, kind: str | None = None) -> list[AssetRecord]:
-        sql = "SELECT id FROM assets" + (" WHERE kind = ?" if kind else "") + " ORDER BY name, version"
+        where = " WHERE kind = ?" if kind else ""
+        sql = f"SELECT id FROM assets{where} ORDER BY name, version"
         rows = self._db.execute(sql, (kind,) if kind else ()).fetchall()
         return [self._record(r[0]) for r in rows]
 

@@ -25,21 +25,39 @@ def rasterize_surface(mesh: Mesh, size: int) -> tuple[np.ndarray, np.ndarray, np
     hi = np.clip(np.ceil(px.max(axis=1)).astype(int), 0, size - 1)
     a, b, c = px[:, 0], px[:, 1], px[:, 2]
     area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
-    # Faces are few texels wide, so a per-face loop over a tiny box is cheap and simple.
-    for i in np.flatnonzero(np.abs(area) > 1e-12):
-        xs = np.arange(lo[i, 0], hi[i, 0] + 1)
-        ys = np.arange(lo[i, 1], hi[i, 1] + 1)
-        gx, gy = np.meshgrid(xs, ys)
-        w1 = ((gx - a[i, 0]) * (c[i, 1] - a[i, 1]) - (gy - a[i, 1]) * (c[i, 0] - a[i, 0])) / area[i]
-        w2 = ((b[i, 0] - a[i, 0]) * (gy - a[i, 1]) - (b[i, 1] - a[i, 1]) * (gx - a[i, 0])) / area[i]
-        w0 = 1.0 - w1 - w2
-        inside = (w0 >= -1e-6) & (w1 >= -1e-6) & (w2 >= -1e-6)
-        if not inside.any():
+    ok = np.abs(area) > 1e-12
+    extent = hi - lo + 1
+    # Faces span a few texels: test faces of similar size at once over a box of candidates;
+    # the rare huge ones (few enough to loop over) get a box of their own.
+    span = extent.max(axis=1)
+    groups, done = [], np.zeros(len(span), bool)
+    for box in (4, 8, 16, 32, 64):
+        sel = ok & ~done & (span <= box)
+        done |= sel
+        groups.append((np.flatnonzero(sel), box, box))
+    groups += [(np.array([i]), extent[i, 0], extent[i, 1]) for i in np.flatnonzero(ok & ~done)]
+    for faces, bw, bh in groups:
+        if len(faces) == 0:
             continue
-        p = (w0[inside, None] * pos3[i, 0] + w1[inside, None] * pos3[i, 1]
-             + w2[inside, None] * pos3[i, 2])
-        position[gy[inside], gx[inside]] = p
-        part[gy[inside], gx[inside]] = mesh.parts[i]
+        oy, ox = np.divmod(np.arange(bw * bh), bw)
+        gx = lo[faces, 0, None] + ox[None]  # (k, bw*bh)
+        gy = lo[faces, 1, None] + oy[None]
+        fa, fb, fc, ar = a[faces, None], b[faces, None], c[faces, None], area[faces, None]
+        w1 = ((gx - fa[..., 0]) * (fc[..., 1] - fa[..., 1])
+              - (gy - fa[..., 1]) * (fc[..., 0] - fa[..., 0])) / ar
+        w2 = ((fb[..., 0] - fa[..., 0]) * (gy - fa[..., 1])
+              - (fb[..., 1] - fa[..., 1]) * (gx - fa[..., 0])) / ar
+        w0 = 1.0 - w1 - w2
+        inside = ((w0 >= -1e-6) & (w1 >= -1e-6) & (w2 >= -1e-6)
+                  & (gx <= hi[faces, 0, None]) & (gy <= hi[faces, 1, None]))
+        k, j = np.nonzero(inside)
+        f = faces[k]
+        p = (w0[k, j, None] * pos3[f, 0] + w1[k, j, None] * pos3[f, 1]
+             + w2[k, j, None] * pos3[f, 2])
+        # Faces are processed in index order, so where two share a texel the later one wins,
+        # the same as drawing them one by one.
+        position[gy[k, j], gx[k, j]] = p
+        part[gy[k, j], gx[k, j]] = mesh.parts[f]
     covered = part >= 0
     if covered.any() and not covered.all():
         _, (iy, ix) = ndimage.distance_transform_edt(~covered, return_indices=True)

@@ -40,7 +40,7 @@ class Clip:
         return (self.frames - 1) / self.fps
 
     def for_skeleton(self, names: tuple[str, ...]) -> np.ndarray:
-        """(f, len(names), 4) rotations reordered to ``names``; joints the clip lacks stay at rest."""
+        """(f, len(names), 4) rotations in ``names`` order; joints the clip lacks stay at rest."""
         out = np.zeros((self.frames, len(names), 4), np.float32)
         out[..., 3] = 1.0
         index = {n: i for i, n in enumerate(self.joint_names)}

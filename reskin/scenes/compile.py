@@ -79,9 +79,9 @@ def light_rig(preset: str, target: list[float], distance: float) -> list[dict]:
     if preset == "three-point":
         return [
             {"type": "AREA", "location": at(40, 1.2, distance), "target": target,
-             "energy": 400 * s, "size": 1.5, "color": [1.0, 0.96, 0.9]},
+             "energy": 260 * s, "size": 1.5, "color": [1.0, 0.96, 0.9]},
             {"type": "AREA", "location": at(-50, 0.4, distance), "target": target,
-             "energy": 150 * s, "size": 2.0, "color": [0.85, 0.9, 1.0]},
+             "energy": 110 * s, "size": 2.0, "color": [0.85, 0.9, 1.0]},
             {"type": "AREA", "location": at(170, 1.5, distance), "target": target,
              "energy": 300 * s, "size": 1.0, "color": [1.0, 1.0, 1.0]},
         ]
@@ -127,7 +127,8 @@ def compile_episode(
         )
         # The key covers what the pixels depend on: not file paths, but the skins' content.
         hashed = {**plan.to_dict(), "cast": [
-            {k: v for k, v in c.items() if k != "glb"} | {"content": skins[e.character].content_hash}
+            {k: v for k, v in c.items() if k != "glb"}
+            | {"content": skins[e.character].content_hash}
             for c, e in zip(cast, spec.cast, strict=True)
         ]}
         key = key_of("render", RENDER_PLAN_VERSION, reskin.__version__, hashed)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from reskin.scenes.fields import Fields, load_yaml
+from reskin.scenes.fields import load_yaml
 
 FRAMINGS = ("wide", "medium", "closeup")
 LIGHT_PRESETS = ("three-point", "day-exterior", "night-interior")
@@ -93,7 +93,7 @@ def load_episode(path: str | Path, characters: set[str] | None = None) -> Episod
             names = [c.character for c in cast]
             camera = CameraSpec(
                 framing=cam.get("framing", str, "medium", choices=FRAMINGS),
-                on=cam.get("on", str, None, check=lambda v: None if v in names else
+                on=cam.get("on", str, None, check=lambda v, names=names: None if v in names else
                            f"camera targets {v!r}, who is not in this shot ({', '.join(names)})"),
                 yaw=cam.get("yaw", float, 0.0),
                 lens=cam.get("lens", float, 50.0,

@@ -141,7 +141,8 @@ class Fields:
         loc = self.items[key]
         if not isinstance(loc.value, list):
             self.error(f"expected a list, got {_kind(loc.value)}", key, loc.line)
-        return [Fields(item, self.file, f"{self._sub(key)}[{i}]") for i, item in enumerate(loc.value)]
+        return [Fields(item, self.file, f"{self._sub(key)}[{i}]")
+                for i, item in enumerate(loc.value)]
 
     def numbers(self, key: str, n: int, default: Any = ...) -> tuple[float, ...]:
         """A list of exactly ``n`` finite numbers."""

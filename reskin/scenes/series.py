@@ -94,7 +94,8 @@ def load_series(root: str | Path) -> SeriesConfig:
         style = StyleSettings(
             stylizer=s.get("stylizer", str, "toon", choices=STYLIZERS),
             background=parse_color(bg, s, "background") if bg else StyleSettings.background,
-            levels=s.get("levels", int, 4, check=lambda v: None if 2 <= v <= 16 else "must be 2..16"),
+            levels=s.get("levels", int, 4,
+                         check=lambda v: None if 2 <= v <= 16 else "must be 2..16"),
             ink=s.get("ink", float, 1.0, check=lambda v: None if 0 <= v <= 1 else "must be 0..1"),
         )
         s.done()

@@ -90,7 +90,9 @@ class BlenderWorker:
             tail = lines[-1] if lines else ""
         except OSError:
             pass
-        hint = " (exit 134 usually means no EGL: install libegl1 libegl-mesa0)" if code == -6 else ""
+        hint = ""
+        if code == -6:  # SIGABRT: Blender aborts when an engine needs GL and EGL is missing
+            hint = " (an abort usually means no EGL: install libegl1 libegl-mesa0)"
         return ReskinError(
             f"Blender worker {what} with exit code {code}{hint}; last log line: {tail!r}",
             file=self.log_path,

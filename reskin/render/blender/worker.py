@@ -29,7 +29,7 @@ def _take_stdout() -> object:
 PROTO = _take_stdout()
 
 import bpy  # noqa: E402  (stdout must be redirected before bpy starts printing)
-from mathutils import Matrix, Vector  # noqa: E402
+from mathutils import Vector  # noqa: E402
 
 
 def to_blender(p: list[float]) -> Vector:
@@ -48,11 +48,20 @@ class Worker:
 
     # characters ---------------------------------------------------------------------------
     def character(self, key: str, glb: str) -> dict:
-        if key in self.characters:
-            return self.characters[key]
+        # The importer turns clip times into frames at the scene's rate: key by fps too.
+        cache_key = f"{key}@{self.scene.render.fps}fps"
+        if cache_key in self.characters:
+            return self.characters[cache_key]
         before = set(bpy.data.objects)
+        actions_before = set(bpy.data.actions)
         bpy.ops.import_scene.gltf(filepath=glb, disable_bone_shape=True)
         new = [o for o in bpy.data.objects if o not in before]
+        # Every skin carries clips of the same names; keep each character's own by renaming
+        # them now, before the next import would get "wave.001".
+        clips = {}
+        for action in [a for a in bpy.data.actions if a not in actions_before]:
+            clips[action.name] = action
+            action.name = f"{cache_key}|{action.name}"
         tops = [o for o in new if o.parent is None]
         root = bpy.data.objects.new(f"place:{key}", None)
         self.scene.collection.objects.link(root)
@@ -62,8 +71,8 @@ class Worker:
         if armature is not None and armature.animation_data is not None:
             # Only the action we assign per shot plays; the importer's NLA tracks stay silent.
             armature.animation_data.use_nla = False
-        entry = {"root": root, "armature": armature, "objects": new}
-        self.characters[key] = entry
+        entry = {"root": root, "armature": armature, "objects": new, "clips": clips}
+        self.characters[cache_key] = entry
         return entry
 
     def _show(self, entry: dict, visible: bool) -> None:
@@ -80,6 +89,7 @@ class Worker:
         for entry in self.characters.values():
             self._show(entry, False)
 
+        scene.render.fps = shot["fps"]
         placed = []
         for member in shot["cast"]:
             entry = self.character(member["key"], member["glb"])
@@ -90,7 +100,7 @@ class Worker:
             base = 0.0
             arm = entry["armature"]
             if arm is not None and member.get("clip"):
-                action = bpy.data.actions.get(member["clip"])
+                action = entry["clips"].get(member["clip"])
                 if action is None:
                     raise KeyError(f"character {member['key']} has no clip {member['clip']!r}")
                 arm.animation_data_create()

@@ -1,0 +1,163 @@
+"""The whole chain for real: generate, rig, re-skin, render in Blender, stylize, publish."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from reskin.cli import main
+from reskin.series_init import create_demo
+
+TINY = """\
+name: tiny
+resolution: [54, 96]
+fps: 4
+render: {engine: cycles, samples: 4}
+style: {stylizer: toon, background: "#efe3cf"}
+"""
+
+
+def make_tiny(root: Path) -> Path:
+    """The sample series shrunk: 54x96 pixels, 3 frames per shot."""
+    create_demo(root)
+    (root / "series.yaml").write_text(TINY)
+    for ep in (root / "episodes").glob("*.yaml"):
+        text = ep.read_text().replace("duration: 2.0", "duration: 0.75")
+        ep.write_text(text.replace("duration: 1.5", "duration: 0.75"))
+    return root
+
+
+def run_build(root: Path) -> dict:
+    result = CliRunner().invoke(main, ["build", str(root), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = make_tiny(tmp_path_factory.mktemp("series") / "tiny")
+    started = time.perf_counter()
+    report = run_build(root)
+    return root, report, time.perf_counter() - started
+
+
+def frames_of(shot: dict) -> np.ndarray:
+    paths = sorted(Path(shot["folder"]).glob("frame_*.png"))
+    return np.stack([iio.imread(p)[..., :3] for p in paths]).astype(np.float32) / 255
+
+
+def shot(report: dict, ep: str, sid: str) -> dict:
+    episode = next(e for e in report["episodes"] if e["id"] == ep)
+    return next(s for s in episode["shots"] if s["id"] == sid)
+
+
+def test_first_build_renders_everything(built):
+    root, report, _ = built
+    assert [e["id"] for e in report["episodes"]] == ["ep01", "ep02"]
+    made = report["assets_made"]
+    assert made[:2] == ["mira@1", "mira@2"]  # generated once, rigged once (a new version)
+    assert sorted(made[2:]) == ["mira.ep01@1", "mira.ep02@1"]
+    for ep in report["episodes"]:
+        reader = imageio_ffmpeg.read_frames(ep["video"])
+        meta = next(reader)
+        assert meta["size"] == (54, 96)
+        assert sum(1 for _ in reader) == 6  # two shots of three frames
+        assert iio.imread(ep["contact_sheet"]).shape[2] == 3
+        for s in ep["shots"]:
+            assert s["frames"] == 3 and not s["cached"]
+            assert len(list(Path(s["folder"]).glob("frame_*.png"))) == 3
+
+
+def test_character_is_visible_and_moves(built):
+    _, report, _ = built
+    background = np.array([0xEF, 0xE3, 0xCF]) / 255
+    for ep, sid in (("ep01", "s01-medium"), ("ep02", "s02-closeup")):
+        frames = frames_of(shot(report, ep, sid))
+        differs = np.abs(frames - background).max(axis=-1) > 0.1
+        coverage = differs.mean(axis=(1, 2))
+        assert (coverage > 0.15).all(), f"{ep}/{sid}: character covers {coverage}"
+        # the character is framed: the centre column is covered
+        assert differs[:, :, 20:34].mean() > 0.3
+        motion = np.abs(frames[0] - frames[-1]).mean()
+        assert motion > 0.005, f"{ep}/{sid}: frames do not change ({motion})"
+
+
+def test_wardrobe_differs_between_episodes_but_body_does_not(built):
+    root, report, _ = built
+    a = frames_of(shot(report, "ep01", "s01-medium"))
+    b = frames_of(shot(report, "ep02", "s01-wide"))
+
+    def red(f):  # ep01's jumper is red
+        return ((f[..., 0] > f[..., 1] + 0.2) & (f[..., 0] > f[..., 2] + 0.2)).mean()
+
+    def teal(f):  # ep02's top is teal
+        return ((f[..., 1] > f[..., 0] + 0.15) & (f[..., 2] > f[..., 0] + 0.1)).mean()
+
+    assert red(a) > 0.03 and red(a) > 5 * red(b)
+    assert teal(b) > 0.01 and teal(b) > 5 * teal(a)
+
+    import pygltflib
+
+    from reskin.assets.library import Library
+
+    with Library(root / ".reskin") as lib:
+        positions = []
+        for ref in ("mira.ep01", "mira.ep02"):
+            glb = pygltflib.GLTF2.load_from_bytes(lib.read_blob(lib.get(ref).blobs["skin.glb"]))
+            prim = glb.meshes[0].primitives[0]
+            acc = glb.accessors[prim.attributes.POSITION]
+            view = glb.bufferViews[acc.bufferView]
+            data = glb.binary_blob()[view.byteOffset + (acc.byteOffset or 0):][: acc.count * 12]
+            positions.append((np.frombuffer(data, np.float32).copy(), glb.skins[0].joints,
+                              [glb.nodes[j].translation for j in glb.skins[0].joints]))
+        assert positions[0][0].tobytes() == positions[1][0].tobytes()
+        assert positions[0][2] == positions[1][2]
+        assert lib.get("mira.ep01").parents == lib.get("mira.ep02").parents == ("mira@2",)
+
+
+def test_rebuild_is_all_cached_and_fast(built, tmp_path):
+    root, _, first = built
+    copy = tmp_path / "again"
+    shutil.copytree(root, copy)
+    started = time.perf_counter()
+    report = run_build(copy)
+    seconds = time.perf_counter() - started
+    assert report["assets_made"] == []
+    assert all(s["cached"] for e in report["episodes"] for s in e["shots"])
+    assert seconds < 10 and seconds < first / 3, (seconds, first)
+
+
+def test_editing_one_shot_rerenders_only_it(built, tmp_path):
+    root, _, _ = built
+    copy = tmp_path / "edit"
+    shutil.copytree(root, copy)
+    ep2 = copy / "episodes" / "ep02.yaml"
+    ep2.write_text(ep2.read_text().replace("yaw: 20, lens: 55", "yaw: 40, lens: 55"))
+    report = run_build(copy)
+    cached = {(e["id"], s["id"]): s["cached"] for e in report["episodes"] for s in e["shots"]}
+    assert cached == {("ep01", "s01-medium"): True, ("ep01", "s02-closeup"): True,
+                      ("ep02", "s01-wide"): True, ("ep02", "s02-closeup"): False}
+
+
+def test_interrupted_render_resumes_at_missing_frames(built, tmp_path):
+    root, _, _ = built
+    copy = tmp_path / "resume"
+    shutil.copytree(root, copy)
+    renders = sorted((copy / ".reskin" / "cache" / "render").iterdir())
+    victim = renders[0]
+    (victim / "done.json").unlink()
+    (victim / "beauty_0002.png").unlink()
+    kept = {p.name: p.stat().st_mtime_ns for p in victim.glob("beauty_*.png")}
+    report = run_build(copy)
+    assert sum(not s["cached"] for e in report["episodes"] for s in e["shots"]) == 1
+    assert (victim / "beauty_0002.png").exists() and (victim / "done.json").exists()
+    assert {p: (victim / p).stat().st_mtime_ns for p in kept} == kept
+    assert not list(victim.glob(".*tmp*"))
