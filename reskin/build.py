@@ -152,7 +152,7 @@ class Builder:
             worker.render_shot(shot, progress=lambda n, of: bar.update(1) if bar else None)
             if bar:
                 bar.close()
-        cache.mark_done(shot=plan.name)
+        cache.mark_done(plan=plan.to_dict())
         return cache, False
 
     def stylize(self, plan: ShotPlan, rendered: StepCache) -> tuple[StepCache, bool]:
@@ -160,6 +160,7 @@ class Builder:
         from PIL import Image
 
         from reskin.fsutil import atomic_path
+        from reskin.render.passes import read_shot_passes
         from reskin.render.stylize import FrameSet, make_stylizer
 
         stylizer = make_stylizer(self.series.style)
@@ -169,7 +170,10 @@ class Builder:
             return cache, True
         rgba = np.stack([np.asarray(Image.open(p).convert("RGBA"), np.float32) / 255.0
                          for p in rendered.frames])
-        styled = stylizer.stylize(FrameSet(beauty=rgba[..., :3], alpha=rgba[..., 3]))
+        passes = read_shot_passes(
+            [rendered.dir / f"passes_{i:04d}.exr" for i in range(plan.frame_count)], plan.camera
+        ) or {}
+        styled = stylizer.stylize(FrameSet(beauty=rgba[..., :3], alpha=rgba[..., 3], **passes))
         cache.dir.mkdir(parents=True, exist_ok=True)
         for i, img in enumerate(styled):
             with atomic_path(cache.frame(i)) as tmp:

@@ -91,9 +91,11 @@ class Worker:
 
         scene.render.fps = shot["fps"]
         placed = []
-        for member in shot["cast"]:
+        for k, member in enumerate(shot["cast"]):
             entry = self.character(member["key"], member["glb"])
             self._show(entry, True)
+            for o in entry["objects"]:
+                o.pass_index = k + 1  # the instance pass: k-th cast member of this shot
             root = entry["root"]
             root.location = to_blender(member["position"])
             root.rotation_euler = (0.0, 0.0, math.radians(member["facing_deg"]))
@@ -147,11 +149,13 @@ class Worker:
         r.resolution_percentage = 100
         r.fps = shot["fps"]
         r.film_transparent = True
-        r.image_settings.file_format = "PNG"
-        r.image_settings.color_mode = "RGBA"
-        r.image_settings.color_depth = "8"
         self.scene.view_settings.view_transform = "Standard"
         engine = shot["engine"]
+        r.use_motion_blur = False  # motion vectors need it off; it would also smear the passes
+        layer = self.scene.view_layers[0]
+        passes = engine == "cycles"
+        layer.use_pass_z = layer.use_pass_normal = passes
+        layer.use_pass_vector = layer.use_pass_object_index = passes
         if engine == "cycles":
             r.engine = "CYCLES"
             cyc = self.scene.cycles
@@ -184,8 +188,21 @@ class Worker:
             self.scene.frame_set(int(base) + frame)
             final = os.path.join(out_dir, f"beauty_{frame:04d}.png")
             tmp = os.path.join(out_dir, f".beauty_{frame:04d}.tmp.png")
+            settings = self.scene.render.image_settings
+            settings.media_type = "IMAGE"  # Blender 5: the format list depends on the media type
+            settings.file_format, settings.color_mode, settings.color_depth = "PNG", "RGBA", "8"
             self.scene.render.filepath = tmp
             bpy.ops.render.render(write_still=True)
+            if shot["engine"] == "cycles":
+                # Passes go beside the beauty as one multi-layer EXR; written before the PNG
+                # is renamed into place, so a finished beauty frame always has its passes.
+                exr = os.path.join(out_dir, f"passes_{frame:04d}.exr")
+                exr_tmp = os.path.join(out_dir, f".passes_{frame:04d}.tmp.exr")
+                settings.media_type = "MULTI_LAYER_IMAGE"
+                settings.file_format, settings.color_depth = "OPEN_EXR_MULTILAYER", "16"
+                settings.exr_codec = "ZIP"
+                bpy.data.images["Render Result"].save_render(exr_tmp, scene=self.scene)
+                os.replace(exr_tmp, exr)
             os.replace(tmp, final)
             done.append(frame)
             send({"progress": n + 1, "of": len(todo), "frame": frame})
