@@ -40,6 +40,7 @@ class EpisodeResult:
     id: str
     video: str
     contact_sheet: str
+    subtitles: str | None = None
     shots: list[ShotResult] = field(default_factory=list)
 
 
@@ -136,6 +137,51 @@ class Builder:
                                        height=float(found.meta["height"]))
         return refs
 
+    def dry_run(self) -> list[dict]:
+        """What a build would do for each shot, and why; makes and renders nothing."""
+        from reskin.assets.characters import find_rigged
+        from reskin.reskin_jobs.job import skin_key, skin_name
+
+        cast, episodes, wardrobes = load_inputs(self.series)
+        refs: dict[tuple[str, str], SkinRef] = {}
+        pending: dict[str, str] = {}  # episode -> why its skins are not ready
+        for (char, ep), wardrobe in sorted(wardrobes.items()):
+            rig = find_rigged(self.lib, cast[char])
+            found = rig and self.lib.find_by_key(
+                "skin", skin_key(rig, cast[char], wardrobe, self.series.fps))
+            if not found:
+                what = "character will be generated and rigged" if rig is None else \
+                    f"skin {skin_name(char, ep)} will be made (wardrobe or character changed)"
+                pending.setdefault(ep, what)
+                continue
+            refs[(char, ep)] = SkinRef(ref=found.ref, glb="", content_hash=found.content_hash,
+                                       height=float(found.meta["height"]))
+        rows = []
+        for ep in episodes:
+            if ep.id in pending:
+                rows += [{"episode": ep.id, "shot": s.id, "action": "render",
+                          "why": pending[ep.id]} for s in ep.shots]
+                continue
+            try:
+                previous = json.loads((self.series.out_dir / ep.id / ".plans.json").read_text())
+            except (OSError, ValueError):
+                previous = {}
+            ep_skins = {c: r for (c, e), r in refs.items() if e == ep.id}
+            for plan in compile_episode(self.series, ep, ep_skins):
+                cache = StepCache(self.cache_root, "render", plan.key, "beauty", plan.frame_count)
+                missing = len(cache.missing())
+                row = {"episode": ep.id, "shot": plan.shot, "frames": plan.frame_count}
+                if cache.is_done():
+                    row |= {"action": "cached", "why": "inputs unchanged"}
+                elif missing < plan.frame_count:
+                    row |= {"action": "resume",
+                            "why": f"{plan.frame_count - missing} of {plan.frame_count} "
+                                   "frames already rendered"}
+                else:
+                    row |= {"action": "render", "why": _changes(previous.get(plan.shot), plan)}
+                rows.append(row)
+        return rows
+
     def _made(self, ref: str, what: str) -> None:
         self.made.append(ref)
         self.log(f"{what}: {ref}")
@@ -171,7 +217,8 @@ class Builder:
         rgba = np.stack([np.asarray(Image.open(p).convert("RGBA"), np.float32) / 255.0
                          for p in rendered.frames])
         passes = read_shot_passes(
-            [rendered.dir / f"passes_{i:04d}.exr" for i in range(plan.frame_count)], plan.camera
+            [rendered.dir / f"passes_{i:04d}.exr" for i in range(plan.frame_count)],
+            plan.camera_path or [plan.camera],
         ) or {}
         styled = stylizer.stylize(FrameSet(beauty=rgba[..., :3], alpha=rgba[..., 3], **passes))
         cache.dir.mkdir(parents=True, exist_ok=True)
@@ -182,6 +229,7 @@ class Builder:
         return cache, False
 
     def publish(self, ep: Episode, shots: list[tuple[ShotPlan, StepCache, bool]]) -> EpisodeResult:
+        from reskin.fsutil import write_text_atomic
         from reskin.render.outputs import contact_sheet, pick_frames, write_mp4
 
         out = self.series.out_dir / ep.id
@@ -209,6 +257,15 @@ class Builder:
             result.shots.append(ShotResult(id=plan.shot, frames=plan.frame_count,
                                            folder=str(folder), video=str(video), cached=cached))
             all_frames.extend(styled.frames)
+        dialogue = [(p.start_time + ln["start"], ln["duration"], ln["speaker"], ln["text"])
+                    for p, _, _ in shots for ln in p.lines]
+        if dialogue:
+            from reskin.scenes.subtitles import to_srt
+
+            result.subtitles = str(out / f"{ep.id}.srt")
+            write_text_atomic(Path(result.subtitles), to_srt(dialogue))
+        write_text_atomic(out / ".plans.json", json.dumps(
+            {p.shot: {"key": p.key, "plan": p.to_dict()} for p, _, _ in shots}, indent=1))
         ep_key = key_of([s.dir.name for _, s, _ in shots])
         if stamps.get("_episode") != ep_key or not (
             Path(result.video).exists() and Path(result.contact_sheet).exists()
@@ -219,8 +276,6 @@ class Builder:
             contact_sheet(rows, Path(result.contact_sheet),
                           title=f"{self.series.name} - {ep.id}: {ep.title}")
             stamps["_episode"] = ep_key
-        from reskin.fsutil import write_text_atomic
-
         write_text_atomic(stamp_path, json.dumps(stamps, indent=1))
         return result
 
@@ -261,6 +316,21 @@ class Builder:
             results.append(self.publish(ep, shots))
         return BuildReport(series=self.series.name, seconds=round(time.perf_counter() - started, 3),
                            assets_made=self.made, episodes=results)
+
+
+def _changes(previous: dict | None, plan: ShotPlan) -> str:
+    """Which parts of a shot's plan differ from the last published build."""
+    if previous is None:
+        return "new shot"
+    now = plan.to_dict()
+    before = previous.get("plan", {})
+    changed = [k for k in now if k != "cast" and now[k] != before.get(k)]
+    if [c["key"] for c in now["cast"]] != [c.get("key") for c in before.get("cast", [])]:
+        changed.append("skins")
+    elif [{k: v for k, v in c.items() if k != "glb"} for c in now["cast"]] != \
+            [{k: v for k, v in c.items() if k != "glb"} for c in before.get("cast", [])]:
+        changed.append("cast")
+    return ("changed: " + ", ".join(changed)) if changed else "reskin or engine version changed"
 
 
 def build(root: str | Path, *, log: Log | None = None, progress: bool = False,

@@ -31,7 +31,14 @@ def make_tiny(root: Path) -> Path:
     (root / "series.yaml").write_text(TINY)
     for ep in (root / "episodes").glob("*.yaml"):
         text = ep.read_text().replace("duration: 2.0", "duration: 0.75")
-        ep.write_text(text.replace("duration: 1.5", "duration: 0.75"))
+        text = text.replace("duration: 1.5", "duration: 0.75")
+        # the same light in the shots whose wardrobe colours are compared
+        text = text.replace("lights: night-interior", "lights: three-point")
+        for long, short in (("at: 0.2, duration: 1.6", "at: 0.2, duration: 0.5"),
+                            ("at: 0.1, duration: 1.0", "at: 0.1, duration: 0.6"),
+                            ("at: 1.1, duration: 0.8", "at: 0.5, duration: 0.25")):
+            text = text.replace(long, short)
+        ep.write_text(text)
     return root
 
 
@@ -63,8 +70,9 @@ def test_first_build_renders_everything(built):
     root, report, _ = built
     assert [e["id"] for e in report["episodes"]] == ["ep01", "ep02"]
     made = report["assets_made"]
-    assert made[:2] == ["mira@1", "mira@2"]  # generated once, rigged once (a new version)
-    assert sorted(made[2:]) == ["mira.ep01@1", "mira.ep02@1"]
+    # each character generated once and rigged once (a new version), then one skin per episode
+    assert made == ["mira@1", "mira@2", "mira.ep01@1", "mira.ep02@1",
+                    "theo@1", "theo@2", "theo.ep02@1"]
     for ep in report["episodes"]:
         reader = imageio_ffmpeg.read_frames(ep["video"])
         meta = next(reader)
@@ -93,7 +101,7 @@ def test_character_is_visible_and_moves(built):
 def test_wardrobe_differs_between_episodes_but_body_does_not(built):
     root, report, _ = built
     a = frames_of(shot(report, "ep01", "s01-medium"))
-    b = frames_of(shot(report, "ep02", "s01-wide"))
+    b = frames_of(shot(report, "ep02", "s02-closeup"))
 
     def red(f):  # ep01's jumper is red
         return ((f[..., 0] > f[..., 1] + 0.2) & (f[..., 0] > f[..., 2] + 0.2)).mean()
@@ -123,6 +131,14 @@ def test_wardrobe_differs_between_episodes_but_body_does_not(built):
         assert lib.get("mira.ep01").parents == lib.get("mira.ep02").parents == ("mira@2",)
 
 
+def test_dialogue_becomes_subtitles(built):
+    _, report, _ = built
+    ep2 = next(e for e in report["episodes"] if e["id"] == "ep02")
+    srt = Path(ep2["subtitles"]).read_text()
+    assert "1\n00:00:00,100 --> 00:00:00,700\nTHEO: You got the letter too?" in srt
+    assert "MIRA: This morning." in srt
+
+
 def test_rebuild_is_all_cached_and_fast(built, tmp_path):
     root, _, first = built
     copy = tmp_path / "again"
@@ -141,10 +157,14 @@ def test_editing_one_shot_rerenders_only_it(built, tmp_path):
     shutil.copytree(root, copy)
     ep2 = copy / "episodes" / "ep02.yaml"
     ep2.write_text(ep2.read_text().replace("yaw: 20, lens: 55", "yaw: 40, lens: 55"))
+    dry = CliRunner().invoke(main, ["build", str(copy), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "render  ep02/s02-closeup" in dry.output and "changed: camera" in dry.output
+    assert dry.output.count("cached") == 3
     report = run_build(copy)
     cached = {(e["id"], s["id"]): s["cached"] for e in report["episodes"] for s in e["shots"]}
     assert cached == {("ep01", "s01-medium"): True, ("ep01", "s02-closeup"): True,
-                      ("ep02", "s01-wide"): True, ("ep02", "s02-closeup"): False}
+                      ("ep02", "s01-two-shot"): True, ("ep02", "s02-closeup"): False}
 
 
 def test_interrupted_render_resumes_at_missing_frames(built, tmp_path):
@@ -156,6 +176,8 @@ def test_interrupted_render_resumes_at_missing_frames(built, tmp_path):
     (victim / "done.json").unlink()
     (victim / "beauty_0002.png").unlink()
     kept = {p.name: p.stat().st_mtime_ns for p in victim.glob("beauty_*.png")}
+    dry = CliRunner().invoke(main, ["build", str(copy), "--dry-run"])
+    assert "resume" in dry.output and "2 of 3 frames already rendered" in dry.output
     report = run_build(copy)
     assert sum(not s["cached"] for e in report["episodes"] for s in e["shots"]) == 1
     assert (victim / "beauty_0002.png").exists() and (victim / "done.json").exists()

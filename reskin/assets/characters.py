@@ -36,6 +36,22 @@ class RiggedCharacter:
     part: np.ndarray
 
 
+def generated_key(spec: CharacterSpec) -> str:
+    from reskin.assets.generator import GENERATOR_NAME, GENERATOR_VERSION
+
+    return key_of("generate", GENERATOR_NAME, GENERATOR_VERSION, spec.params)
+
+
+def rig_key(base: AssetRecord) -> str:
+    return key_of("rig", RIG_VERSION, base.content_hash, ATLAS_SIZE)
+
+
+def find_rigged(lib: Library, spec: CharacterSpec) -> AssetRecord | None:
+    """The rigged version of ``spec`` if it was already made (no work is done)."""
+    base = lib.find_by_key("character", generated_key(spec))
+    return lib.find_by_key("character", rig_key(base)) if base is not None else None
+
+
 def ensure_generated(lib: Library, spec: CharacterSpec) -> tuple[AssetRecord, bool]:
     """The generated (unrigged) body of ``spec``; generated only if no identical one exists.
 
@@ -48,7 +64,7 @@ def ensure_generated(lib: Library, spec: CharacterSpec) -> tuple[AssetRecord, bo
         generate_humanoid,
     )
 
-    key = key_of("generate", GENERATOR_NAME, GENERATOR_VERSION, spec.params)
+    key = generated_key(spec)
     found = lib.find_by_key("character", key)
     if found is not None:
         return found, False
@@ -71,7 +87,7 @@ def ensure_rigged(lib: Library, base: AssetRecord, spec: CharacterSpec) -> tuple
     from reskin.rigging.fit import fit_skeleton
     from reskin.rigging.weights import bind_weights
 
-    key = key_of("rig", RIG_VERSION, base.content_hash, ATLAS_SIZE)
+    key = rig_key(base)
     found = lib.find_by_key("character", key)
     if found is not None:
         return found, False

@@ -56,15 +56,17 @@ def read_passes(path: str | Path, camera: dict) -> dict[str, np.ndarray]:
             "motion": motion.astype(np.float32)}
 
 
-def read_shot_passes(paths: list[Path], camera: dict) -> dict[str, np.ndarray] | None:
+def read_shot_passes(paths: list[Path], cameras: list[dict]) -> dict[str, np.ndarray] | None:
     """Stack the passes of a shot's frames; None when the engine wrote none (Workbench).
+
+    ``cameras``: the camera of each frame (one entry is used for every frame).
 
     The renderer's vector for the last frame points at a frame that is not in the shot, so it
     is zeroed as the convention says.
     """
     if not paths or not all(p.exists() for p in paths):
         return None
-    frames = [read_passes(p, camera) for p in paths]
+    frames = [read_passes(p, cameras[min(i, len(cameras) - 1)]) for i, p in enumerate(paths)]
     out = {k: np.stack([f[k] for f in frames]) for k in frames[0]}
     out["motion"][-1] = 0.0
     return out

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 import reskin
 from reskin.hashing import key_of
 from reskin.scenes.episode import Episode, ShotSpec
 from reskin.scenes.series import SeriesConfig
 
-RENDER_PLAN_VERSION = "2"  # 2: passes (depth, normal, instance, motion) beside beauty
+RENDER_PLAN_VERSION = "3"  # 3: camera moves; 2: passes beside the beauty
 SENSOR_MM = 24.0
 # Framing by intent: (centre height, visible height), as fractions of the subject's height.
 FRAMING = {"closeup": (0.90, 0.34), "medium": (0.70, 0.64), "wide": (0.52, 1.25)}
@@ -41,6 +43,12 @@ class ShotPlan:
     camera: dict
     lights: list[dict]
     cast: list[dict]
+    camera_path: list[dict] | None = None
+    """Per-frame cameras when the camera moves; None for a static camera."""
+    start_time: float = 0.0
+    """Seconds from the start of the episode (for subtitles)."""
+    lines: list[dict] = field(default_factory=list)
+    """Dialogue: speaker, text, start and duration in seconds within the shot."""
     key: str = field(default="")
 
     @property
@@ -51,20 +59,84 @@ class ShotPlan:
         return {
             "name": self.name, "width": self.width, "height": self.height, "fps": self.fps,
             "frame_count": self.frame_count, "engine": self.engine, "samples": self.samples,
-            "camera": self.camera, "lights": self.lights, "cast": self.cast,
+            "camera": self.camera, "camera_path": self.camera_path, "lights": self.lights,
+            "cast": self.cast,
         }
 
 
-def frame_camera(spec: ShotSpec, subject: dict, subject_height: float) -> dict:
-    """Place the camera for the shot's framing intent on ``subject`` (a compiled cast entry)."""
-    centre, visible = FRAMING[spec.camera.framing]
-    lens = spec.camera.lens
-    distance = (visible * subject_height / 2) * lens / (SENSOR_MM / 2)
-    angle = math.radians(subject["facing_deg"] + spec.camera.yaw)
-    x, _, z = subject["position"]
-    target = [x, centre * subject_height, z]
-    location = [x + math.sin(angle) * distance, target[1], z + math.cos(angle) * distance]
-    return {"location": location, "target": target, "lens_mm": lens, "sensor_mm": SENSOR_MM}
+def _framed(centre_xz: np.ndarray, facing_deg: float, height: float, visible: float,
+            centre: float, lens: float) -> tuple[np.ndarray, np.ndarray]:
+    """Camera (location, target) seeing ``visible`` metres of height around ``centre``."""
+    distance = (visible / 2) * lens / (SENSOR_MM / 2)
+    angle = math.radians(facing_deg)
+    target = np.array([centre_xz[0], centre * height, centre_xz[1]])
+    location = target + distance * np.array([math.sin(angle), 0.0, math.cos(angle)])
+    return location, target
+
+
+def frame_camera(spec: ShotSpec, cast: list[dict], heights: dict[str, float],
+                 aspect: float) -> tuple[np.ndarray, np.ndarray]:
+    """The shot's first-frame camera (location, target) from its framing intent.
+
+    ``cast``: compiled cast entries (with "name", "position", "facing_deg"); ``aspect``: w / h.
+    """
+    cam = spec.camera
+    if cam.location is not None:
+        return np.array(cam.location), np.array(cam.target)
+    by_name = {c["name"]: c for c in cast}
+    xz = {n: np.array([c["position"][0], c["position"][2]]) for n, c in by_name.items()}
+    if cam.framing == "over-shoulder":
+        a, b = by_name[cam.over], by_name[cam.on[0]]
+        away = xz[cam.over] - xz[cam.on[0]]
+        away /= max(np.linalg.norm(away), 1e-6)
+        side = np.array([away[1], -away[0]])  # to the right of A as A looks at B
+        # Behind and beside A's shoulder, a little above it, looking at B's face: A's
+        # shoulder fills a lower corner of the frame in the foreground.
+        loc_xz = xz[cam.over] + 0.7 * away + 0.22 * side
+        location = np.array([loc_xz[0], 0.88 * heights[a["name"]], loc_xz[1]])
+        target = np.array([xz[b["name"]][0], 0.85 * heights[b["name"]], xz[b["name"]][1]])
+        return location, target
+    names = list(cam.on) or ([c["name"] for c in cast] if cam.framing == "two-shot"
+                             else [cast[0]["name"]])
+    height = max(heights[n] for n in names)
+    facing = math.degrees(math.atan2(
+        sum(math.sin(math.radians(by_name[n]["facing_deg"])) for n in names),
+        sum(math.cos(math.radians(by_name[n]["facing_deg"])) for n in names)))
+    centre_xz = np.mean([xz[n] for n in names], axis=0)
+    if cam.framing == "two-shot":
+        span = max(np.linalg.norm(xz[p] - xz[q]) for p in names for q in names)
+        centre, visible = FRAMING["medium"]
+        visible = max(visible * height, (span + 0.9) / aspect)
+        return _framed(centre_xz, facing + cam.yaw, 1.0, visible, centre * height, cam.lens)
+    centre, visible = FRAMING[cam.framing]
+    return _framed(centre_xz, facing + cam.yaw, height, visible * height, centre, cam.lens)
+
+
+def camera_path(spec: ShotSpec, location: np.ndarray, target: np.ndarray,
+                frames: int) -> list[dict]:
+    """Per-frame camera for the shot's move (pan, dolly, orbit), as plain dicts."""
+    path = []
+    for i in range(frames):
+        u = i / max(frames - 1, 1)
+        loc, tgt = location.copy(), target.copy()
+        amount = spec.camera.amount * u
+        if spec.camera.move == "pan":
+            tgt = loc + _turn(tgt - loc, amount)
+        elif spec.camera.move == "orbit":
+            loc = tgt + _turn(loc - tgt, amount)
+        elif spec.camera.move == "dolly":
+            ahead = (tgt - loc) / np.linalg.norm(tgt - loc)
+            loc = loc + ahead * amount
+        path.append({"location": loc.tolist(), "target": tgt.tolist(),
+                     "lens_mm": spec.camera.lens, "sensor_mm": SENSOR_MM})
+    return path
+
+
+def _turn(v: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate ``v`` (3,) about +Y."""
+    a = math.radians(degrees)
+    c, s = math.cos(a), math.sin(a)
+    return np.array([c * v[0] + s * v[2], v[1], -s * v[0] + c * v[2]])
 
 
 def light_rig(preset: str, target: list[float], distance: float) -> list[dict]:
@@ -105,32 +177,39 @@ def compile_episode(
 ) -> list[ShotPlan]:
     """Resolve every shot of ``episode``; ``skins`` maps character name -> its skin."""
     plans = []
+    offset = 0.0
     for spec in episode.shots:
-        cast = []
-        for entry in spec.cast:
-            skin = skins[entry.character]
-            cast.append({
-                "key": skin.ref, "glb": skin.glb, "clip": entry.clip,
-                "position": [entry.position[0], 0.0, entry.position[1]],
-                "facing_deg": entry.facing,
-            })
-        subject_name = spec.camera.on or spec.cast[0].character
-        subject = next(c for c, e in zip(cast, spec.cast, strict=True)
-                       if e.character == subject_name)
-        camera = frame_camera(spec, subject, skins[subject_name].height)
-        distance = math.dist(camera["location"], camera["target"])
+        cast = [{
+            "name": entry.character, "key": skins[entry.character].ref,
+            "glb": skins[entry.character].glb, "clip": entry.clip,
+            "position": [entry.position[0], 0.0, entry.position[1]], "facing_deg": entry.facing,
+        } for entry in spec.cast]
+        heights = {c["name"]: skins[c["name"]].height for c in cast}
+        frames = max(1, round(spec.duration * series.fps))
+        location, target = frame_camera(spec, cast, heights, series.width / series.height)
+        path = camera_path(spec, location, target, frames)
+        if isinstance(spec.lights, str):
+            distance = float(np.linalg.norm(location - target))
+            lights = light_rig(spec.lights, target.tolist(), max(distance, 2.0))
+        else:
+            lights = [{"type": lt.type.upper(), "location": list(lt.position),
+                       "target": list(lt.target), "energy": lt.energy, "color": list(lt.color),
+                       "size": lt.size} for lt in spec.lights]
         plan = ShotPlan(
             episode=episode.id, shot=spec.id, width=series.width, height=series.height,
-            fps=series.fps, frame_count=max(1, round(spec.duration * series.fps)),
-            engine=series.render.engine, samples=series.render.samples, camera=camera,
-            lights=light_rig(spec.lights, camera["target"], max(distance, 2.0)), cast=cast,
+            fps=series.fps, frame_count=frames, engine=series.render.engine,
+            samples=series.render.samples, camera=path[0],
+            camera_path=path if spec.camera.move != "static" else None,
+            lights=lights, cast=cast, start_time=offset,
+            lines=[{"speaker": ln.speaker, "text": ln.text, "start": ln.start,
+                    "duration": ln.duration} for ln in spec.lines],
         )
-        # The key covers what the pixels depend on: not file paths, but the skins' content.
-        hashed = {**plan.to_dict(), "cast": [
-            {k: v for k, v in c.items() if k != "glb"}
-            | {"content": skins[e.character].content_hash}
-            for c, e in zip(cast, spec.cast, strict=True)
-        ]}
+        # The key covers what the pixels depend on: not file paths, but the skins' content;
+        # not dialogue or timing in the episode, which change no pixel.
+        hashed = plan.to_dict()
+        hashed["cast"] = [{k: v for k, v in c.items() if k != "glb"}
+                          | {"content": skins[c["name"]].content_hash} for c in cast]
         key = key_of("render", RENDER_PLAN_VERSION, reskin.__version__, hashed)
-        plans.append(ShotPlan(**{**plan.__dict__, "key": key}))
+        plans.append(replace(plan, key=key))
+        offset += spec.duration
     return plans

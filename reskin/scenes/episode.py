@@ -1,4 +1,7 @@
-"""Episode files (episodes/epNN.yaml): shots, their cast, camera and lights, as plain data."""
+"""Episode files (episodes/epNN.yaml): shots, their cast, camera, lights and dialogue.
+
+The reference for the format is docs/episode-format.md; everything here is plain data.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from reskin.scenes.fields import load_yaml
+from reskin.scenes.fields import Fields, load_yaml
+from reskin.scenes.series import parse_color
 
-FRAMINGS = ("wide", "medium", "closeup")
+FRAMINGS = ("wide", "medium", "closeup", "two-shot", "over-shoulder")
+MOVES = ("static", "pan", "dolly", "orbit")
 LIGHT_PRESETS = ("three-point", "day-exterior", "night-interior")
+LIGHT_TYPES = ("area", "sun", "point", "spot")
 CLIPS = ("idle", "wave", "nod")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
@@ -21,21 +27,50 @@ class CastEntry:
     clip: str = "idle"
     """Procedural clip the character plays from the shot's first frame."""
     position: tuple[float, float] = (0.0, 0.0)
-    """Floor position (x, z) in metres; the camera looks along -z."""
+    """Floor position (x, z) in metres; +z is towards the default camera."""
     facing: float = 0.0
-    """Turn about the vertical axis in degrees; 0 faces the camera's default side (+z)."""
+    """Turn about the vertical axis in degrees; 0 faces +z, 90 faces +x."""
 
 
 @dataclass(frozen=True)
 class CameraSpec:
     framing: str = "medium"
-    """wide (full body), medium (waist up) or closeup (head and shoulders)."""
-    on: str | None = None
-    """The character to frame; defaults to the first of the cast."""
+    """wide, medium, closeup (on one character), two-shot (on several), over-shoulder."""
+    on: tuple[str, ...] = ()
+    """Who to frame; defaults to the first of the cast (two-shot: the whole cast)."""
+    over: str | None = None
+    """over-shoulder: whose shoulder the camera looks over."""
     yaw: float = 0.0
-    """Degrees around the subject from straight in front."""
+    """Degrees around the subject from straight in front of it."""
     lens: float = 50.0
     """Focal length in mm (24 mm sensor height)."""
+    move: str = "static"
+    """static, pan (turn in place), dolly (move in), orbit (circle the subject)."""
+    amount: float = 0.0
+    """Size of the move over the shot: degrees for pan and orbit, metres for dolly."""
+    location: tuple[float, float, float] | None = None
+    """An explicit camera position (x, y, z); overrides the framing."""
+    target: tuple[float, float, float] | None = None
+    """With ``location``: the point the camera looks at."""
+
+
+@dataclass(frozen=True)
+class LightSpec:
+    type: str
+    position: tuple[float, float, float]
+    target: tuple[float, float, float] = (0.0, 1.0, 0.0)
+    energy: float = 100.0
+    color: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    size: float = 1.0
+
+
+@dataclass(frozen=True)
+class Line:
+    speaker: str
+    text: str
+    start: float
+    """Seconds from the start of the shot."""
+    duration: float
 
 
 @dataclass(frozen=True)
@@ -44,7 +79,8 @@ class ShotSpec:
     duration: float
     cast: tuple[CastEntry, ...]
     camera: CameraSpec
-    lights: str = "three-point"
+    lights: str | tuple[LightSpec, ...] = "three-point"
+    lines: tuple[Line, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +89,103 @@ class Episode:
     title: str
     shots: tuple[ShotSpec, ...]
     file: str
+
+    @property
+    def duration(self) -> float:
+        return sum(s.duration for s in self.shots)
+
+
+def _names(f: Fields, key: str, allowed: list[str]) -> tuple[str, ...]:
+    """A name or a list of names, each one of ``allowed`` (the shot's cast)."""
+    if not f.has(key):
+        return ()
+    value = f.items[key].value
+    names = [value] if isinstance(value, str) else None
+    if isinstance(value, list) and all(isinstance(v.value, str) for v in value):
+        names = [v.value for v in value]
+    if names is None:
+        f.error("expected a character name or a list of names", key)
+    f.get(key, (str, list))
+    for n in names:
+        if n not in allowed:
+            f.error(f"camera targets {n!r}, who is not in this shot ({', '.join(allowed)})", key)
+    return tuple(names)
+
+
+def _camera(cam: Fields, cast: list[CastEntry]) -> CameraSpec:
+    names = [c.character for c in cast]
+    framing = cam.get("framing", str, "medium", choices=FRAMINGS)
+    on = _names(cam, "on", names)
+    over = cam.get("over", str, None)
+    if framing == "over-shoulder":
+        if over is None:
+            cam.error("over-shoulder needs `over:` (whose shoulder)", "framing")
+        if over not in names:
+            cam.error(f"{over!r} is not in this shot ({', '.join(names)})", "over")
+        if not on:
+            others = [n for n in names if n != over]
+            if not others:
+                cam.error("over-shoulder needs a second character to look at", "over")
+            on = (others[0],)
+    elif over is not None:
+        cam.error("`over` only applies to framing: over-shoulder", "over")
+    if framing != "two-shot" and len(on) > 1:
+        cam.error(f"{framing} frames one character; use framing: two-shot for several", "on")
+    location = cam.numbers("location", 3, default=None)
+    target = cam.numbers("target", 3, default=None)
+    if (location is None) != (target is None):
+        cam.error("give both location and target, or neither", "location")
+    spec = CameraSpec(
+        framing=framing, on=on, over=over,
+        yaw=cam.get("yaw", float, 0.0),
+        lens=cam.get("lens", float, 50.0,
+                     check=lambda v: None if 8 <= v <= 300 else "must be 8..300 mm"),
+        move=cam.get("move", str, "static", choices=MOVES),
+        amount=cam.get("amount", float, 0.0,
+                       check=lambda v: None if abs(v) <= 360 else "must be within ±360"),
+        location=location, target=target,
+    )
+    cam.done()
+    return spec
+
+
+def _lights(sf: Fields) -> str | tuple[LightSpec, ...]:
+    if not sf.has("lights") or isinstance(sf.items["lights"].value, str):
+        return sf.get("lights", str, "three-point", choices=LIGHT_PRESETS)
+    lights = []
+    for lf in sf.list_of_fields("lights"):
+        color = lf.get("color", str, None)
+        lights.append(LightSpec(
+            type=lf.get("type", str, choices=LIGHT_TYPES),
+            position=lf.numbers("position", 3),
+            target=lf.numbers("target", 3, default=(0.0, 1.0, 0.0)),
+            energy=lf.get("energy", float, 100.0,
+                          check=lambda v: None if 0 <= v <= 1e6 else "must be 0..1e6"),
+            color=parse_color(color, lf, "color") if color else (1.0, 1.0, 1.0),
+            size=lf.get("size", float, 1.0, check=lambda v: None if v > 0 else "must be > 0"),
+        ))
+        lf.done()
+    return tuple(lights)
+
+
+def _lines(sf: Fields, cast: list[CastEntry], duration: float) -> tuple[Line, ...]:
+    names = {c.character for c in cast}
+    lines = []
+    for lf in sf.list_of_fields("lines", []):
+        speaker = lf.get("speaker", str)
+        if speaker not in names:
+            lf.error(f"{speaker!r} speaks but is not in this shot", "speaker")
+        start = lf.get("at", float, 0.0,
+                       check=lambda v: None if 0 <= v < duration else
+                       f"must be within the shot (0..{duration} s)")
+        lines.append(Line(
+            speaker=speaker, text=lf.get("text", str), start=start,
+            duration=lf.get("duration", float, duration - start,
+                            check=lambda v, s=start: None if 0 < v <= duration - s + 1e-9
+                            else "the line must end within the shot"),
+        ))
+        lf.done()
+    return tuple(lines)
 
 
 def load_episode(path: str | Path, characters: set[str] | None = None) -> Episode:
@@ -73,12 +206,14 @@ def load_episode(path: str | Path, characters: set[str] | None = None) -> Episod
         seen.add(sid)
         duration = sf.get("duration", float,
                           check=lambda v: None if 0 < v <= 600 else "must be > 0 and <= 600 s")
-        cast = []
+        cast: list[CastEntry] = []
         for cf in sf.list_of_fields("cast"):
             name = cf.get("character", str)
             if characters is not None and name not in characters:
                 known = ", ".join(sorted(characters)) or "none"
                 cf.error(f"unknown character {name!r} (the cast is: {known})", "character")
+            if any(c.character == name for c in cast):
+                cf.error(f"{name!r} is already in this shot", "character")
             cast.append(CastEntry(
                 character=name,
                 clip=cf.get("clip", str, "idle", choices=CLIPS),
@@ -88,21 +223,12 @@ def load_episode(path: str | Path, characters: set[str] | None = None) -> Episod
             cf.done()
         if not cast:
             sf.error("a shot needs at least one cast member", "cast")
-        camera = CameraSpec()
-        if (cam := sf.sub("camera", None)) is not None:
-            names = [c.character for c in cast]
-            camera = CameraSpec(
-                framing=cam.get("framing", str, "medium", choices=FRAMINGS),
-                on=cam.get("on", str, None, check=lambda v, names=names: None if v in names else
-                           f"camera targets {v!r}, who is not in this shot ({', '.join(names)})"),
-                yaw=cam.get("yaw", float, 0.0),
-                lens=cam.get("lens", float, 50.0,
-                             check=lambda v: None if 8 <= v <= 300 else "must be 8..300 mm"),
-            )
-            cam.done()
-        lights = sf.get("lights", str, "three-point", choices=LIGHT_PRESETS)
+        cam = sf.sub("camera", None)
+        camera = _camera(cam, cast) if cam is not None else CameraSpec()
+        lights = _lights(sf)
+        lines = _lines(sf, cast, duration)
         sf.done()
         shots.append(ShotSpec(id=sid, duration=duration, cast=tuple(cast), camera=camera,
-                              lights=lights))
+                              lights=lights, lines=lines))
     f.done()
     return Episode(id=path.stem, title=title, shots=tuple(shots), file=str(path))

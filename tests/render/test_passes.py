@@ -42,7 +42,7 @@ def shot(tmp_path_factory):
     plan = json.loads((render / "done.json").read_text())["plan"]
     rgba = np.stack([np.asarray(Image.open(p), np.float32) / 255
                      for p in sorted(render.glob("beauty_*.png"))])
-    passes = read_shot_passes(sorted(render.glob("passes_*.exr")), plan["camera"])
+    passes = read_shot_passes(sorted(render.glob("passes_*.exr")), [plan["camera"]])
     return rgba, passes
 
 

@@ -118,9 +118,16 @@ class Worker:
         cam_data.sensor_height = cam_spec.get("sensor_mm", 24.0)
         cam = bpy.data.objects.new("cam", cam_data)
         scene.collection.objects.link(cam)
-        loc, target = to_blender(cam_spec["location"]), to_blender(cam_spec["target"])
-        cam.location = loc
-        cam.rotation_euler = (target - loc).to_track_quat("-Z", "Y").to_euler()
+        base = int(min((b for _, b in placed), default=0.0))
+        path = shot.get("camera_path") or [cam_spec]
+        for i, step in enumerate(path):
+            loc, target = to_blender(step["location"]), to_blender(step["target"])
+            cam.location = loc
+            cam.rotation_euler = (target - loc).to_track_quat("-Z", "Y").to_euler()
+            if len(path) > 1:
+                # Keyframes, not per-frame assignment: motion vectors see the camera move too.
+                cam.keyframe_insert("location", frame=base + i)
+                cam.keyframe_insert("rotation_euler", frame=base + i)
         scene.camera = cam
         self.shot_objects.append(cam)
 
