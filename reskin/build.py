@@ -17,6 +17,7 @@ from reskin.assets.character_spec import CharacterSpec, load_character
 from reskin.assets.library import Library
 from reskin.errors import ReskinError
 from reskin.hashing import key_of
+from reskin.render.executors import Executor, LocalExecutor
 from reskin.reskin_jobs.wardrobe import WardrobeSpec, load_wardrobe
 from reskin.scenes.cache import StepCache, link_or_copy
 from reskin.scenes.compile import ShotPlan, SkinRef, compile_episode
@@ -88,19 +89,17 @@ def load_inputs(
 class Builder:
     """One build of one series; holds the library and, if anything renders, a Blender worker."""
 
-    def __init__(self, root: str | Path, *, log: Log | None = None, progress: bool = False):
+    def __init__(self, root: str | Path, *, log: Log | None = None, progress: bool = False,
+                 executor: Executor | None = None):
         self.series = load_series(root)
         self.log = log or (lambda msg: None)
         self.progress = progress
         self.lib = Library(self.series.library_dir)
         self.cache_root = self.series.library_dir / "cache"
         self.made: list[str] = []
-        self._worker = None
+        self.executor = executor or LocalExecutor(self.series.out_dir / "logs")
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
         self.lib.close()
 
     # stages ----------------------------------------------------------------------------------
@@ -186,20 +185,34 @@ class Builder:
         self.made.append(ref)
         self.log(f"{what}: {ref}")
 
-    def render(self, plan: ShotPlan) -> tuple[StepCache, bool]:
-        cache = StepCache(self.cache_root, "render", plan.key, "beauty", plan.frame_count)
-        if cache.is_done():
-            return cache, True
-        todo = cache.missing()
-        if todo:
-            worker = self._blender()
-            shot = plan.to_dict() | {"out_dir": str(cache.dir), "frames": todo}
-            bar = self._bar(len(todo), f"render {plan.name}")
-            worker.render_shot(shot, progress=lambda n, of: bar.update(1) if bar else None)
+    def render(self, plans: list[ShotPlan]) -> dict[str, tuple[StepCache, bool]]:
+        """Render every plan's missing frames on the executor; returns key -> (cache, cached)."""
+        from reskin.render.executors import RenderJob
+
+        caches, jobs = {}, []
+        for plan in plans:
+            cache = StepCache(self.cache_root, "render", plan.key, "beauty", plan.frame_count)
+            caches[plan.key] = (cache, cache.is_done())
+            if not cache.is_done() and cache.missing():
+                cache.dir.mkdir(parents=True, exist_ok=True)
+                jobs.append(RenderJob(plan.to_dict() | {"out_dir": str(cache.dir),
+                                                         "frames": cache.missing()}))
+        if jobs:
+            total = sum(len(j.shot["frames"]) for j in jobs)
+            self.log(f"rendering {total} frames of {len(jobs)} shots")
+            bar = self._bar(total, "render")
+            self.executor.run(jobs, progress=(lambda name, n: bar.update(n)) if bar else None)
             if bar:
                 bar.close()
-        cache.mark_done(plan=plan.to_dict())
-        return cache, False
+        for plan in plans:
+            cache, cached = caches[plan.key]
+            if not cached:
+                missing = cache.missing()
+                if missing:
+                    raise ReskinError(f"render finished with {len(missing)} frames missing",
+                                      field=plan.name)
+                cache.mark_done(plan=plan.to_dict())
+        return caches
 
     def stylize(self, plan: ShotPlan, rendered: StepCache) -> tuple[StepCache, bool]:
         import numpy as np
@@ -280,14 +293,6 @@ class Builder:
         return result
 
     # helpers ---------------------------------------------------------------------------------
-    def _blender(self):
-        if self._worker is None:
-            from reskin.render.blender.client import BlenderWorker
-
-            self.log("starting Blender worker")
-            self._worker = BlenderWorker(self.series.out_dir / "logs" / "blender.log")
-        return self._worker
-
     def _bar(self, total: int, desc: str):
         if not self.progress:
             return None
@@ -305,13 +310,17 @@ class Builder:
             episodes = [e for e in episodes if e.id in only_episodes]
             wardrobes = {k: v for k, v in wardrobes.items() if k[1] in only_episodes}
         skins = self.skins(cast, wardrobes)
+        plans = {ep.id: compile_episode(self.series, ep,
+                                        {c: s for (c, e), s in skins.items() if e == ep.id})
+                 for ep in episodes}
+        # Every shot of the build goes to the executor at once, so workers stay busy.
+        rendered = self.render([p for ep in episodes for p in plans[ep.id]])
         results = []
         for ep in episodes:
-            ep_skins = {c: s for (c, e), s in skins.items() if e == ep.id}
             shots = []
-            for plan in compile_episode(self.series, ep, ep_skins):
-                rendered, r_cached = self.render(plan)
-                styled, s_cached = self.stylize(plan, rendered)
+            for plan in plans[ep.id]:
+                cache, r_cached = rendered[plan.key]
+                styled, s_cached = self.stylize(plan, cache)
                 shots.append((plan, styled, r_cached and s_cached))
             results.append(self.publish(ep, shots))
         return BuildReport(series=self.series.name, seconds=round(time.perf_counter() - started, 3),
@@ -334,8 +343,8 @@ def _changes(previous: dict | None, plan: ShotPlan) -> str:
 
 
 def build(root: str | Path, *, log: Log | None = None, progress: bool = False,
-          episodes: list[str] | None = None) -> BuildReport:
-    builder = Builder(root, log=log, progress=progress)
+          episodes: list[str] | None = None, executor: Executor | None = None) -> BuildReport:
+    builder = Builder(root, log=log, progress=progress, executor=executor)
     try:
         return builder.run(episodes)
     finally:

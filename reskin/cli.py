@@ -67,16 +67,45 @@ def _print_report(report, as_json: bool) -> None:
               help="Build only this episode (repeatable).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object (videos, sheets, shots, cache hits); no progress.")
-def build(path: Path, episodes: tuple[str, ...], as_json: bool) -> None:
+@click.option("--dry-run", is_flag=True, help="List what would render and why; do nothing.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Blender worker processes on this machine (local executor).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Render here, or as tasks on a Ray cluster.")
+@click.option("--address", help="Ray cluster address (default: start or join a local one).")
+def build(path: Path, episodes: tuple[str, ...], as_json: bool, dry_run: bool, jobs: int,
+          executor: str, address: str | None) -> None:
     """Build the series at PATH: cast, skins, renders, stylized frames, videos, sheets.
 
     Only what changed is rebuilt: shots whose inputs are unchanged come from the cache,
     and an interrupted render resumes at the first missing frame.
     """
+    from reskin.build import Builder
     from reskin.build import build as run_build
 
+    if dry_run:
+        builder = Builder(path)
+        try:
+            rows = builder.dry_run()
+        finally:
+            builder.close()
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        for r in [] if as_json else rows:
+            click.echo(f"{r['action']:<7} {r['episode']}/{r['shot']:<20} {r['why']}")
+        return
+
+    logs = path / "out" / "logs"
+    if executor == "ray":
+        from reskin.render.executors import RayExecutor
+
+        runner = RayExecutor(logs, address=address, workers=jobs if jobs > 1 else None)
+    else:
+        from reskin.render.executors import LocalExecutor
+
+        runner = LocalExecutor(logs, jobs=jobs)
     report = run_build(path, log=_log(as_json), progress=not as_json and sys.stderr.isatty(),
-                       episodes=list(episodes) or None)
+                       episodes=list(episodes) or None, executor=runner)
     _print_report(report, as_json)
 
 

@@ -39,6 +39,11 @@ class BlenderWorker:
             raise self._died("did not start")
         self.blender_version = hello.get("blender", "?")
 
+    @property
+    def pid(self) -> int:
+        """The Blender process (for tests that kill it, and for logs)."""
+        return self._proc.pid
+
     def __enter__(self) -> BlenderWorker:
         return self
 
