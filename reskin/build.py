@@ -181,6 +181,44 @@ class Builder:
                 rows.append(row)
         return rows
 
+    def preview(self, episode_id: str) -> dict:
+        """Draft ``episode_id`` with the preview renderer: same plan, cameras and poses."""
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        from reskin.assets.characters import load_rigged
+        from reskin.render.outputs import write_mp4
+        from reskin.render.preview import PreviewCharacter, PreviewRenderer, write_frames
+        from reskin.scenes.episode import CLIPS
+
+        cast, episodes, wardrobes = load_inputs(self.series)
+        ep = next((e for e in episodes if e.id == episode_id), None)
+        if ep is None:
+            raise ReskinError(f"no episode {episode_id!r}", file=self.series.root / "episodes")
+        skins = self.skins(cast, {k: v for k, v in wardrobes.items() if k[1] == episode_id})
+        characters = {}
+        for ref in {s.ref for s in skins.values()}:
+            skin = self.lib.get(ref)
+            rig = load_rigged(self.lib, self.lib.get(skin.meta["character"]))
+            texture = np.asarray(Image.open(io.BytesIO(self.lib.read_blob(
+                skin.blobs["texture.png"]))).convert("RGB"))
+            characters[ref] = PreviewCharacter.from_rig(rig, texture, self.series.fps, CLIPS)
+        out = self.series.out_dir / episode_id / "preview"
+        started, frames_drawn, shots = time.perf_counter(), 0, []
+        with PreviewRenderer(self.series.width, self.series.height) as renderer:
+            for plan in compile_episode(self.series, ep, {c: s for (c, _), s in skins.items()}):
+                rgba = renderer.render_shot(plan.to_dict(), characters)
+                frames_drawn += len(rgba)
+                paths = write_frames(rgba, out / plan.shot, self.series.style.background)
+                write_mp4(paths, plan.fps, out / plan.shot / f"{plan.shot}.mp4")
+                shots.append({"id": plan.shot, "frames": len(paths),
+                              "folder": str(out / plan.shot)})
+        seconds = time.perf_counter() - started
+        return {"episode": episode_id, "shots": shots, "seconds": round(seconds, 3),
+                "fps": round(frames_drawn / seconds, 2)}
+
     def _made(self, ref: str, what: str) -> None:
         self.made.append(ref)
         self.log(f"{what}: {ref}")

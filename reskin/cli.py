@@ -110,6 +110,36 @@ def build(path: Path, episodes: tuple[str, ...], as_json: bool, dry_run: bool, j
 
 
 @main.command()
+@click.argument("episode")
+@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
+              default=".", help="The series folder.")
+@click.option("--preview", is_flag=True,
+              help="Draft with the OpenGL preview renderer instead of Blender.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def render(episode: str, root: Path, preview: bool, as_json: bool) -> None:
+    """Render one EPISODE: a fast OpenGL draft with --preview, else the full Blender build."""
+    from reskin.build import Builder
+    from reskin.build import build as run_build
+
+    if not preview:
+        report = run_build(root, log=_log(as_json), episodes=[episode],
+                           progress=not as_json and sys.stderr.isatty())
+        _print_report(report, as_json)
+        return
+    builder = Builder(root, log=_log(as_json))
+    try:
+        result = builder.preview(episode)
+    finally:
+        builder.close()
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for shot in result["shots"]:
+        click.echo(f"{episode}/{shot['id']}: {shot['frames']} frames in {shot['folder']}")
+    click.echo(f"preview drawn at {result['fps']} frames/s")
+
+
+@main.command()
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default="demo-series")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 def demo(path: Path, as_json: bool) -> None:
