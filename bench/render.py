@@ -1,0 +1,120 @@
+"""Render benchmarks, each a ratio against an anchor measured in the same run.
+
+1. reskin's render of a shot (fresh worker process) vs a hand-written bpy script rendering the
+   same shot (fresh process): reskin's overhead (target < 10 %).
+2. A 20-shot episode in one long-lived worker vs a fresh Blender process per shot.
+3. Preview renderer frames/s vs Blender Workbench frames/s on the same shot.
+
+Run: .venv/bin/python bench/render.py [--width 180 --height 320 --frames 8 --samples 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--width", type=int, default=180)
+    ap.add_argument("--height", type=int, default=320)
+    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--samples", type=int, default=8)
+    ap.add_argument("--shots", type=int, default=20)
+    args = ap.parse_args()
+
+    from reskin.build import Builder, load_inputs
+    from reskin.render.blender.client import BlenderWorker
+    from reskin.scenes.compile import compile_episode
+    from reskin.series_init import create_demo
+
+    tmp = Path(tempfile.mkdtemp(prefix="reskin-bench-"))
+    root = create_demo(tmp / "series")
+    (root / "series.yaml").write_text(
+        f"name: bench\nresolution: [{args.width}, {args.height}]\nfps: 8\n"
+        f"render: {{engine: cycles, samples: {args.samples}}}\nstyle: {{stylizer: none}}\n")
+    builder = Builder(root)
+    cast, episodes, wardrobes = load_inputs(builder.series)
+    skins = builder.skins(cast, wardrobes)
+    ep = episodes[0]
+    plan = compile_episode(builder.series, ep, {c: s for (c, e), s in skins.items()
+                                                if e == ep.id})[0]
+    plan = dataclasses.replace(plan, frame_count=args.frames)
+    shot = plan.to_dict()
+    print(f"shot: {args.width}x{args.height}, {args.frames} frames, Cycles {args.samples} spp")
+
+    # 1. overhead against a hand-written script
+    spec = tmp / "shot.json"
+    spec.write_text(json.dumps(shot))
+    (tmp / "hand").mkdir()
+    t = time.perf_counter()
+    subprocess.run([sys.executable, str(HERE / "handwritten_shot.py"), str(spec),
+                    str(tmp / "hand")], check=True, capture_output=True)
+    hand = time.perf_counter() - t
+    t = time.perf_counter()
+    with BlenderWorker(tmp / "logs" / "w.log") as worker:
+        worker.render_shot(shot | {"out_dir": str(tmp / "reskin"),
+                                   "frames": list(range(args.frames))})
+    ours = time.perf_counter() - t
+    print(f"hand-written bpy script: {hand:6.2f} s   reskin worker: {ours:6.2f} s   "
+          f"overhead {100 * (ours / hand - 1):+.1f} % (reskin also writes EXR passes)")
+
+    # 2. one worker for many shots vs a fresh process per shot
+    shots = [shot | {"frame_count": 2, "frames": [0, 1], "out_dir": str(tmp / f"many/{i}"),
+                     "camera": shot["camera"]} for i in range(args.shots)]
+    t = time.perf_counter()
+    with BlenderWorker(tmp / "logs" / "one.log") as worker:
+        for s in shots:
+            worker.render_shot(s)
+    one = time.perf_counter() - t
+    t = time.perf_counter()
+    for i, s in enumerate(shots):
+        with BlenderWorker(tmp / "logs" / f"fresh{i}.log") as worker:
+            worker.render_shot(s | {"out_dir": str(tmp / f"fresh/{i}")})
+    fresh = time.perf_counter() - t
+    print(f"{args.shots} shots x 2 frames: one worker {one:6.2f} s   fresh process per shot "
+          f"{fresh:6.2f} s   speed-up {fresh / one:.2f}x")
+
+    # 3. preview frames/s vs Workbench frames/s
+    from reskin.render.preview import PreviewCharacter, PreviewRenderer
+
+    frames = 16
+    wb = shot | {"engine": "workbench", "frame_count": frames, "frames": list(range(frames)),
+                 "out_dir": str(tmp / "wb")}
+    with BlenderWorker(tmp / "logs" / "wb.log") as worker:
+        worker.render_shot(wb | {"frames": [0]})  # warm: character import, shader compile
+        t = time.perf_counter()
+        worker.render_shot(wb)
+        wb_fps = frames / (time.perf_counter() - t)
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from reskin.assets.characters import load_rigged
+    from reskin.scenes.episode import CLIPS
+
+    skin = builder.lib.get(shot["cast"][0]["key"])
+    rig = load_rigged(builder.lib, builder.lib.get(skin.meta["character"]))
+    tex = np.asarray(Image.open(io.BytesIO(builder.lib.read_blob(skin.blobs["texture.png"]))))
+    chars = {skin.ref: PreviewCharacter.from_rig(rig, tex[..., :3], 8, CLIPS)}
+    with PreviewRenderer(args.width, args.height) as pr:
+        pr.render_shot(wb, chars, frames=[0])
+        t = time.perf_counter()
+        pr.render_shot(wb, chars)
+        pv_fps = frames / (time.perf_counter() - t)
+    print(f"preview {pv_fps:6.2f} frames/s   Blender Workbench {wb_fps:6.2f} frames/s   "
+          f"ratio {pv_fps / wb_fps:.2f}x")
+    builder.close()
+
+
+if __name__ == "__main__":
+    main()
