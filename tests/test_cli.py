@@ -3,6 +3,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from reskin.cli import main
@@ -52,3 +53,44 @@ def test_malformed_episode_is_one_line_exit_2(tmp_path):
 def test_build_outside_a_series(tmp_path):
     result = CliRunner().invoke(main, ["build", str(tmp_path)])
     assert result.exit_code == 2 and "series.yaml is missing" in result.output
+
+
+BAD_EPISODES = {
+    "unknown character": ("character: mira", "character: mina", "unknown character 'mina'"),
+    "typo in a field": ("duration: 2.0", "duraton: 2.0", "did you mean 'duration'"),
+    "negative duration": ("duration: 2.0", "duration: -2.0", "duration: must be > 0"),
+    "camera on nobody": ("camera: {framing: medium, yaw: 15}",
+                         "camera: {framing: medium, on: theo}",
+                         "camera targets 'theo', who is not in this shot"),
+    "bad framing": ("framing: medium", "framing: medum", "did you mean 'medium'"),
+}
+
+
+def _demo_copy(tmp_path):
+    from reskin.series_init import create_demo
+
+    return create_demo(tmp_path / "show")
+
+
+@pytest.mark.parametrize("case", sorted(BAD_EPISODES))
+def test_bad_episode_files_give_one_line_and_exit_2(tmp_path, case):
+    old, new, expected = BAD_EPISODES[case]
+    root = _demo_copy(tmp_path)
+    ep = root / "episodes" / "ep01.yaml"
+    assert old in ep.read_text()
+    ep.write_text(ep.read_text().replace(old, new, 1))
+    before = sorted(p.name for p in (root / ".reskin").rglob("*"))
+    result = CliRunner().invoke(main, ["build", str(root)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"reskin: error: {ep}:") and expected in line, line
+    assert sorted(p.name for p in (root / ".reskin").rglob("*")) == before  # nothing made
+
+
+def test_missing_skin_for_an_episode(tmp_path):
+    root = _demo_copy(tmp_path)
+    (root / "cast" / "mira" / "ep02.yaml").unlink()
+    result = CliRunner().invoke(main, ["build", str(root)])
+    assert result.exit_code == 2
+    assert "mira has no wardrobe for ep02" in result.output
+    assert len(result.output.strip().splitlines()) == 1

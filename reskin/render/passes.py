@@ -9,6 +9,8 @@ converted here, in one place:
 - Vector.ZW is ``current - next`` in pixels with y up (measured: an object moving right by
   16 px/frame gives Z = -16) -> forward motion ``(-Z, +W)`` with y down.
 - Object Index is the cast member's 1-based position in the shot (set by the worker).
+- UV.UV is the texture coordinate of the surface seen (v up, as the mesh's UVs); with the
+  instance id it names a surface point, the same in every frame and episode.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def camera_basis(camera: dict) -> np.ndarray:
 
 def read_passes(path: str | Path, camera: dict) -> dict[str, np.ndarray]:
     """One frame's passes from ``path``: depth (h, w), normal (h, w, 3), instance (h, w) int16,
-    motion (h, w, 2), all float32 except instance."""
+    motion (h, w, 2), uv (h, w, 2), all float32 except instance."""
     import OpenEXR
 
     with OpenEXR.File(str(path)) as exr:
@@ -52,8 +54,10 @@ def read_passes(path: str | Path, camera: dict) -> dict[str, np.ndarray]:
     normal = np.where(length > 1e-6, normal / np.maximum(length, 1e-6), 0.0).astype(np.float32)
     instance = np.rint(channels["ViewLayer.Object Index.X"]).astype(np.int16)
     motion = np.stack([-channels["ViewLayer.Vector.Z"], channels["ViewLayer.Vector.W"]], axis=-1)
+    uv = np.stack([channels["ViewLayer.UV.U"], channels["ViewLayer.UV.V"]], axis=-1)
+    uv[instance == 0] = 0.0
     return {"depth": depth, "normal": normal, "instance": instance,
-            "motion": motion.astype(np.float32)}
+            "motion": motion.astype(np.float32), "uv": uv}
 
 
 def read_shot_passes(paths: list[Path], cameras: list[dict]) -> dict[str, np.ndarray] | None:

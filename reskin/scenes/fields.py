@@ -85,6 +85,12 @@ class Fields:
             return f"{self.path}[{key}]"
         return f"{self.path}.{key}" if self.path else key
 
+    def _missing(self, key: str) -> None:
+        near = _closest(key, [k for k in self.items if k not in self._used])
+        if near:
+            self.error(f"unknown field (did you mean {key!r}?)", near)
+        self.error("required field is missing", key)
+
     def has(self, key: str) -> bool:
         return key in self.items
 
@@ -101,7 +107,7 @@ class Fields:
         self._used.add(key)
         if key not in self.items:
             if default is ...:
-                self.error("required field is missing", key)
+                self._missing(key)
             return default
         loc = self.items[key]
         value = loc.value
@@ -128,7 +134,7 @@ class Fields:
         self._used.add(key)
         if key not in self.items:
             if default is ...:
-                self.error("required field is missing", key)
+                self._missing(key)
             return default
         return Fields(self.items[key], self.file, self._sub(key))
 
@@ -136,7 +142,7 @@ class Fields:
         self._used.add(key)
         if key not in self.items:
             if default is ...:
-                self.error("required field is missing", key)
+                self._missing(key)
             return default
         loc = self.items[key]
         if not isinstance(loc.value, list):
@@ -149,7 +155,7 @@ class Fields:
         self._used.add(key)
         if key not in self.items:
             if default is ...:
-                self.error("required field is missing", key)
+                self._missing(key)
             return default
         loc = self.items[key]
         vals = loc.value

@@ -9,7 +9,8 @@ from reskin.errors import ReskinError
 from reskin.scenes.fields import Fields, load_yaml
 
 ENGINES = ("cycles", "workbench", "eevee")
-STYLIZERS = ("toon", "none")
+STYLIZERS = ("toon", "diffusion", "none")
+CONTROL_KINDS = ("depth", "normal", "lineart")
 
 
 def parse_color(value: str, fields: Fields, key: str) -> tuple[float, float, float]:
@@ -33,15 +34,41 @@ class RenderSettings:
 
 
 @dataclass(frozen=True)
+class ControlNetSettings:
+    kind: str
+    """Which pass-derived image drives it: depth, normal or lineart."""
+    path: Path
+    """Local diffusers ControlNet folder (relative paths are from the series root)."""
+    scale: float = 1.0
+    """Conditioning scale."""
+
+
+@dataclass(frozen=True)
 class StyleSettings:
     stylizer: str = "toon"
-    """Which stylizer runs after rendering: the built-in 'toon' (no model), or 'none'."""
+    """Which stylizer runs after rendering: the built-in 'toon' (no model), 'diffusion'
+    (needs ``model``), or 'none'."""
     background: tuple[float, float, float] = (0.93, 0.89, 0.82)
     """Backdrop colour behind the cast until sets arrive."""
     levels: int = 4
     """Tone bands of the cel shading."""
     ink: float = 1.0
     """Ink line strength, 0 to 1."""
+    model: Path | None = None
+    """diffusion: local diffusers pipeline folder (relative paths are from the series root)."""
+    controlnets: tuple[ControlNetSettings, ...] = ()
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int = 0
+    strength: float = 0.5
+    """diffusion: how much of the render is re-imagined, 0..1."""
+    guidance: float = 7.5
+    """diffusion: classifier-free guidance scale (<= 1 turns it off)."""
+    steps: int = 20
+    size: int = 768
+    """diffusion: long side in pixels to diffuse at (never upscales)."""
+    coherence: str = "exact"
+    """diffusion: 'exact' carries frames forward by the motion pass; 'none' is per frame."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +91,38 @@ class SeriesConfig:
 
     def episode_ids(self) -> list[str]:
         return sorted(p.stem for p in (self.root / "episodes").glob("*.yaml"))
+
+
+def _diffusion_style(s: Fields, root: Path) -> dict:
+    """The diffusion fields of ``style:``; folders are checked when the stylizer loads them."""
+    def unit(v: float) -> str | None:
+        return None if 0 <= v <= 1 else "must be 0..1"
+
+    model = s.get("model", str, None)
+    nets = []
+    for c in s.list_of_fields("controlnets", []):
+        nets.append(ControlNetSettings(
+            kind=c.get("kind", str, choices=CONTROL_KINDS),
+            path=root / c.get("path", str),
+            scale=c.get("scale", float, 1.0,
+                        check=lambda v: None if 0 <= v <= 4 else "must be 0..4"),
+        ))
+        c.done()
+    return {
+        "model": root / model if model else None,
+        "controlnets": tuple(nets),
+        "prompt": s.get("prompt", str, ""),
+        "negative_prompt": s.get("negative_prompt", str, ""),
+        "seed": s.get("seed", int, 0, check=lambda v: None if 0 <= v < 2**63 else "must be >= 0"),
+        "strength": s.get("strength", float, 0.5, check=unit),
+        "guidance": s.get("guidance", float, 7.5,
+                          check=lambda v: None if 0 <= v <= 50 else "must be 0..50"),
+        "steps": s.get("steps", int, 20,
+                       check=lambda v: None if 1 <= v <= 1000 else "must be 1..1000"),
+        "size": s.get("size", int, 768,
+                      check=lambda v: None if 64 <= v <= 4096 else "must be 64..4096"),
+        "coherence": s.get("coherence", str, "exact", choices=("exact", "none")),
+    }
 
 
 def load_series(root: str | Path) -> SeriesConfig:
@@ -97,7 +156,11 @@ def load_series(root: str | Path) -> SeriesConfig:
             levels=s.get("levels", int, 4,
                          check=lambda v: None if 2 <= v <= 16 else "must be 2..16"),
             ink=s.get("ink", float, 1.0, check=lambda v: None if 0 <= v <= 1 else "must be 0..1"),
+            **_diffusion_style(s, root),
         )
+        if style.stylizer == "diffusion" and style.model is None:
+            s.error("required when stylizer is 'diffusion' (a local diffusers model folder)",
+                    "model")
         s.done()
     f.done()
     return SeriesConfig(root=root, name=name, width=int(width), height=int(height), fps=fps,

@@ -94,3 +94,15 @@ def test_motion_vectors_predict_the_next_frame(shot):
     print(f"warp error: exact motion {exact:.4f}, no motion {static:.4f}")
     assert exact < 0.6 * static, (exact, static)
     assert exact < 0.08, exact
+
+
+def test_uv_pass_names_the_same_surface_point_across_frames(shot):
+    rgba, passes = shot
+    uv = passes["uv"]
+    on = passes["instance"][0] == 1
+    assert ((uv[0][on] >= 0) & (uv[0][on] <= 1)).all()
+    # the head barely moves in the wave clip: the uv seen at a head pixel stays put
+    top = np.nonzero(on.any(axis=1))[0][0]
+    row = top + 4
+    col = int(np.median(np.nonzero(on[row])[0]))
+    assert np.abs(uv[0, row, col] - uv[1, row, col]).max() < 0.02

@@ -163,6 +163,7 @@ class Worker:
         passes = engine == "cycles"
         layer.use_pass_z = layer.use_pass_normal = passes
         layer.use_pass_vector = layer.use_pass_object_index = passes
+        layer.use_pass_uv = passes
         if engine == "cycles":
             r.engine = "CYCLES"
             cyc = self.scene.cycles

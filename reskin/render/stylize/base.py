@@ -11,6 +11,8 @@ Pass conventions (all arrays per frame, image rows top to bottom, x to the right
 - ``motion``   (f, h, w, 2) float32 forward motion in pixels: the surface seen at pixel (x, y)
                in frame t is at (x + dx, y + dy) in frame t + 1 (dy positive downwards); the
                last frame's motion is zero
+- ``uv``       (f, h, w, 2) float32 texture coordinates of the surface seen (v up); zero on
+               background. With ``instance`` it names a surface point across frames and episodes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class FrameSet:
     normal: np.ndarray | None = None
     instance: np.ndarray | None = None
     motion: np.ndarray | None = None
+    uv: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.beauty.shape[0])
