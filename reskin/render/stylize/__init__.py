@@ -11,6 +11,20 @@ __all__ = ["FrameSet", "Stylizer", "make_stylizer"]
 def make_stylizer(style: StyleSettings) -> Stylizer:
     from reskin.render.stylize.toon import PassThrough, ToonStylizer
 
+    if style.stylizer == "diffusion":
+        from reskin.render.stylize.diffusion import (
+            ControlSpec,
+            DiffusionSettings,
+            DiffusionStylizer,
+        )
+
+        return DiffusionStylizer(DiffusionSettings(
+            model=style.model,
+            controlnets=tuple(ControlSpec(c.kind, c.path, c.scale) for c in style.controlnets),
+            prompt=style.prompt, negative_prompt=style.negative_prompt, seed=style.seed,
+            strength=style.strength, guidance=style.guidance, steps=style.steps,
+            size=style.size, coherence=style.coherence, background=style.background,
+        ))
     if style.stylizer == "toon":
         return ToonStylizer(background=style.background, levels=style.levels, ink=style.ink)
     return PassThrough(style.background)
