@@ -6,6 +6,7 @@ editing one shot re-renders only that shot.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -22,7 +23,7 @@ from reskin.reskin_jobs.wardrobe import WardrobeSpec, load_wardrobe
 from reskin.scenes.cache import StepCache, link_or_copy
 from reskin.scenes.compile import ShotPlan, SkinRef, compile_episode
 from reskin.scenes.episode import Episode, load_episode
-from reskin.scenes.series import SeriesConfig, load_series
+from reskin.scenes.series import SeriesConfig, load_series, load_style
 
 Log = Callable[[str], None]
 
@@ -90,8 +91,13 @@ class Builder:
     """One build of one series; holds the library and, if anything renders, a Blender worker."""
 
     def __init__(self, root: str | Path, *, log: Log | None = None, progress: bool = False,
-                 executor: Executor | None = None):
+                 executor: Executor | None = None, style: str | None = None):
         self.series = load_series(root)
+        self.publish_root = self.series.out_dir
+        if style is not None:
+            # A named style publishes beside the series' own output, never over it.
+            self.series = dataclasses.replace(self.series, style=load_style(root, style))
+            self.publish_root = self.series.out_dir / "styles" / style
         self.log = log or (lambda msg: None)
         self.progress = progress
         self.lib = Library(self.series.library_dir)
@@ -126,7 +132,8 @@ class Builder:
             if found is None:
                 if char not in loaded:
                     loaded[char] = load_rigged(self.lib, rig)
-                found, _ = ensure_skin(self.lib, loaded[char], spec, wardrobe, self.series.fps)
+                found, _ = ensure_skin(self.lib, loaded[char], spec, wardrobe, self.series.fps,
+                                       log=self.log)
                 self._made(found.ref, f"re-skinned for {ep}")
             glb = self.cache_root / "glb" / f"{found.blobs['skin.glb']}.glb"
             if not glb.exists():
@@ -283,7 +290,7 @@ class Builder:
         from reskin.fsutil import write_text_atomic
         from reskin.render.outputs import contact_sheet, pick_frames, write_mp4
 
-        out = self.series.out_dir / ep.id
+        out = self.publish_root / ep.id
         out.mkdir(parents=True, exist_ok=True)
         result = EpisodeResult(id=ep.id, video=str(out / f"{ep.id}.mp4"),
                                contact_sheet=str(out / f"{ep.id}_sheet.png"))
@@ -338,7 +345,8 @@ class Builder:
 
         return tqdm(total=total, desc=desc, unit="frame", leave=False)
 
-    def run(self, only_episodes: list[str] | None = None) -> BuildReport:
+    def run(self, only_episodes: list[str] | None = None,
+            only_shots: list[str] | None = None) -> BuildReport:
         started = time.perf_counter()
         cast, episodes, wardrobes = load_inputs(self.series)
         if only_episodes:
@@ -351,6 +359,14 @@ class Builder:
         plans = {ep.id: compile_episode(self.series, ep,
                                         {c: s for (c, e), s in skins.items() if e == ep.id})
                  for ep in episodes}
+        if only_shots:
+            known = {p.shot for ps in plans.values() for p in ps}
+            for shot in only_shots:
+                if shot not in known:
+                    raise ReskinError(f"no shot {shot!r} (shots: {', '.join(sorted(known))})",
+                                      field="--shots")
+            plans = {e: [p for p in ps if p.shot in only_shots] for e, ps in plans.items()}
+            episodes = [ep for ep in episodes if plans[ep.id]]
         # Every shot of the build goes to the executor at once, so workers stay busy.
         rendered = self.render([p for ep in episodes for p in plans[ep.id]])
         results = []
@@ -381,9 +397,10 @@ def _changes(previous: dict | None, plan: ShotPlan) -> str:
 
 
 def build(root: str | Path, *, log: Log | None = None, progress: bool = False,
-          episodes: list[str] | None = None, executor: Executor | None = None) -> BuildReport:
-    builder = Builder(root, log=log, progress=progress, executor=executor)
+          episodes: list[str] | None = None, executor: Executor | None = None,
+          shots: list[str] | None = None, style: str | None = None) -> BuildReport:
+    builder = Builder(root, log=log, progress=progress, executor=executor, style=style)
     try:
-        return builder.run(episodes)
+        return builder.run(episodes, shots)
     finally:
         builder.close()

@@ -140,6 +140,29 @@ def render(episode: str, root: Path, preview: bool, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("episode")
+@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
+              default=".", help="The series folder.")
+@click.option("--style", help="A style from styles/NAME.yaml (default: series.yaml's style);"
+              " its output goes to out/styles/NAME/.")
+@click.option("--shots", help="Comma-separated shot ids (default: every shot).")
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+def stylize(episode: str, root: Path, style: str | None, shots: str | None,
+            as_json: bool) -> None:
+    """Stylize EPISODE's rendered shots (rendering any that are missing).
+
+    Styled frames are cached by the render and every style setting (model file hashes
+    included), so re-stylizing an unchanged shot is a cache hit.
+    """
+    from reskin.build import build as run_build
+
+    report = run_build(root, log=_log(as_json), episodes=[episode], style=style,
+                       shots=[s.strip() for s in shots.split(",")] if shots else None,
+                       progress=not as_json and sys.stderr.isatty())
+    _print_report(report, as_json)
+
+
+@main.command()
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default="demo-series")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 def demo(path: Path, as_json: bool) -> None:

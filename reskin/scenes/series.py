@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,6 +126,37 @@ def _diffusion_style(s: Fields, root: Path) -> dict:
     }
 
 
+def parse_style(s: Fields, root: Path) -> StyleSettings:
+    """A style mapping (series.yaml's ``style:`` or a whole styles/NAME.yaml)."""
+    bg = s.get("background", str, None)
+    style = StyleSettings(
+        stylizer=s.get("stylizer", str, "toon", choices=STYLIZERS),
+        background=parse_color(bg, s, "background") if bg else StyleSettings.background,
+        levels=s.get("levels", int, 4,
+                     check=lambda v: None if 2 <= v <= 16 else "must be 2..16"),
+        ink=s.get("ink", float, 1.0, check=lambda v: None if 0 <= v <= 1 else "must be 0..1"),
+        **_diffusion_style(s, root),
+    )
+    if style.stylizer == "diffusion" and style.model is None:
+        s.error("required when stylizer is 'diffusion' (a local diffusers model folder)",
+                "model")
+    s.done()
+    return style
+
+
+def load_style(root: str | Path, name: str) -> StyleSettings:
+    """The named style ``root/styles/<name>.yaml``."""
+    root = Path(root)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", name):
+        raise ReskinError(f"bad style name {name!r}", field="--style")
+    path = root / "styles" / f"{name}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in (root / "styles").glob("*.yaml"))
+        raise ReskinError(f"no style {name!r} (styles: {', '.join(known) or 'none'})",
+                          file=path)
+    return parse_style(load_yaml(path), root)
+
+
 def load_series(root: str | Path) -> SeriesConfig:
     """Read and validate ``root/series.yaml``."""
     root = Path(root)
@@ -149,19 +181,7 @@ def load_series(root: str | Path) -> SeriesConfig:
         r.done()
     style = StyleSettings()
     if (s := f.sub("style", None)) is not None:
-        bg = s.get("background", str, None)
-        style = StyleSettings(
-            stylizer=s.get("stylizer", str, "toon", choices=STYLIZERS),
-            background=parse_color(bg, s, "background") if bg else StyleSettings.background,
-            levels=s.get("levels", int, 4,
-                         check=lambda v: None if 2 <= v <= 16 else "must be 2..16"),
-            ink=s.get("ink", float, 1.0, check=lambda v: None if 0 <= v <= 1 else "must be 0..1"),
-            **_diffusion_style(s, root),
-        )
-        if style.stylizer == "diffusion" and style.model is None:
-            s.error("required when stylizer is 'diffusion' (a local diffusers model folder)",
-                    "model")
-        s.done()
+        style = parse_style(s, root)
     f.done()
     return SeriesConfig(root=root, name=name, width=int(width), height=int(height), fps=fps,
                         render=render, style=style)
