@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from reskin.render.stylize.base import FrameSet
 
-TOON_VERSION = "1"
+TOON_VERSION = "2"  # 2: ink from the geometry passes when present
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,23 @@ class ToonStylizer:
                 "levels": self.levels, "ink": self.ink}
 
     def stylize(self, frames: FrameSet) -> np.ndarray:
+        # With the renderer's passes, ink follows the geometry (silhouettes, depth jumps,
+        # creases, one character in front of another) instead of guessing from colour.
+        geometric = None
+        if frames.depth is not None or frames.normal is not None:
+            from reskin.render.stylize.controls import lineart_control
+
+            geometric = lineart_control(frames)[..., 0]
         out = np.empty(frames.beauty.shape, np.uint8)
         for i in range(len(frames.beauty)):
-            out[i] = self._frame(frames.beauty[i], frames.alpha[i])
+            lines = None if geometric is None else geometric[i]
+            out[i] = self._frame(frames.beauty[i], frames.alpha[i], lines)
         return out
 
-    def _frame(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """rgb (h, w, 3) float 0..1, alpha (h, w) -> (h, w, 3) uint8."""
+    def _frame(self, rgb: np.ndarray, alpha: np.ndarray,
+               geometric: np.ndarray | None = None) -> np.ndarray:
+        """rgb (h, w, 3) float 0..1, alpha (h, w), geometric (h, w) line mask or None
+        -> (h, w, 3) uint8."""
         # Cel shading: quantise brightness into bands, keep the hue and saturation.
         lum = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
         lum_s = ndimage.uniform_filter(lum, size=3)
@@ -45,8 +55,11 @@ class ToonStylizer:
         # Ink: the silhouette (coverage edges) and strong colour edges inside the character.
         h = max(rgb.shape[:2])
         edge_alpha = np.hypot(ndimage.sobel(alpha, 0), ndimage.sobel(alpha, 1))
-        edge_lum = np.hypot(ndimage.sobel(lum_s, 0), ndimage.sobel(lum_s, 1)) * (alpha > 0.5)
-        lines = np.clip(edge_alpha * 0.6 + np.clip(edge_lum - 0.35, 0, None) * 1.5, 0, 1)
+        if geometric is not None:
+            lines = np.clip(edge_alpha * 0.6 + geometric * 0.85, 0, 1)
+        else:
+            edge_lum = np.hypot(ndimage.sobel(lum_s, 0), ndimage.sobel(lum_s, 1)) * (alpha > 0.5)
+            lines = np.clip(edge_alpha * 0.6 + np.clip(edge_lum - 0.35, 0, None) * 1.5, 0, 1)
         if h >= 400:
             lines = ndimage.grey_dilation(lines, size=(2, 2))
         lines *= self.ink

@@ -37,3 +37,15 @@ def test_deterministic_and_keyed():
     b = ToonStylizer().stylize(frames)
     assert np.array_equal(a, b)
     assert ToonStylizer(levels=3).key() != ToonStylizer(levels=4).key()
+
+
+def test_ink_follows_depth_jumps_when_passes_exist():
+    frames = disc_frames(n=1)
+    depth = np.where(frames.alpha > 0, 3.0, np.inf).astype(np.float32)
+    depth[:, :, 32:] = np.where(frames.alpha[:, :, 32:] > 0, 2.0, np.inf)  # a step inside
+    with_depth = FrameSet(beauty=frames.beauty, alpha=frames.alpha, depth=depth,
+                          instance=(frames.alpha > 0).astype(np.int16))
+    out = ToonStylizer(background=(1.0, 1.0, 1.0), levels=8).stylize(with_depth)
+    plain = ToonStylizer(background=(1.0, 1.0, 1.0), levels=8).stylize(frames)
+    # an ink line appears along the depth step (x = 31/32), where colour alone shows nothing
+    assert out[0, 25:40, 31, 0].mean() < plain[0, 25:40, 31, 0].mean() - 40
