@@ -245,10 +245,7 @@ class Builder:
         if jobs:
             total = sum(len(j.shot["frames"]) for j in jobs)
             self.log(f"rendering {total} frames of {len(jobs)} shots")
-            bar = self._bar(total, "render")
-            self.executor.run(jobs, progress=(lambda name, n: bar.update(n)) if bar else None)
-            if bar:
-                bar.close()
+            self.executor.run(jobs, progress=self._progress(jobs) if self.progress else None)
         for plan in plans:
             cache, cached = caches[plan.key]
             if not cached:
@@ -338,12 +335,26 @@ class Builder:
         return result
 
     # helpers ---------------------------------------------------------------------------------
-    def _bar(self, total: int, desc: str):
-        if not self.progress:
-            return None
+    def _progress(self, jobs):
+        """A progress callback drawing an overall bar and one bar per shot in flight."""
         from tqdm import tqdm
 
-        return tqdm(total=total, desc=desc, unit="frame", leave=False)
+        sizes = {j.name: len(j.shot["frames"]) for j in jobs}
+        overall = tqdm(total=sum(sizes.values()), desc="render", unit="frame", position=0)
+        shots: dict = {}
+
+        def update(name: str, n: int) -> None:
+            if name not in shots:
+                shots[name] = tqdm(total=sizes[name], desc=f"  {name}", unit="frame",
+                                   position=len(shots) % 4 + 1, leave=False)
+            shots[name].update(n)
+            overall.update(n)
+            if shots[name].n >= sizes[name]:
+                shots[name].close()
+            if overall.n >= overall.total:
+                overall.close()
+
+        return update
 
     def run(self, only_episodes: list[str] | None = None,
             only_shots: list[str] | None = None) -> BuildReport:
