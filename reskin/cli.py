@@ -185,20 +185,28 @@ def asset() -> None:
 @click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
               default=".", help="The series folder.")
 @click.option("--kind", help="Only assets of this kind.")
+@click.option("--tag", help="Only versions with this tag.")
 @click.option("--json", "as_json", is_flag=True)
-def asset_list(root: Path, kind: str | None, as_json: bool) -> None:
+def asset_list(root: Path, kind: str | None, tag: str | None, as_json: bool) -> None:
     """List every asset version in the library."""
     from reskin.assets.library import Library
 
     with Library(root / ".reskin") as lib:
-        records = lib.list(kind)
+        records = lib.list(kind, tag)
+    _print_assets(records, as_json)
+
+
+def _print_assets(records, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([{"ref": r.ref, "kind": r.kind, "created": r.created,
-                                "parents": list(r.parents)} for r in records], indent=2))
+                                "parents": list(r.parents), "tags": list(r.tags),
+                                "license": r.provenance.get("license")} for r in records],
+                              indent=2))
         return
     for r in records:
         parents = f"  <- {', '.join(r.parents)}" if r.parents else ""
-        click.echo(f"{r.ref:<24} {r.kind:<10} {r.created}{parents}")
+        tags = f"  [{', '.join(r.tags)}]" if r.tags else ""
+        click.echo(f"{r.ref:<24} {r.kind:<10} {r.created}{tags}{parents}")
 
 
 @asset.command("show")
@@ -223,6 +231,247 @@ def asset_show(ref: str, root: Path, as_json: bool) -> None:
         for k, v in sorted(r.provenance.items()):
             if k != "parents":
                 click.echo(f"{pad}  {k}: {v}")
+
+
+_SERIES = click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
+                       default=".", help="The series folder.")
+
+
+@asset.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="Asset name (a new version if it exists).")
+@click.option("--kind", help="character, prop, set, ... (default: character if skinned).")
+@click.option("--license", "license_", help="SPDX license id, e.g. CC-BY-4.0.")
+@click.option("--author")
+@click.option("--prompt", help="The prompt, if an AI generator made the file.")
+@click.option("--seed", type=int, help="The generator's seed, if any.")
+@click.option("--generator", help="The tool or model that made the file.")
+@click.option("--unit", default="auto", show_default=True,
+              help="Unit of OBJ/PLY/STL numbers: auto, m, dm, cm, mm, in, ft.")
+@click.option("--up", default="auto", show_default=True, help="Up axis of the file: auto, y, z.")
+@click.option("--tag", "tags", multiple=True, help="Tag the new version (repeatable).")
+@click.option("--allow-missing", is_flag=True,
+              help="Import even if textures or material files are missing (recorded).")
+@_SERIES
+@click.option("--json", "as_json", is_flag=True)
+def asset_import(path: Path, name: str, kind: str | None, license_: str | None,
+                 author: str | None, prompt: str | None, seed: int | None,
+                 generator: str | None, unit: str, up: str, tags: tuple[str, ...],
+                 allow_missing: bool, root: Path, as_json: bool) -> None:
+    """Import a GLB/glTF, OBJ(+MTL), PLY or STL file as a new asset version.
+
+    The file is validated first; a fatal problem refuses it with one line and leaves the library
+    untouched. Repairs and the normalisation (metres, +Y up, feet at the origin) are recorded.
+    """
+    from reskin.assets.importer import ImportOptions, import_file
+
+    opts = ImportOptions(kind=kind, license=license_, author=author, prompt=prompt, seed=seed,
+                         generator=generator, unit=unit, up=up, tags=tags,
+                         allow_missing=allow_missing)
+    rec, report = import_file(root / ".reskin", path, name, opts)
+    if as_json:
+        click.echo(json.dumps({"ref": rec.ref, "kind": rec.kind, "meta": rec.meta,
+                               "validation": report.to_json()}, indent=2))
+        return
+    for f in report.findings:
+        if f.severity != "info":
+            click.echo(f"{path}: {f.where + ': ' if f.where else ''}{f.severity}: {f.message}",
+                       err=True)
+    click.echo(f"imported {rec.ref} ({rec.kind}, {rec.meta['vertices']} vertices, "
+               f"{rec.meta['faces']} faces, {rec.meta['joints']} joints, "
+               f"{len(rec.meta['animations'])} animations)")
+
+
+@asset.command("export")
+@click.argument("ref")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="FILE.glb, FILE.usda or FILE.usdc.")
+@_SERIES
+def asset_export(ref: str, out: Path, root: Path) -> None:
+    """Export an asset version (NAME, NAME@V) as GLB or USD (UsdSkel for rigged ones)."""
+    from reskin.assets.export import export_asset
+    from reskin.assets.library import Library
+
+    with Library(root / ".reskin") as lib:
+        rec = export_asset(lib, ref, out)
+    click.echo(f"wrote {rec.ref} to {out}")
+
+
+@asset.command("history")
+@click.argument("name")
+@_SERIES
+@click.option("--json", "as_json", is_flag=True)
+def asset_history(name: str, root: Path, as_json: bool) -> None:
+    """Every version of NAME, oldest first."""
+    from reskin.assets.library import Library
+
+    with Library(root / ".reskin") as lib:
+        _print_assets(lib.history(name), as_json)
+
+
+@asset.command("tag")
+@click.argument("ref")
+@click.argument("tags", nargs=-1, required=True)
+@click.option("--remove", is_flag=True, help="Remove the tags instead.")
+@_SERIES
+def asset_tag(ref: str, tags: tuple[str, ...], remove: bool, root: Path) -> None:
+    """Tag an asset version (NAME@V; NAME means the latest)."""
+    from reskin.assets.library import Library
+
+    with Library(root / ".reskin") as lib:
+        rec = lib.untag(ref, *tags) if remove else lib.tag(ref, *tags)
+    click.echo(f"{rec.ref}: {', '.join(rec.tags) or '(no tags)'}")
+
+
+@asset.command("search")
+@click.argument("text")
+@_SERIES
+@click.option("--json", "as_json", is_flag=True)
+def asset_search(text: str, root: Path, as_json: bool) -> None:
+    """Find assets by name, tag, kind, license, author or prompt text."""
+    from reskin.assets.library import Library
+
+    with Library(root / ".reskin") as lib:
+        _print_assets(lib.search(text), as_json)
+
+
+@asset.command("rm")
+@click.argument("ref")
+@_SERIES
+def asset_rm(ref: str, root: Path) -> None:
+    """Remove NAME@V, unless another asset or a locked episode depends on it."""
+    from reskin.assets.library import Library
+
+    with Library(root / ".reskin") as lib:
+        rec = lib.remove(ref)
+    click.echo(f"removed {rec.ref} (its blobs go at the next `reskin asset gc`)")
+
+
+@asset.command("fsck")
+@click.option("--repair", is_flag=True, help="Move corrupt blobs and stray files to quarantine/.")
+@_SERIES
+def asset_fsck(repair: bool, root: Path) -> None:
+    """Verify every blob's hash and every reference in the library."""
+    from reskin.assets.fsck import fsck
+    from reskin.assets.library import Library
+
+    with Library(root / ".reskin") as lib:
+        report = fsck(lib, repair=repair)
+    for err in report.errors:
+        click.echo(f"error: {err}")
+    for path in report.quarantined:
+        click.echo(f"quarantined: {path}")
+    click.echo(f"{report.assets_checked} assets, {report.blobs_checked} blobs checked: "
+               f"{len(report.errors)} errors, {len(report.garbage)} unreferenced files"
+               + (" (run `reskin asset gc`)" if report.garbage else ""))
+    if not report.clean:
+        sys.exit(1)
+
+
+@asset.command("gc")
+@click.option("--grace", type=float, default=3600.0, show_default=True,
+              help="Keep unreferenced files younger than this many seconds.")
+@click.option("--dry-run", is_flag=True)
+@_SERIES
+def asset_gc(grace: float, dry_run: bool, root: Path) -> None:
+    """Delete blobs no asset references (and temp files left by interrupted writes)."""
+    from reskin.assets.fsck import gc
+    from reskin.assets.library import Library
+
+    with Library(root / ".reskin") as lib:
+        removed, freed = gc(lib, grace_seconds=grace, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(removed)} files, {freed} bytes")
+
+
+@asset.command("pack")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path))
+@_SERIES
+def asset_pack(refs: tuple[str, ...], out: Path, root: Path) -> None:
+    """Write assets and their whole lineage to a pack file (zip with a manifest)."""
+    from reskin.assets.library import Library
+    from reskin.assets.packs import pack
+
+    with Library(root / ".reskin") as lib:
+        packed = pack(lib, list(refs), out)
+    click.echo(f"packed {len(packed)} asset versions to {out}")
+
+
+@asset.command("unpack")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_SERIES
+def asset_unpack(path: Path, root: Path) -> None:
+    """Add the assets of a pack file to this library (every hash is checked first)."""
+    from reskin.assets.library import Library
+    from reskin.assets.packs import unpack
+
+    with Library(root / ".reskin") as lib:
+        added = unpack(lib, path)
+    for src, here in added:
+        click.echo(f"{src} -> {here}")
+
+
+class _DefaultCommandGroup(click.Group):
+    """A group whose first argument may be a subcommand or, failing that, the default's."""
+
+    default = "run"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group("reskin", cls=_DefaultCommandGroup)
+def reskin_group() -> None:
+    """Re-skin characters for an episode, or draw a continuity sheet.
+
+    \b
+    reskin reskin CHARACTER --episode EP -s SERIES   one character's skin for EP
+    reskin reskin --episode EP -s SERIES             the whole cast's skins for EP
+    reskin reskin sheet CHARACTER -s SERIES -o FILE  base and every skin side by side
+    """
+
+
+@reskin_group.command("run")
+@click.argument("character", required=False)
+@click.option("--episode", "-e", required=True, help="The episode whose wardrobe to apply.")
+@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
+              default=".", help="The series folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the skins made as JSON.")
+def reskin_run(character: str | None, episode: str, root: Path, as_json: bool) -> None:
+    """Make CHARACTER's skin for EPISODE (the whole cast without CHARACTER); cached if unchanged."""
+    from reskin.reskin_jobs.runner import reskin_episode
+
+    rows = reskin_episode(root, episode, [character] if character else None,
+                          log=_log(as_json))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['character']} {r['episode']}: {r['skin']} "
+                   f"({'made' if r['made'] else 'cached'})")
+
+
+@reskin_group.command("sheet")
+@click.argument("character")
+@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
+              default=".", help="The series folder.")
+@click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="PNG file to write.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def reskin_sheet(character: str, root: Path, out: Path, as_json: bool) -> None:
+    """Continuity sheet: CHARACTER's base and every episode's skin, plus difference heat maps."""
+    from reskin.reskin_jobs.continuity import continuity_sheet
+
+    result = continuity_sheet(root, character, out, log=_log(as_json))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for ep, share in result["confined"].items():
+        click.echo(f"{ep}: {share:.1%} of the changed pixels lie in wardrobe regions")
+    click.echo(f"continuity sheet: {result['file']}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from reskin.fsutil import write_bytes_atomic
 
 KINDS = ("character", "skin", "prop", "set", "clip", "texture", "style")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assets (
@@ -50,6 +52,25 @@ CREATE TABLE IF NOT EXISTS parents (
     parent_id INTEGER NOT NULL REFERENCES assets (id),
     PRIMARY KEY (asset_id, parent_id)
 );
+CREATE INDEX IF NOT EXISTS parents_parent ON parents (parent_id);
+CREATE TABLE IF NOT EXISTS tags (
+    asset_id INTEGER NOT NULL REFERENCES assets (id),
+    tag TEXT NOT NULL,
+    PRIMARY KEY (asset_id, tag)
+);
+CREATE TABLE IF NOT EXISTS pins (
+    asset_id INTEGER NOT NULL REFERENCES assets (id),
+    holder TEXT NOT NULL,
+    PRIMARY KEY (asset_id, holder)
+);
+CREATE TABLE IF NOT EXISTS tombstones (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    removed TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
 """
 
 
@@ -71,6 +92,7 @@ class AssetRecord:
     provenance: dict
     blobs: dict[str, str] = field(default_factory=dict)  # role -> sha256
     parents: tuple[str, ...] = ()  # "name@version"
+    tags: tuple[str, ...] = ()
 
     @property
     def ref(self) -> str:
@@ -81,6 +103,16 @@ class AssetRecord:
         """A hash of everything this version is made of (its blobs and metadata)."""
         doc = json.dumps({"blobs": self.blobs, "meta": self.meta}, sort_keys=True)
         return sha256_bytes(doc.encode())
+
+
+def check_tag(tag: str) -> str:
+    if not _TAG_RE.match(tag):
+        raise ReskinError(f"bad tag {tag!r}: use letters, digits, '_', '.', ':', '-' (max 64)")
+    return tag
+
+
+def now_utc() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
@@ -131,7 +163,11 @@ class Library:
         """Store ``data`` once under its SHA-256 and return the hash."""
         sha = sha256_bytes(data)
         path = self.blob_path(sha)
-        if not path.exists():
+        try:
+            # A blob we reuse is touched, so `gc` (which spares recent files) cannot delete it
+            # between this write and the catalog transaction that will reference it.
+            os.utime(path)
+        except FileNotFoundError:
             write_bytes_atomic(path, data, fsync=True)
         return sha
 
@@ -157,9 +193,13 @@ class Library:
         provenance: dict | None = None,
         parents: tuple[AssetRecord, ...] = (),
         input_key: str | None = None,
+        tags: tuple[str, ...] = (),
     ) -> AssetRecord:
         """Add a new version of ``name``: blobs first, then one catalog transaction."""
         parse_ref(name)
+        if "@" in name:
+            raise ReskinError(f"asset name {name!r} must not carry a version")
+        tags = tuple(check_tag(t) for t in tags)
         if kind not in KINDS:
             raise ReskinError(f"unknown asset kind {kind!r}; expected one of {', '.join(KINDS)}")
         self._check_kind(name, kind)  # before any blob is written, so a refusal changes nothing
@@ -167,12 +207,16 @@ class Library:
         sizes = {role: len(data) for role, data in blobs.items()}
         prov = dict(provenance or {})
         prov.setdefault("parents", [p.ref for p in parents])
-        created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        created = now_utc()
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute("SELECT MAX(version) FROM assets WHERE name = ?", (name,)).fetchone()
             self._check_kind(name, kind)
+            # Versions of removed assets are never reused: "lin@3" always means one thing.
+            row = db.execute(
+                "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM assets WHERE name = ?"
+                " UNION ALL SELECT MAX(version) FROM tombstones WHERE name = ?)", (name, name)
+            ).fetchone()
             version = (row[0] or 0) + 1
             cur = db.execute(
                 "INSERT INTO assets (name, version, kind, created, input_key, meta, provenance)"
@@ -189,6 +233,8 @@ class Library:
                 "INSERT INTO parents (asset_id, parent_id) VALUES (?, ?)",
                 [(asset_id, p.id) for p in parents],
             )
+            db.executemany("INSERT OR IGNORE INTO tags (asset_id, tag) VALUES (?, ?)",
+                           [(asset_id, t) for t in tags])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -212,6 +258,11 @@ class Library:
                 "SELECT id FROM assets WHERE name = ? AND version = ?", (name, version)
             ).fetchone()
         if row is None:
+            gone = self._db.execute(
+                "SELECT removed FROM tombstones WHERE name = ? AND version = ?", (name, version)
+            ).fetchone() if version is not None else None
+            if gone:
+                raise ReskinError(f"asset {ref!r} was removed on {gone[0]}")
             raise ReskinError(f"no asset {ref!r} in the library")
         return self._record(row[0])
 
@@ -223,11 +274,118 @@ class Library:
         ).fetchone()
         return self._record(row[0]) if row else None
 
-    def list(self, kind: str | None = None) -> list[AssetRecord]:
-        where = " WHERE kind = ?" if kind else ""
-        sql = f"SELECT id FROM assets{where} ORDER BY name, version"
-        rows = self._db.execute(sql, (kind,) if kind else ()).fetchall()
+    def list(self, kind: str | None = None, tag: str | None = None) -> list[AssetRecord]:
+        """Every asset version, by name and version; only ``kind`` / only tagged ``tag``."""
+        where, args = [], []
+        if kind:
+            where.append("kind = ?")
+            args.append(kind)
+        if tag:
+            where.append("id IN (SELECT asset_id FROM tags WHERE tag = ?)")
+            args.append(tag)
+        sql = "SELECT id FROM assets" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self._db.execute(sql + " ORDER BY name, version", args).fetchall()
         return [self._record(r[0]) for r in rows]
+
+    def history(self, name: str) -> list[AssetRecord]:
+        """Every version of ``name``, oldest first."""
+        parse_ref(name)
+        rows = self._db.execute(
+            "SELECT id FROM assets WHERE name = ? ORDER BY version", (name,)).fetchall()
+        if not rows:
+            raise ReskinError(f"no asset {name!r} in the library")
+        return [self._record(r[0]) for r in rows]
+
+    def tag(self, ref: str, *tags: str) -> AssetRecord:
+        """Label the version ``ref`` with ``tags`` (labels, not content: assets stay immutable)."""
+        tags = tuple(check_tag(t) for t in tags)
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rec = self.get(ref)
+            db.executemany("INSERT OR IGNORE INTO tags (asset_id, tag) VALUES (?, ?)",
+                           [(rec.id, t) for t in tags])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return self._record(rec.id)
+
+    def untag(self, ref: str, *tags: str) -> AssetRecord:
+        rec = self.get(ref)
+        self._db.executemany("DELETE FROM tags WHERE asset_id = ? AND tag = ?",
+                             [(rec.id, t) for t in tags])
+        return self._record(rec.id)
+
+    def search(self, text: str) -> list[AssetRecord]:
+        """Assets whose name, tag, kind, license, author or prompt contains ``text`` (any case)."""
+        like = f"%{text.lower()}%"
+        rows = self._db.execute(
+            "SELECT id FROM assets WHERE lower(name) LIKE ?1 OR lower(kind) LIKE ?1"
+            " OR lower(coalesce(json_extract(provenance, '$.license'), '')) LIKE ?1"
+            " OR lower(coalesce(json_extract(provenance, '$.author'), '')) LIKE ?1"
+            " OR lower(coalesce(json_extract(provenance, '$.prompt'), '')) LIKE ?1"
+            " OR id IN (SELECT asset_id FROM tags WHERE lower(tag) LIKE ?1)"
+            " ORDER BY name, version", (like,)).fetchall()
+        return [self._record(r[0]) for r in rows]
+
+    def pin(self, ref: str, holder: str) -> None:
+        """Record that ``holder`` (e.g. a locked episode "ep01") depends on ``ref``."""
+        rec = self.get(ref)
+        self._db.execute("INSERT OR IGNORE INTO pins (asset_id, holder) VALUES (?, ?)",
+                         (rec.id, holder))
+
+    def unpin(self, holder: str) -> None:
+        self._db.execute("DELETE FROM pins WHERE holder = ?", (holder,))
+
+    def dependents(self, record: AssetRecord) -> tuple[list[str], list[str]]:
+        """(assets whose parents include ``record``, holders pinning it)."""
+        children = [f"{n}@{v}" for n, v in self._db.execute(
+            "SELECT a.name, a.version FROM parents p JOIN assets a ON a.id = p.asset_id"
+            " WHERE p.parent_id = ? ORDER BY a.name, a.version", (record.id,)).fetchall()]
+        holders = [h for (h,) in self._db.execute(
+            "SELECT holder FROM pins WHERE asset_id = ? ORDER BY holder", (record.id,))]
+        return children, holders
+
+    def remove(self, ref: str) -> AssetRecord:
+        """Delete the version ``ref`` from the catalog; refuses if anything depends on it.
+
+        Its blobs stay until ``gc``; its version number is never reused (a tombstone keeps it).
+        """
+        name, version = parse_ref(ref)
+        if version is None:
+            raise ReskinError(f"say which version to remove ({name}@N); see `asset history`")
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rec = self.get(ref)
+            children, holders = self.dependents(rec)
+            if children or holders:
+                who = ", ".join(children + [f"pinned by {h}" for h in holders])
+                raise ReskinError(f"cannot remove {rec.ref}: depended on by {who}")
+            db.execute("INSERT INTO tombstones (name, version, kind, removed, content_hash)"
+                       " VALUES (?, ?, ?, ?, ?)",
+                       (rec.name, rec.version, rec.kind, now_utc(), rec.content_hash))
+            for table, col in (("tags", "asset_id"), ("blobs", "asset_id"),
+                               ("parents", "asset_id"), ("assets", "id")):
+                db.execute(f"DELETE FROM {table} WHERE {col} = ?", (rec.id,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return rec
+
+    def blob_refs(self) -> dict[str, list[str]]:
+        """sha256 -> the "name@version:role" entries referencing it, over the whole catalog."""
+        out: dict[str, list[str]] = {}
+        for sha, n, v, role in self._db.execute(
+                "SELECT b.sha256, a.name, a.version, b.role FROM blobs b"
+                " JOIN assets a ON a.id = b.asset_id ORDER BY a.name, a.version, b.role"):
+            out.setdefault(sha, []).append(f"{n}@{v}:{role}")
+        return out
+
+    def blob_sizes(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT sha256, MAX(size) FROM blobs GROUP BY sha256"))
 
     def lineage(self, record: AssetRecord) -> list[AssetRecord]:
         """``record`` and every ancestor, depth first, each once."""
@@ -256,8 +414,10 @@ class Library:
                 " WHERE p.asset_id = ? ORDER BY a.id", (asset_id,)
             ).fetchall()
         )
+        tags = tuple(t for (t,) in db.execute(
+            "SELECT tag FROM tags WHERE asset_id = ? ORDER BY tag", (asset_id,)))
         return AssetRecord(
             id=row[0], name=row[1], version=row[2], kind=row[3], created=row[4],
             input_key=row[5], meta=json.loads(row[6]), provenance=json.loads(row[7]),
-            blobs=blobs, parents=parents,
+            blobs=blobs, parents=parents, tags=tags,
         )

@@ -110,6 +110,8 @@ class PreviewRenderer:
                 prim = pr.Primitive(positions=tm.vertices, normals=tm.vertex_normals,
                                     texcoord_0=uv, indices=faces, material=material)
                 scene.add(pr.Mesh([prim]), pose=place)
+            if shot.get("set"):
+                self._add_set(scene, shot["set"])
             cam = path[min(f, len(path) - 1)]
             pose = look_at(np.asarray(cam["location"], float), np.asarray(cam["target"], float))
             scene.add(pr.PerspectiveCamera(yfov=yfov, aspectRatio=self.width / self.height),
@@ -124,6 +126,21 @@ class PreviewRenderer:
             color, _ = self._renderer.render(scene, flags=pr.RenderFlags.RGBA)
             out[n] = color
         return out
+
+    def _add_set(self, scene, stage: dict) -> None:
+        """The floor (y = 0) and the backdrop wall (z = wall_z), as in the Blender worker."""
+        pr, s = self._pyrender, 20.0
+        quads = [(stage["floor"], [[-s, 0, -s], [-s, 0, s], [s, 0, s], [s, 0, -s]])]
+        if stage.get("wall"):
+            z = stage["wall_z"]
+            quads.append((stage["wall"], [[-s, -1, z], [s, -1, z], [s, 2 * s, z], [-s, 2 * s, z]]))
+        for color, corners in quads:
+            linear = [c ** 2.2 for c in color]
+            material = pr.MetallicRoughnessMaterial(baseColorFactor=[*linear, 1.0],
+                                                    metallicFactor=0.0, roughnessFactor=0.9)
+            prim = pr.Primitive(positions=np.array(corners, np.float32),
+                                indices=np.array([[0, 1, 2], [0, 2, 3]]), material=material)
+            scene.add(pr.Mesh([prim]))
 
 
 def write_frames(

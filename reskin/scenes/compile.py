@@ -49,6 +49,8 @@ class ShotPlan:
     """Seconds from the start of the episode (for subtitles)."""
     lines: list[dict] = field(default_factory=list)
     """Dialogue: speaker, text, start and duration in seconds within the shot."""
+    stage: dict | None = None
+    """The set: floor and wall colours, wall distance; None renders the cast alone."""
     key: str = field(default="")
 
     @property
@@ -60,7 +62,7 @@ class ShotPlan:
             "name": self.name, "width": self.width, "height": self.height, "fps": self.fps,
             "frame_count": self.frame_count, "engine": self.engine, "samples": self.samples,
             "camera": self.camera, "camera_path": self.camera_path, "lights": self.lights,
-            "cast": self.cast,
+            "cast": self.cast, "set": self.stage,
         }
 
 
@@ -203,6 +205,11 @@ def compile_episode(
             lights=lights, cast=cast, start_time=offset,
             lines=[{"speaker": ln.speaker, "text": ln.text, "start": ln.start,
                     "duration": ln.duration} for ln in spec.lines],
+            stage=None if spec.set is None else {
+                "floor": list(spec.set.floor),
+                "wall": None if spec.set.wall is None else list(spec.set.wall),
+                "wall_z": float(min(c["position"][2] for c in cast) - spec.set.wall_distance),
+            },
         )
         # The key covers what the pixels depend on: not file paths, but the skins' content;
         # not dialogue or timing in the episode, which change no pixel.

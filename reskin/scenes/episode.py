@@ -74,6 +74,17 @@ class Line:
 
 
 @dataclass(frozen=True)
+class SetSpec:
+    """A simple stage: a floor and a backdrop wall behind the cast."""
+
+    floor: tuple[float, float, float] = (0.55, 0.5, 0.45)
+    wall: tuple[float, float, float] | None = (0.85, 0.8, 0.72)
+    """None: no wall, only the floor."""
+    wall_distance: float = 2.5
+    """Metres behind the cast (along -z)."""
+
+
+@dataclass(frozen=True)
 class ShotSpec:
     id: str
     duration: float
@@ -81,6 +92,7 @@ class ShotSpec:
     camera: CameraSpec
     lights: str | tuple[LightSpec, ...] = "three-point"
     lines: tuple[Line, ...] = ()
+    set: SetSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +200,22 @@ def _lines(sf: Fields, cast: list[CastEntry], duration: float) -> tuple[Line, ..
     return tuple(lines)
 
 
+def _set(f: Fields | None) -> SetSpec | None:
+    if f is None:
+        return None
+    floor = f.get("floor", str, None)
+    wall = f.get("wall", str, None)
+    spec = SetSpec(
+        floor=parse_color(floor, f, "floor") if floor else SetSpec.floor,
+        wall=(None if wall == "none" else parse_color(wall, f, "wall")) if wall
+        else SetSpec.wall,
+        wall_distance=f.get("wall_distance", float, 2.5,
+                            check=lambda v: None if 0.5 <= v <= 50 else "must be 0.5..50 m"),
+    )
+    f.done()
+    return spec
+
+
 def load_episode(path: str | Path, characters: set[str] | None = None) -> Episode:
     """Validate an episode file. ``characters``: the series' cast, to catch unknown names."""
     path = Path(path)
@@ -227,8 +255,9 @@ def load_episode(path: str | Path, characters: set[str] | None = None) -> Episod
         camera = _camera(cam, cast) if cam is not None else CameraSpec()
         lights = _lights(sf)
         lines = _lines(sf, cast, duration)
+        stage = _set(sf.sub("set", None))
         sf.done()
         shots.append(ShotSpec(id=sid, duration=duration, cast=tuple(cast), camera=camera,
-                              lights=lights, lines=lines))
+                              lights=lights, lines=lines, set=stage))
     f.done()
     return Episode(id=path.stem, title=title, shots=tuple(shots), file=str(path))

@@ -37,6 +37,10 @@ def to_blender(p: list[float]) -> Vector:
     return Vector((p[0], -p[2], p[1]))
 
 
+def srgb_to_linear(color: list[float]) -> tuple[float, ...]:
+    return tuple(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in color)
+
+
 class Worker:
     """Holds the Blender session: the scene, the imported characters, the render settings."""
 
@@ -144,11 +148,39 @@ class Worker:
             obj.rotation_euler = (aim - obj.location).to_track_quat("-Z", "Y").to_euler()
             self.shot_objects.append(obj)
 
+        if shot.get("set"):
+            self._build_set(shot["set"])
         world = scene.world or bpy.data.worlds.new("world")
         scene.world = world
         world.color = shot.get("ambient", (0.05, 0.05, 0.05))
         self._render_settings(shot)
         return placed
+
+    def _build_set(self, stage: dict) -> None:
+        """A floor and a backdrop wall; pass index 0, so they never count as cast."""
+        parts = [("floor", stage["floor"], (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))]
+        if stage.get("wall"):
+            # reskin z -> Blender -y; the wall stands upright facing the cast.
+            parts.append(("wall", stage["wall"], (0.0, -stage["wall_z"], 5.0),
+                          (math.radians(90), 0.0, 0.0)))
+        for name, color, location, rotation in parts:
+            mesh = bpy.data.meshes.new(name)
+            s = 20.0
+            mesh.from_pydata([(-s, -s, 0), (s, -s, 0), (s, s, 0), (-s, s, 0)], [],
+                             [(0, 1, 2, 3)])
+            color = srgb_to_linear(color)  # episode files give display colours
+            mat = bpy.data.materials.new(name)
+            mat.diffuse_color = (*color, 1.0)
+            mat.use_nodes = True
+            bsdf = mat.node_tree.nodes.get("Principled BSDF")
+            if bsdf is not None:
+                bsdf.inputs["Base Color"].default_value = (*color, 1.0)
+                bsdf.inputs["Roughness"].default_value = 0.9
+            mesh.materials.append(mat)
+            obj = bpy.data.objects.new(name, mesh)
+            obj.location, obj.rotation_euler = location, rotation
+            self.scene.collection.objects.link(obj)
+            self.shot_objects.append(obj)
 
     def _render_settings(self, shot: dict) -> None:
         r = self.scene.render

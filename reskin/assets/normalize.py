@@ -1,0 +1,79 @@
+"""The import normalisation: metres, +Y up, feet on the ground at the origin, as one matrix.
+
+glTF is metres and +Y up by definition. OBJ, PLY and STL carry no units or axes, so those are
+guessed from the shape (and recorded as guesses); ``--unit`` and ``--up`` override the guess.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+UNITS = {"m": 1.0, "dm": 0.1, "cm": 0.01, "mm": 0.001, "in": 0.0254, "ft": 0.3048}
+# (x, y, z) -> (x, z, -y): a Z-up file stood upright in a Y-up world.
+Z_UP_TO_Y_UP = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]], np.float64)
+HUMAN_HEIGHT_M = 1.7
+
+
+def guess_up(extent: np.ndarray, file_format: str) -> str:
+    """'y' or 'z' for a bounding-box ``extent`` (3,): Z-up when Z is clearly the tallest axis.
+
+    glTF is always Y-up. STL (CAD) is usually Z-up, so for it a tie goes to Z.
+    """
+    if file_format in ("glb", "gltf"):
+        return "y"
+    x, y, z = (float(e) for e in extent)
+    margin = 1.0 if file_format == "stl" else 1.2
+    return "z" if z > margin * y and z >= x else "y"
+
+
+def guess_unit(extent: np.ndarray, up_height: float, file_format: str, kind: str | None) -> str:
+    """The unit name a file's numbers are most likely in.
+
+    extent : (3,) bounding-box size in file units; up_height : its size along the up axis.
+    Characters: the unit that makes them closest to human height. Others: by overall size,
+    with STL read as millimetres when large (the CAD convention).
+    """
+    if file_format in ("glb", "gltf"):
+        return "m"
+    size = float(np.max(extent))
+    if kind == "character" and up_height > 0:
+        return min(UNITS, key=lambda u: abs(np.log(up_height * UNITS[u] / HUMAN_HEIGHT_M)))
+    if size <= 100:
+        return "m"
+    if file_format == "stl" or size > 10_000:
+        return "mm"
+    return "cm"
+
+
+def normalization(points: np.ndarray, *, file_format: str, kind: str | None,
+                  unit: str = "auto", up: str = "auto") -> tuple[np.ndarray, dict]:
+    """(4, 4) matrix taking file coordinates to metres, +Y up, feet at the origin, and a record.
+
+    points : (n, 3) world-space rest positions of everything in the file. The origin goes to the
+    centre of the footprint (x, z) at the lowest point (y = 0).
+    """
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    extent = hi - lo
+    up_used = guess_up(extent, file_format) if up == "auto" else up
+    rot = Z_UP_TO_Y_UP if up_used == "z" else np.eye(4)
+    up_height = float(extent[2] if up_used == "z" else extent[1])
+    unit_used = guess_unit(extent, up_height, file_format, kind) if unit == "auto" else unit
+    scale = UNITS[unit_used]
+    m = np.diag([scale, scale, scale, 1.0]) @ rot
+    moved = points @ m[:3, :3].T
+    lo2, hi2 = moved.min(axis=0), moved.max(axis=0)
+    shift = np.array([-(lo2[0] + hi2[0]) / 2, -lo2[1], -(lo2[2] + hi2[2]) / 2])
+    m[:3, 3] = shift
+    record = {
+        "matrix": [[float(x) for x in row] for row in m],
+        "unit": unit_used, "unit_guessed": unit == "auto" and file_format not in ("glb", "gltf"),
+        "up": up_used, "up_guessed": up == "auto" and file_format not in ("glb", "gltf"),
+        "source_bounds": [[float(x) for x in lo], [float(x) for x in hi]],
+        "size_m": [float(x) for x in (hi2 - lo2)],
+    }
+    return m, record
+
+
+def apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(n, 3) points transformed by the (4, 4) ``matrix``."""
+    return points @ matrix[:3, :3].T + matrix[:3, 3]
