@@ -209,6 +209,30 @@ def _print_assets(records, as_json: bool) -> None:
         click.echo(f"{r.ref:<24} {r.kind:<10} {r.created}{tags}{parents}")
 
 
+@asset.command("sheet")
+@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
+              default=".", help="The series folder.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The PNG to write.")
+@click.option("--kind", help="Only assets of this kind.")
+@click.option("--all-versions", is_flag=True, help="Every version, not only the latest.")
+def asset_sheet(root: Path, out: Path, kind: str | None, all_versions: bool) -> None:
+    """Draw a contact sheet of the library's thumbnails (drawn once per version, cached)."""
+    from reskin.assets.library import Library
+    from reskin.assets.thumbnails import library_sheet
+
+    with Library(root / ".reskin") as lib:
+        records = lib.list(kind)
+        if not all_versions:
+            latest = {r.name: r for r in records}
+            records = list(latest.values())
+        if not records:
+            click.echo("reskin: the library has no assets to draw", err=True)
+            return
+        library_sheet(lib, records, out)
+    click.echo(f"{len(records)} assets drawn to {out}")
+
+
 @asset.command("show")
 @click.argument("ref")
 @click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
