@@ -1,21 +1,34 @@
 """The re-skin job: one character version + one wardrobe spec -> one immutable skin asset.
 
 The skin's GLB carries the character's own body, skeleton and weights unchanged (identity
-lock), the episode's painted texture, and the procedural clips, ready for the renderer.
+lock, checked on the request and on the written file), the episode's painted texture and
+material maps, its garments bound to the skeleton, and the procedural clips.
 """
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
 import reskin
 from reskin.assets.character_spec import CharacterSpec
-from reskin.assets.characters import RiggedCharacter, png_bytes
+from reskin.assets.characters import RiggedCharacter
 from reskin.assets.library import AssetRecord, Library
+from reskin.assets.mesh import Mesh
 from reskin.hashing import key_of
-from reskin.reskin_jobs.wardrobe import WardrobeSpec, paint_skin
+from reskin.reskin_jobs.wardrobe import WardrobeSpec, hidden_parts
 from reskin.rigging.procedural_clips import PROCEDURAL_VERSION, make_clip
 from reskin.scenes.episode import CLIPS
 
-SKIN_VERSION = "1"
+SKIN_VERSION = "2"
+PNG_LEVEL = 1
+"""zlib level of the skin's PNGs: level 6 costs 3x the time for files a third smaller."""
+PENETRATION_FRAMES = 4
+"""Frames per clip the penetration check poses (evenly spaced, plus the rest pose)."""
+Log = Callable[[str], None]
 
 
 def skin_name(character: str, episode: str) -> str:
@@ -29,33 +42,118 @@ def skin_key(rigged: AssetRecord, spec: CharacterSpec, wardrobe: WardrobeSpec, f
                   rigged.content_hash, spec.identity(), wardrobe.to_dict(), fps)
 
 
+def _png(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG", optimize=False, compress_level=PNG_LEVEL)
+    return buf.getvalue()
+
+
+def _images(lib: Library, wardrobe: WardrobeSpec) -> dict[str, np.ndarray]:
+    """Every texture and decal the spec names, as (h, w, 4) float32 RGBA."""
+    from PIL import Image
+
+    from reskin.errors import ReskinError
+    from reskin.reskin_jobs.garments import read_ref
+
+    refs = [r.texture for r in wardrobe.regions.values() if r.texture]
+    refs += [d.image for d in wardrobe.decals]
+    out = {}
+    for ref in dict.fromkeys(refs):
+        data, _ = read_ref(lib, ref)
+        try:
+            img = Image.open(io.BytesIO(data)).convert("RGBA")
+        except OSError as exc:
+            raise ReskinError(f"cannot read image: {exc}", file=ref) from None
+        out[ref] = np.asarray(img, np.float32) / 255.0
+    return out
+
+
+def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
+                  wardrobe: WardrobeSpec, fps: int, log: Log | None = None
+                  ) -> tuple[bytes, bytes, dict]:
+    """Build a skin without storing it: (GLB bytes, base-colour PNG, metadata).
+
+    Raises :class:`~reskin.reskin_jobs.identity.IdentityLockError` for a spec that would change
+    the person, before anything is written.
+    """
+    from reskin.assets.gltf_export import write_character_glb
+    from reskin.reskin_jobs import identity
+    from reskin.reskin_jobs.garments import bind_garment, build_garment, read_ref
+    from reskin.reskin_jobs.paint import paint_materials
+    from reskin.reskin_jobs.penetration import WARN_DEPTH, garment_penetration
+    from reskin.reskin_jobs.skin_glb import add_to_skin_glb, body_arrays
+
+    log = log or (lambda msg: None)
+    mesh, skeleton = rigged.mesh, rigged.skeleton
+    # 1. The body the spec asks for, refused before any work if it changes the person.
+    hidden = hidden_parts(wardrobe, mesh.part_names)
+    keep = identity.kept_faces(mesh, hidden)
+    vertices, _ = identity.padded_vertices(mesh, wardrobe.padding)
+    identity.check_body_request(mesh, vertices, keep, wardrobe)
+    body = Mesh(vertices=vertices, faces=mesh.faces[keep], uvs=mesh.uvs,
+                uv_faces=mesh.uv_faces[keep], parts=mesh.parts[keep], part_names=mesh.part_names)
+    # 2. Textures and material maps.
+    texture, metal_rough = paint_materials(
+        rigged.position, rigged.part, mesh.part_names, skeleton, spec.identity(), wardrobe,
+        _images(lib, wardrobe))
+    png = _png(texture)
+    # 3. Garments, bound to the skeleton, and how deep they sink into the body in the clips.
+    clips = [make_clip(name, skeleton, fps) for name in CLIPS]
+    garments = [bind_garment(build_garment(g, mesh, skeleton, lambda r: read_ref(lib, r)),
+                             mesh, skeleton, rigged.joints, rigged.weights)
+                for g in wardrobe.garments]
+    depth = garment_penetration(mesh.vertices, mesh.faces, rigged.joints, rigged.weights,
+                                skeleton, garments, clips, PENETRATION_FRAMES)
+    for name, d in depth.items():
+        if d > WARN_DEPTH:
+            log(f"warning: {spec.name}.{wardrobe.episode}: garment {name!r} sinks "
+                f"{d * 100:.1f} cm into the body in the clips (threshold "
+                f"{WARN_DEPTH * 100:.0f} cm)")
+    # 4. The GLB: the character's export, then the skin's additions; verified afterwards.
+    name = skin_name(spec.name, wardrobe.episode)
+    glb = write_character_glb(
+        body, skeleton, rigged.joints, rigged.weights,
+        name=spec.name, texture_png=png, roughness=0.7, clips=clips,
+        extras={"reskin": {"skin": name, "character": rigged.record.ref}},
+    )
+    if garments or metal_rough is not None:
+        glb = add_to_skin_glb(glb, garments, skeleton.heads.astype(np.float64),
+                              _png(metal_rough) if metal_rough is not None else None)
+    identity.check_exported(body_arrays(glb), mesh, skeleton, rigged.joints, rigged.weights,
+                            keep, f"skin {name}")
+    meta = {
+        "hidden": list(hidden),
+        "garments": [{"name": g.spec.name, "bind": g.spec.bind, "joint": g.spec.joint,
+                      "vertices": len(g.vertices),
+                      "matched": round(float(np.mean(g.matched)), 4),
+                      "penetration_m": round(depth.get(g.spec.name, 0.0), 5)}
+                     for g in garments],
+    }
+    return glb, png, meta
+
+
 def ensure_skin(
-    lib: Library, rigged: RiggedCharacter, spec: CharacterSpec, wardrobe: WardrobeSpec, fps: int
+    lib: Library, rigged: RiggedCharacter, spec: CharacterSpec, wardrobe: WardrobeSpec, fps: int,
+    log: Log | None = None,
 ) -> tuple[AssetRecord, bool]:
     """The skin for ``wardrobe``; made only when no skin with exactly these inputs exists."""
-    from reskin.assets.gltf_export import write_character_glb
-
     key = skin_key(rigged.record, spec, wardrobe, fps)
     found = lib.find_by_key("skin", key)
     if found is not None:
         return found, False
-    texture = paint_skin(rigged.position, rigged.part, rigged.mesh.part_names, rigged.skeleton,
-                         spec.identity(), wardrobe)
-    png = png_bytes(texture)
-    clips = [make_clip(name, rigged.skeleton, fps) for name in CLIPS]
+    glb, png, extra = make_skin_glb(lib, rigged, spec, wardrobe, fps, log)
     name = skin_name(spec.name, wardrobe.episode)
-    glb = write_character_glb(
-        rigged.mesh, rigged.skeleton, rigged.joints, rigged.weights,
-        name=spec.name, texture_png=png, roughness=0.7, clips=clips,
-        extras={"reskin": {"skin": name, "character": rigged.record.ref}},
-    )
+    inputs = {str(Path(p).name): p for p in wardrobe.chain}
     record = lib.add(
         name, "skin", {"skin.glb": glb, "texture.png": png},
         meta={"character": rigged.record.ref, "episode": wardrobe.episode,
               "height": rigged.record.meta["height"], "clips": list(CLIPS),
-              "wardrobe": wardrobe.to_dict()},
+              "wardrobe": wardrobe.to_dict(), **extra},
         provenance={"generator": "reskin.reskin", "generator_version": SKIN_VERSION,
-                    "source": wardrobe.file, "author": spec.author, "license": spec.license,
+                    "source": wardrobe.file, "inherits": list(inputs)[1:],
+                    "author": spec.author, "license": spec.license,
                     "reskin": reskin.__version__},
         parents=(rigged.record,),
         input_key=key,

@@ -1,0 +1,80 @@
+"""Re-skinning for a new episode against making the character, same run.
+
+The anchor is what a character costs once: generating the sample character (mira) and rigging
+it (skeleton fit, bone-heat weights, atlas bake), each into a fresh library. The measured job is
+what every later episode costs: one new skin from a wardrobe spec (paint, garments bound by
+weight transfer and a joint-parented accessory, penetration check through the clips, GLB
+export, identity lock, library write) with the rig already made.
+
+    .venv/bin/python bench/reskin.py [--repeat 3] [--plain]
+
+``--plain`` re-skins with the sample's ep01 spec (no garments) instead of ep03-style garments.
+Prints each median time and the ratio (target: under 5%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path and its name (reskin.py) would
+# shadow the reskin package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+import reskin.assets.gltf_export  # noqa: E402, F401 - imported once per process, as in a build
+from reskin.assets.character_spec import load_character  # noqa: E402
+from reskin.assets.characters import ensure_generated, ensure_rigged, load_rigged  # noqa: E402
+from reskin.assets.library import Library  # noqa: E402
+from reskin.reskin_jobs.job import ensure_skin  # noqa: E402
+from reskin.reskin_jobs.wardrobe import load_wardrobe  # noqa: E402
+from reskin.series_init import create_demo  # noqa: E402
+
+NEW_EPISODE = """\
+base: ep02
+regions:
+  top: {color: "#1f8a80", roughness: 0.5}
+garments:
+  - {mesh: "procedural:scarf", color: "#7a1f3d"}
+  - {mesh: "procedural:cap", color: "#2b3a55"}
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--plain", action="store_true")
+    args = ap.parse_args()
+    make, skin = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.repeat):
+            root = create_demo(Path(tmp) / f"s{r}")
+            spec = load_character(root / "cast/mira/character.yaml")
+            with Library(root / ".reskin") as lib:
+                t0 = time.perf_counter()
+                base, _ = ensure_generated(lib, spec)
+                rig_record, _ = ensure_rigged(lib, base, spec)
+                make.append(time.perf_counter() - t0)
+                path = root / "cast/mira/ep01.yaml"
+                if not args.plain:
+                    path = root / "cast/mira/ep09.yaml"
+                    path.write_text(NEW_EPISODE)
+                wardrobe = load_wardrobe(path, "mira", path.stem)
+                t0 = time.perf_counter()
+                # The job as the build runs it: load the rig, then make the skin.
+                rig = load_rigged(lib, rig_record)
+                _, fresh = ensure_skin(lib, rig, spec, wardrobe, 24)
+                skin.append(time.perf_counter() - t0)
+                assert fresh
+    m, s = statistics.median(make), statistics.median(skin)
+    what = "ep01 (no garments)" if args.plain else "scarf + cap, inherited spec"
+    print(f"generate + rig mira:         {m * 1000:8.1f} ms (median of {args.repeat})")
+    print(f"re-skin for a new episode:   {s * 1000:8.1f} ms ({what})")
+    print(f"ratio re-skin / make:        {s / m:8.1%}  (target < 5%)")
+
+
+if __name__ == "__main__":
+    main()

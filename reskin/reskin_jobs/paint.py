@@ -1,0 +1,183 @@
+"""Painting a wardrobe onto the body's baked UV atlas: the person first, then the clothes.
+
+Every operation is an image operation on the atlas, driven by the rest-pose point and body part
+each texel shows (:func:`reskin.assets.texture_bake.rasterize_surface`), so the face is painted
+from the character's identity alone and no wardrobe can touch it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reskin.reskin_jobs.wardrobe import PART_REGION, SHORT_SLEEVE_PARTS, Decal, WardrobeSpec
+from reskin.rigging.skeleton import Skeleton
+
+DEFAULT_ROUGHNESS = 0.7
+PALETTE_TOLERANCE = 0.12
+"""Euclidean RGB distance (0..1 units) under which a texel counts as a palette source colour."""
+
+
+def paint_identity(
+    position: np.ndarray, part: np.ndarray, part_names: tuple[str, ...], skeleton: Skeleton,
+    identity: dict,
+) -> np.ndarray:
+    """(s, s, 3) float32 linear-ish sRGB: skin, hair, eyes and mouth; no clothes."""
+    img = np.empty(position.shape, np.float32)
+    img[:] = identity["skin_tone"]
+    y, x, z = position[..., 1], position[..., 0], position[..., 2]
+    head, top = skeleton.heads[skeleton.index("head")], skeleton.tails[skeleton.index("head")]
+    head_len = float(top[1] - head[1])
+    is_head = part == part_names.index("head")
+    # Hair: a cap over the crown and the back of the head.
+    hairline = head[1] + 0.62 * head_len
+    hair = is_head & ((y > hairline) | ((z < head[2] - 0.02) & (y > head[1] + 0.3 * head_len)))
+    img[hair] = identity["hair"]
+    # Eyes and mouth on the front of the face.
+    front = is_head & (z > head[2] + 0.02)
+    eye_y, eye_dx, eye_r = head[1] + 0.5 * head_len, 0.16 * head_len, 0.055 * head_len
+    eyes = front & (((np.abs(x) - eye_dx) ** 2 + (y - eye_y) ** 2) < eye_r ** 2)
+    img[eyes] = identity["eyes"]
+    mouth = front & (np.abs(x) < 0.13 * head_len) & (np.abs(y - (head[1] + 0.25 * head_len))
+                                                     < 0.025 * head_len)
+    img[mouth] = np.array(identity["skin_tone"]) * 0.55
+    return img
+
+
+def sample_tiled(image: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Nearest-texel lookup of (h, w, c) float ``image`` at repeating coordinates u, v (k,)."""
+    h, w = image.shape[:2]
+    ix = np.floor(np.mod(u, 1.0) * w).astype(np.int64) % w
+    iy = np.floor(np.mod(v, 1.0) * h).astype(np.int64) % h
+    return image[iy, ix]
+
+
+def wardrobe_mask(part: np.ndarray, part_names: tuple[str, ...], spec: WardrobeSpec
+                  ) -> dict[str, np.ndarray]:
+    """region -> (s, s) bool texels its clothes cover (short sleeves leave forearms bare)."""
+    masks: dict[str, np.ndarray] = {}
+    for pi, name in enumerate(part_names):
+        region = PART_REGION.get(name)
+        if region is None or region not in spec.regions:
+            continue
+        if spec.sleeves == "short" and name in SHORT_SLEEVE_PARTS:
+            continue
+        m = part == pi
+        masks[region] = masks[region] | m if region in masks else m
+    return masks
+
+
+def _decal(img: np.ndarray, position: np.ndarray, mask: np.ndarray, decal: Decal,
+           image: np.ndarray) -> None:
+    """Alpha-blend ``image`` (h, w, 4) float onto ``img`` where the decal's rectangle, projected
+    along z onto the chosen side, meets ``mask``; in place."""
+    h, w = image.shape[:2]
+    width, height = decal.size, decal.size * h / w
+    x, y, z = position[..., 0], position[..., 1], position[..., 2]
+    cx, cy = decal.at
+    inside = mask & (np.abs(x - cx) < width / 2) & (np.abs(y - cy) < height / 2)
+    if not inside.any():
+        return
+    # A z-projection hits the front and the back of the body: keep the chosen half.
+    mid = float(np.mean(z[inside]))
+    inside &= (z >= mid) if decal.side == "front" else (z < mid)
+    u = (x[inside] - (cx - width / 2)) / width
+    if decal.side == "back":
+        u = 1.0 - u  # seen from behind, the character's left is on the viewer's left
+    v = ((cy + height / 2) - y[inside]) / height
+    ix = np.clip((u * w).astype(np.int64), 0, w - 1)
+    iy = np.clip((v * h).astype(np.int64), 0, h - 1)
+    rgba = image[iy, ix]
+    a = rgba[:, 3:4] * decal.opacity
+    img[inside] = img[inside] * (1 - a) + rgba[:, :3] * a
+
+
+def remap_palette(img: np.ndarray, mask: np.ndarray,
+                  palette: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]) -> None:
+    """Replace colours near each source by its target inside ``mask`` (in place); the offset
+    from the source is kept, so a pattern's shading survives the recolour."""
+    if not palette:
+        return
+    sel = img[mask]
+    out = sel.copy()
+    for src, dst in palette:
+        near = np.linalg.norm(sel - np.asarray(src, np.float32), axis=1) < PALETTE_TOLERANCE
+        out[near] = sel[near] - np.asarray(src, np.float32) + np.asarray(dst, np.float32)
+    img[mask] = out
+
+
+def paint_materials(
+    position: np.ndarray,
+    part: np.ndarray,
+    part_names: tuple[str, ...],
+    skeleton: Skeleton,
+    identity: dict,
+    spec: WardrobeSpec | None,
+    images: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Paint a character's atlas: base colour, and roughness/metallic where a region sets them.
+
+    position : (s, s, 3) rest-pose point per texel; part : (s, s) body part per texel.
+    images   : texture/decal reference -> (h, w, 4) float32 RGBA in 0..1 (loaded by the job).
+    Returns (base colour (s, s, 3) uint8 sRGB, metallic-roughness (s, s, 3) uint8 in glTF's
+    channel layout (G roughness, B metallic) or None when every texel has the defaults).
+    """
+    img = paint_identity(position, part, part_names, skeleton, identity)
+    if spec is None:
+        return _to_u8(img), None
+    images = images or {}
+    masks = wardrobe_mask(part, part_names, spec)
+    rough = metal = None
+    y, x, z = position[..., 1], position[..., 0], position[..., 2]
+    for region, mask in masks.items():
+        look = spec.regions[region]
+        color = np.asarray(look.color, np.float32)
+        if look.texture is not None:
+            # A wrap-around projection (x + z, y): seams are hidden at the sides of limbs.
+            tex = sample_tiled(images[look.texture], (x[mask] + z[mask]) / look.scale,
+                               -y[mask] / look.scale)
+            img[mask] = tex[:, :3] * color
+        else:
+            img[mask] = color
+        if look.pattern == "stripes":
+            band = np.floor(y / (look.scale / 2)).astype(int) % 2 == 1
+            img[mask & band] = look.pattern_color
+        elif look.pattern == "checks":
+            cell = (np.floor(y / (look.scale / 2)) + np.floor(x / (look.scale / 2))
+                    + np.floor(z / (look.scale / 2))).astype(int) % 2 == 1
+            img[mask & cell] = look.pattern_color
+        if look.roughness != DEFAULT_ROUGHNESS or look.metallic != 0.0:
+            if rough is None:
+                rough = np.full(part.shape, DEFAULT_ROUGHNESS, np.float32)
+                metal = np.zeros(part.shape, np.float32)
+            rough[mask] = look.roughness
+            metal[mask] = look.metallic
+    if masks:
+        clothes = np.logical_or.reduce(list(masks.values()))
+        remap_palette(img, clothes, spec.palette)
+    for decal in spec.decals:
+        if decal.region in masks:
+            _decal(img, position, masks[decal.region], decal, images[decal.image])
+    mr = None
+    if rough is not None:
+        mr = np.zeros(part.shape + (3,), np.float32)
+        mr[..., 0] = 1.0  # R is unused by glTF (occlusion lives there when packed)
+        mr[..., 1], mr[..., 2] = rough, metal
+        mr = _to_u8(mr)
+    return _to_u8(img), mr
+
+
+def paint_skin(
+    position: np.ndarray,
+    part: np.ndarray,
+    part_names: tuple[str, ...],
+    skeleton: Skeleton,
+    identity: dict,
+    spec: WardrobeSpec | None,
+    images: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """The base-colour atlas only: (s, s, 3) uint8 (see :func:`paint_materials`)."""
+    return paint_materials(position, part, part_names, skeleton, identity, spec, images)[0]
+
+
+def _to_u8(img: np.ndarray) -> np.ndarray:
+    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)

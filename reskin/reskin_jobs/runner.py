@@ -1,0 +1,53 @@
+"""Re-skin jobs over a series: one character or the whole cast for one episode.
+
+The skins are made by the build's own path (``Builder.skins`` -> ``ensure_skin``), so a skin
+made here is the skin a later build renders, and the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from reskin.errors import ReskinError
+
+Log = Callable[[str], None]
+
+
+def wardrobe_episodes(root: Path, character: str) -> list[str]:
+    """Every episode a character has a wardrobe spec for, sorted."""
+    folder = Path(root) / "cast" / character
+    return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "character")
+
+
+def reskin_episode(root: str | Path, episode: str, characters: list[str] | None = None,
+                   log: Log | None = None) -> list[dict]:
+    """Make (or find) the skins of ``characters`` (default: every cast member with a wardrobe
+    for ``episode``). Returns one row per skin: character, episode, skin ref, glb, made."""
+    from reskin.build import Builder, load_cast
+    from reskin.reskin_jobs.wardrobe import load_wardrobe
+
+    builder = Builder(root, log=log)
+    try:
+        cast = load_cast(builder.series)
+        cast_dir = builder.series.root / "cast"
+        if characters:
+            for c in characters:
+                if c not in cast:
+                    known = ", ".join(sorted(cast)) or "none"
+                    raise ReskinError(f"no character {c!r} (cast: {known})", file=cast_dir)
+        names = characters or sorted(c for c in cast if (cast_dir / c / f"{episode}.yaml")
+                                     .exists())
+        if not names:
+            raise ReskinError(f"no cast member has a wardrobe for {episode!r}", file=cast_dir)
+        wardrobes = {}
+        for c in names:
+            path = cast_dir / c / f"{episode}.yaml"
+            if not path.exists():
+                raise ReskinError(f"{c} has no wardrobe for {episode} (expected {path})")
+            wardrobes[(c, episode)] = load_wardrobe(path, c, episode)
+        refs = builder.skins(cast, wardrobes)
+        return [{"character": c, "episode": e, "skin": r.ref, "glb": r.glb,
+                 "made": r.ref in builder.made} for (c, e), r in sorted(refs.items())]
+    finally:
+        builder.close()
