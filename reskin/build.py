@@ -23,6 +23,7 @@ from reskin.reskin_jobs.wardrobe import WardrobeSpec, load_wardrobe
 from reskin.scenes.cache import StepCache, link_or_copy
 from reskin.scenes.compile import ShotPlan, SkinRef, compile_episode
 from reskin.scenes.episode import Episode, load_episode
+from reskin.scenes.locks import lock_path, read_lock
 from reskin.scenes.series import SeriesConfig, load_series, load_style
 
 Log = Callable[[str], None]
@@ -117,8 +118,15 @@ class Builder:
         refs: dict[tuple[str, str], SkinRef] = {}
         rig_records: dict = {}
         loaded: dict = {}  # loading a rig costs; only when a skin must actually be made
+        locks = {ep: read_lock(self.lib.root, ep) for _, ep in wardrobes}
         for (char, ep), wardrobe in sorted(wardrobes.items()):
             spec = cast[char]
+            if locks[ep] is not None:
+                if char not in locks[ep]:
+                    raise ReskinError(f"{ep} is locked without {char}; unlock it to add them",
+                                      file=lock_path(self.lib.root, ep))
+                refs[(char, ep)] = self._skin_ref(self.lib.get(locks[ep][char]))
+                continue
             if char not in rig_records:
                 base, made = ensure_generated(self.lib, spec)
                 if made:
@@ -135,13 +143,28 @@ class Builder:
                 found, _ = ensure_skin(self.lib, loaded[char], spec, wardrobe, self.series.fps,
                                        log=self.log)
                 self._made(found.ref, f"re-skinned for {ep}")
-            glb = self.cache_root / "glb" / f"{found.blobs['skin.glb']}.glb"
-            if not glb.exists():
-                link_or_copy(self.lib.blob_path(found.blobs["skin.glb"]), glb)
-            refs[(char, ep)] = SkinRef(ref=found.ref, glb=str(glb),
-                                       content_hash=found.content_hash,
-                                       height=float(found.meta["height"]))
+            refs[(char, ep)] = self._skin_ref(found)
         return refs
+
+    def _skin_ref(self, skin) -> SkinRef:
+        """What the compiler needs of a skin; its GLB is linked where Blender can read it."""
+        glb = self.cache_root / "glb" / f"{skin.blobs['skin.glb']}.glb"
+        if not glb.exists():
+            link_or_copy(self.lib.blob_path(skin.blobs["skin.glb"]), glb)
+        return SkinRef(ref=skin.ref, glb=str(glb), content_hash=skin.content_hash,
+                       height=float(skin.meta["height"]))
+
+    def lock(self, episode: str) -> dict[str, str]:
+        """Lock ``episode`` to the skins it uses now (made if needed); returns them."""
+        from reskin.scenes.locks import lock
+
+        cast, episodes, wardrobes = load_inputs(self.series)
+        if episode not in {e.id for e in episodes}:
+            raise ReskinError(f"no episode {episode!r}", file=self.series.root / "episodes")
+        skins = self.skins(cast, {k: v for k, v in wardrobes.items() if k[1] == episode})
+        chosen = {char: ref.ref for (char, _), ref in sorted(skins.items())}
+        lock(self.lib, episode, chosen)
+        return chosen
 
     def dry_run(self) -> list[dict]:
         """What a build would do for each shot, and why; makes and renders nothing."""
@@ -152,6 +175,12 @@ class Builder:
         refs: dict[tuple[str, str], SkinRef] = {}
         pending: dict[str, str] = {}  # episode -> why its skins are not ready
         for (char, ep), wardrobe in sorted(wardrobes.items()):
+            locked = read_lock(self.lib.root, ep)
+            if locked is not None and char in locked:
+                skin = self.lib.get(locked[char])
+                refs[(char, ep)] = SkinRef(ref=skin.ref, glb="", content_hash=skin.content_hash,
+                                           height=float(skin.meta["height"]))
+                continue
             rig = find_rigged(self.lib, cast[char])
             found = rig and self.lib.find_by_key(
                 "skin", skin_key(rig, cast[char], wardrobe, self.series.fps))

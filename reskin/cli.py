@@ -162,6 +162,33 @@ def stylize(episode: str, root: Path, style: str | None, shots: str | None,
     _print_report(report, as_json)
 
 
+@main.command("lock")
+@click.argument("episode")
+@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
+              default=".", help="The series folder.")
+@click.option("--release", is_flag=True, help="Unlock instead: follow the wardrobes again.")
+def lock_cmd(episode: str, root: Path, release: bool) -> None:
+    """Lock EPISODE to the exact skin versions it uses now (pinned in the library).
+
+    A locked episode keeps rendering from those versions when wardrobes or characters change,
+    and `asset rm` refuses to delete them.
+    """
+    from reskin.build import Builder
+
+    builder = Builder(root, log=_log(False))
+    try:
+        if release:
+            from reskin.scenes.locks import unlock
+
+            was = unlock(builder.lib, episode)
+            click.echo(f"{episode} unlocked" if was else f"{episode} was not locked")
+            return
+        for char, ref in builder.lock(episode).items():
+            click.echo(f"{episode}: {char} -> {ref}")
+    finally:
+        builder.close()
+
+
 @main.command()
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default="demo-series")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")

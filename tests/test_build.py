@@ -183,3 +183,22 @@ def test_interrupted_render_resumes_at_missing_frames(built, tmp_path):
     assert (victim / "beauty_0002.png").exists() and (victim / "done.json").exists()
     assert {p: (victim / p).stat().st_mtime_ns for p in kept} == kept
     assert not list(victim.glob(".*tmp*"))
+
+
+def test_locked_episode_keeps_its_skins_when_the_wardrobe_changes(built, tmp_path):
+    root, _, _ = built
+    copy = tmp_path / "locked"
+    shutil.copytree(root, copy)
+    runner = CliRunner()
+    result = runner.invoke(main, ["lock", "ep01", "-s", str(copy)])
+    assert result.exit_code == 0 and "ep01: mira -> mira.ep01@1" in result.output
+    spec = copy / "cast" / "mira" / "ep01.yaml"
+    spec.write_text(spec.read_text().replace("#1f2a44", "#2a441f"))  # new trousers
+    report = run_build(copy)
+    assert report["assets_made"] == []  # the locked episode does not follow the wardrobe
+    assert all(s["cached"] for e in report["episodes"] for s in e["shots"])
+    removed = runner.invoke(main, ["asset", "rm", "mira.ep01@1", "-s", str(copy)])
+    assert removed.exit_code == 2 and "pinned by episode:ep01" in removed.output
+    assert runner.invoke(main, ["lock", "ep01", "--release", "-s", str(copy)]).exit_code == 0
+    dry = runner.invoke(main, ["build", str(copy), "--dry-run"])
+    assert "skin mira.ep01 will be made" in dry.output
