@@ -167,93 +167,16 @@ class Builder:
         return chosen
 
     def dry_run(self) -> list[dict]:
-        """What a build would do for each shot, and why; makes and renders nothing."""
-        from reskin.assets.characters import find_rigged
-        from reskin.reskin_jobs.job import skin_key, skin_name
+        """What a build would do for each shot, and why (see reskin.scenes.dry_run)."""
+        from reskin.scenes.dry_run import dry_run
 
-        cast, episodes, wardrobes = load_inputs(self.series)
-        refs: dict[tuple[str, str], SkinRef] = {}
-        pending: dict[str, str] = {}  # episode -> why its skins are not ready
-        for (char, ep), wardrobe in sorted(wardrobes.items()):
-            locked = read_lock(self.lib.root, ep)
-            if locked is not None and char in locked:
-                skin = self.lib.get(locked[char])
-                refs[(char, ep)] = SkinRef(ref=skin.ref, glb="", content_hash=skin.content_hash,
-                                           height=float(skin.meta["height"]))
-                continue
-            rig = find_rigged(self.lib, cast[char])
-            found = rig and self.lib.find_by_key(
-                "skin", skin_key(rig, cast[char], wardrobe, self.series.fps))
-            if not found:
-                what = "character will be generated and rigged" if rig is None else \
-                    f"skin {skin_name(char, ep)} will be made (wardrobe or character changed)"
-                pending.setdefault(ep, what)
-                continue
-            refs[(char, ep)] = SkinRef(ref=found.ref, glb="", content_hash=found.content_hash,
-                                       height=float(found.meta["height"]))
-        rows = []
-        for ep in episodes:
-            if ep.id in pending:
-                rows += [{"episode": ep.id, "shot": s.id, "action": "render",
-                          "why": pending[ep.id]} for s in ep.shots]
-                continue
-            try:
-                previous = json.loads((self.series.out_dir / ep.id / ".plans.json").read_text())
-            except (OSError, ValueError):
-                previous = {}
-            ep_skins = {c: r for (c, e), r in refs.items() if e == ep.id}
-            for plan in compile_episode(self.series, ep, ep_skins):
-                cache = StepCache(self.cache_root, "render", plan.key, "beauty", plan.frame_count)
-                missing = len(cache.missing())
-                row = {"episode": ep.id, "shot": plan.shot, "frames": plan.frame_count}
-                if cache.is_done():
-                    row |= {"action": "cached", "why": "inputs unchanged"}
-                elif missing < plan.frame_count:
-                    row |= {"action": "resume",
-                            "why": f"{plan.frame_count - missing} of {plan.frame_count} "
-                                   "frames already rendered"}
-                else:
-                    row |= {"action": "render", "why": _changes(previous.get(plan.shot), plan)}
-                rows.append(row)
-        return rows
+        return dry_run(self)
 
     def preview(self, episode_id: str) -> dict:
-        """Draft ``episode_id`` with the preview renderer: same plan, cameras and poses."""
-        import io
+        """Draft ``episode_id`` with the preview renderer (see reskin.render.preview_job)."""
+        from reskin.render.preview_job import preview_episode
 
-        import numpy as np
-        from PIL import Image
-
-        from reskin.assets.characters import load_rigged
-        from reskin.render.outputs import write_mp4
-        from reskin.render.preview import PreviewCharacter, PreviewRenderer, write_frames
-        from reskin.scenes.episode import CLIPS
-
-        cast, episodes, wardrobes = load_inputs(self.series)
-        ep = next((e for e in episodes if e.id == episode_id), None)
-        if ep is None:
-            raise ReskinError(f"no episode {episode_id!r}", file=self.series.root / "episodes")
-        skins = self.skins(cast, {k: v for k, v in wardrobes.items() if k[1] == episode_id})
-        characters = {}
-        for ref in {s.ref for s in skins.values()}:
-            skin = self.lib.get(ref)
-            rig = load_rigged(self.lib, self.lib.get(skin.meta["character"]))
-            texture = np.asarray(Image.open(io.BytesIO(self.lib.read_blob(
-                skin.blobs["texture.png"]))).convert("RGB"))
-            characters[ref] = PreviewCharacter.from_rig(rig, texture, self.series.fps, CLIPS)
-        out = self.series.out_dir / episode_id / "preview"
-        started, frames_drawn, shots = time.perf_counter(), 0, []
-        with PreviewRenderer(self.series.width, self.series.height) as renderer:
-            for plan in compile_episode(self.series, ep, {c: s for (c, _), s in skins.items()}):
-                rgba = renderer.render_shot(plan.to_dict(), characters)
-                frames_drawn += len(rgba)
-                paths = write_frames(rgba, out / plan.shot, self.series.style.background)
-                write_mp4(paths, plan.fps, out / plan.shot / f"{plan.shot}.mp4")
-                shots.append({"id": plan.shot, "frames": len(paths),
-                              "folder": str(out / plan.shot)})
-        seconds = time.perf_counter() - started
-        return {"episode": episode_id, "shots": shots, "seconds": round(seconds, 3),
-                "fps": round(frames_drawn / seconds, 2)}
+        return preview_episode(self, episode_id)
 
     def _made(self, ref: str, what: str) -> None:
         self.made.append(ref)
@@ -419,21 +342,6 @@ class Builder:
             results.append(self.publish(ep, shots))
         return BuildReport(series=self.series.name, seconds=round(time.perf_counter() - started, 3),
                            assets_made=self.made, episodes=results)
-
-
-def _changes(previous: dict | None, plan: ShotPlan) -> str:
-    """Which parts of a shot's plan differ from the last published build."""
-    if previous is None:
-        return "new shot"
-    now = plan.to_dict()
-    before = previous.get("plan", {})
-    changed = [k for k in now if k != "cast" and now[k] != before.get(k)]
-    if [c["key"] for c in now["cast"]] != [c.get("key") for c in before.get("cast", [])]:
-        changed.append("skins")
-    elif [{k: v for k, v in c.items() if k != "glb"} for c in now["cast"]] != \
-            [{k: v for k, v in c.items() if k != "glb"} for c in before.get("cast", [])]:
-        changed.append("cast")
-    return ("changed: " + ", ".join(changed)) if changed else "reskin or engine version changed"
 
 
 def build(root: str | Path, *, log: Log | None = None, progress: bool = False,
