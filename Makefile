@@ -37,7 +37,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check reskin tests bench
 
 bench: $(STAMP)
+	@# Each prints its figures as ratios against an anchor measured in the same run.
 	$(BIN)/python bench/skinning.py
+	$(BIN)/python bench/rig_quality.py
+	$(BIN)/python bench/reskin_job.py
+	$(BIN)/python bench/render.py
+	$(BIN)/python bench/coherence.py
+	$(BIN)/python bench/import_large.py
 
 clean:
 	rm -rf $(VENV) demo-series tools/gltf-validator/node_modules

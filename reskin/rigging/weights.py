@@ -105,22 +105,45 @@ def _cotangent_laplacian(v: np.ndarray, f: np.ndarray) -> tuple[coo_matrix, np.n
     return lap.tocoo(), mass
 
 
-def bind_weights(
+def weld(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge vertices at exactly the same position (UV and normal seams of exported meshes).
+
+    Without it a seam is a cut that heat cannot cross, and the two sides of a seam would get
+    different weights and tear apart when posed.
+    returns welded vertices (u, 3), faces (m, 3) into them, and inverse (n,) old -> welded index
+    """
+    v = np.asarray(vertices, np.float64)
+    # First occurrence order keeps the result independent of np.unique's sort.
+    _, first, inverse = np.unique(v, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    inverse = rank[inverse]
+    return v[np.sort(first)], inverse[np.asarray(faces, np.int64)], inverse
+
+
+def heat_weights(
     vertices: np.ndarray,
     faces: np.ndarray,
-    skeleton: Skeleton,
+    heads: np.ndarray,
+    tails: np.ndarray,
+    owners: np.ndarray,
+    n_joints: int,
     max_influences: int = 4,
     *,
-    exclude: Sequence[str] = (),
+    heat_constant: float = HEAT_CONSTANT,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Skin weights of ``skeleton`` on a triangle mesh by bone heat diffusion.
+    """Bone heat weights of bone segments, summed per owning joint.
 
-    vertices : (n, 3) float rest positions; faces : (m, 3) int (any soup: islands, duplicated or
-    non-manifold faces are fine); bones are the segments head -> tail of every joint except the
-    names in ``exclude``.
-    Solves (L + M H) w_b = M H p_b for all bones b with one sparse factorisation: L the clamped
-    cotangent Laplacian, M the lumped vertex areas, H_ii = c / d_i^2 with d_i the distance to the
-    nearest bone, p_b(i) = 1 / (number of equally nearest bones) for the nearest bones, else 0.
+    vertices : (n, 3) float; faces : (m, 3) int, any soup (islands, duplicated or non-manifold
+    faces, coincident seam vertices: those are welded first)
+    heads, tails : (b, 3) bone segments; owners : (b,) int joint of each segment (a joint may own
+    several, e.g. one to each child) in [0, n_joints)
+    Solves (L + M H) w_s = M H p_s for all segments s with one sparse factorisation: L the
+    clamped cotangent Laplacian, M the lumped vertex areas, H_ii = c / d_i^2 with d_i the
+    distance to the nearest segment, p_s(i) = 1 / (number of equally nearest segments) for the
+    nearest segments, else 0.
     returns joints (n, max_influences) uint16 and weights (n, max_influences) float32, as
     :func:`normalize_top_k`. Deterministic: the same input gives bit-identical output.
     """
@@ -132,16 +155,16 @@ def bind_weights(
         raise ValueError("faces index outside vertices")
     if not np.isfinite(v).all():
         raise ValueError("vertices contain NaN or Inf")
-    unknown = sorted(set(exclude) - set(skeleton.names))
-    if unknown:
-        raise ValueError(f"exclude names joints the skeleton lacks: {unknown}")
-    bones = np.array([i for i, name in enumerate(skeleton.names) if name not in exclude])
-    if len(bones) == 0:
-        raise ValueError("every joint is excluded; at least one bone must receive weights")
+    heads = np.asarray(heads, np.float64).reshape(-1, 3)
+    tails = np.asarray(tails, np.float64).reshape(-1, 3)
+    owners = np.asarray(owners, np.int64).ravel()
+    if len(heads) == 0 or heads.shape != tails.shape or owners.shape != (len(heads),):
+        raise ValueError("need at least one bone segment, with heads, tails and owners alike")
+    if owners.min() < 0 or owners.max() >= n_joints:
+        raise ValueError(f"segment owners must be joints in [0, {n_joints})")
+    v, f, inverse = weld(v, f)
     n = len(v)
 
-    heads = skeleton.heads.astype(np.float64)[bones]
-    tails = skeleton.tails.astype(np.float64)[bones]
     dist = _segment_distances(v, heads, tails)  # (n, b)
     extent = float(np.ptp(np.concatenate([v, heads, tails]), axis=0).max()) or 1.0
     nearest = dist.min(axis=1)
@@ -149,7 +172,7 @@ def bind_weights(
     near = dist <= nearest[:, None] * (1.0 + 1e-6) + 1e-9 * extent
     p = near / near.sum(axis=1, keepdims=True)
     d = np.maximum(nearest, 1e-4 * extent)  # a vertex on a bone would get infinite heat
-    heat = HEAT_CONSTANT / d**2
+    heat = heat_constant / d**2
 
     if len(f):
         lap, mass = _cotangent_laplacian(v, f)
@@ -163,7 +186,12 @@ def bind_weights(
 
     mh = mass * heat
     system = (lap + diags(mh)).tocsc()
-    rhs = mh[:, None] * p  # (n, b)
+    # Sum the sources per joint before solving: the system is linear, so this equals summing
+    # the per-segment solutions, with one right-hand side per joint instead of per segment.
+    used = np.unique(owners)
+    to_col = np.searchsorted(used, owners)
+    rhs = np.zeros((n, len(used)))
+    np.add.at(rhs.T, to_col, (mh[:, None] * p).T)
     # The system is symmetric positive definite: a symmetric fill-reducing ordering with
     # diagonal pivots factors it an order of magnitude faster than SuperLU's default pivoting.
     lu = splu(
@@ -173,6 +201,35 @@ def bind_weights(
         options={"SymmetricMode": True},
     )
     solved = lu.solve(rhs)
-    dense = np.zeros((n, len(skeleton.names)))
-    dense[:, bones] = np.clip(solved, 0.0, None)
-    return normalize_top_k(dense, max_influences)
+    dense = np.zeros((n, n_joints))
+    dense[:, used] = np.clip(solved, 0.0, None)
+    joints, weights = normalize_top_k(dense, max_influences)
+    return joints[inverse], weights[inverse]
+
+
+def bind_weights(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    skeleton: Skeleton,
+    max_influences: int = 4,
+    *,
+    exclude: Sequence[str] = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Skin weights of ``skeleton`` on a triangle mesh by bone heat diffusion.
+
+    vertices : (n, 3) float rest positions; faces : (m, 3) int (any soup: islands, duplicated or
+    non-manifold faces are fine); bones are the segments head -> tail of every joint except the
+    names in ``exclude``. ``max_influences`` is 4 for glTF, 8 for engines that take two sets.
+    returns joints (n, max_influences) uint16 and weights (n, max_influences) float32, as
+    :func:`normalize_top_k`; see :func:`heat_weights`. Deterministic.
+    """
+    unknown = sorted(set(exclude) - set(skeleton.names))
+    if unknown:
+        raise ValueError(f"exclude names joints the skeleton lacks: {unknown}")
+    bones = np.array([i for i, name in enumerate(skeleton.names) if name not in exclude])
+    if len(bones) == 0:
+        raise ValueError("every joint is excluded; at least one bone must receive weights")
+    return heat_weights(
+        vertices, faces, skeleton.heads[bones], skeleton.tails[bones], bones,
+        len(skeleton.names), max_influences,
+    )

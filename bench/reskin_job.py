@@ -6,7 +6,7 @@ what every later episode costs: one new skin from a wardrobe spec (paint, garmen
 weight transfer and a joint-parented accessory, penetration check through the clips, GLB
 export, identity lock, library write) with the rig already made.
 
-    .venv/bin/python bench/reskin.py [--repeat 3] [--plain]
+    .venv/bin/python bench/reskin_job.py [--repeat 3] [--plain]
 
 ``--plain`` re-skins with the sample's ep01 spec (no garments) instead of ep03-style garments.
 Prints each median time and the ratio (target: under 5%).
@@ -16,22 +16,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path and its name (reskin.py) would
-# shadow the reskin package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
-import reskin.assets.gltf_export  # noqa: E402, F401 - imported once per process, as in a build
-from reskin.assets.character_spec import load_character  # noqa: E402
-from reskin.assets.characters import ensure_generated, ensure_rigged, load_rigged  # noqa: E402
-from reskin.assets.library import Library  # noqa: E402
-from reskin.reskin_jobs.job import ensure_skin  # noqa: E402
-from reskin.reskin_jobs.wardrobe import load_wardrobe  # noqa: E402
-from reskin.series_init import create_demo  # noqa: E402
+import reskin.assets.gltf_export  # noqa: F401 - imported once per process, as in a build
+from reskin.assets.character_spec import load_character
+from reskin.assets.characters import ensure_generated, ensure_rigged, load_rigged
+from reskin.assets.library import Library
+from reskin.reskin_jobs.job import ensure_skin
+from reskin.reskin_jobs.wardrobe import load_wardrobe
+from reskin.series_init import create_demo
 
 NEW_EPISODE = """\
 base: ep02
