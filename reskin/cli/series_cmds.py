@@ -1,0 +1,164 @@
+"""Series commands: init, demo, build, render, stylize, lock."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from reskin.cli import _log, _print_report, main
+
+
+@main.command()
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", help="Series name (default: the folder's name).")
+def init(path: Path, name: str | None) -> None:
+    """Create an empty series folder at PATH."""
+    from reskin.series_init import init_series
+
+    root = init_series(path, name)
+    click.echo(f"created series at {root}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--episode", "-e", "episodes", multiple=True,
+              help="Build only this episode (repeatable).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object (videos, sheets, shots, cache hits); no progress.")
+@click.option("--dry-run", is_flag=True, help="List what would render and why; do nothing.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Blender worker processes on this machine (local executor).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Render here, or as tasks on a Ray cluster.")
+@click.option("--address", help="Ray cluster address (default: start or join a local one).")
+def build(path: Path, episodes: tuple[str, ...], as_json: bool, dry_run: bool, jobs: int,
+          executor: str, address: str | None) -> None:
+    """Build the series at PATH: cast, skins, renders, stylized frames, videos, sheets.
+
+    Only what changed is rebuilt: shots whose inputs are unchanged come from the cache,
+    and an interrupted render resumes at the first missing frame.
+    """
+    from reskin.build import Builder
+    from reskin.build import build as run_build
+
+    if dry_run:
+        builder = Builder(path)
+        try:
+            rows = builder.dry_run()
+        finally:
+            builder.close()
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        for r in [] if as_json else rows:
+            click.echo(f"{r['action']:<7} {r['episode']}/{r['shot']:<20} {r['why']}")
+        return
+
+    logs = path / "out" / "logs"
+    if executor == "ray":
+        from reskin.render.executors import RayExecutor
+
+        runner = RayExecutor(logs, address=address, workers=jobs if jobs > 1 else None)
+    else:
+        from reskin.render.executors import LocalExecutor
+
+        runner = LocalExecutor(logs, jobs=jobs)
+    report = run_build(path, log=_log(as_json), progress=not as_json and sys.stderr.isatty(),
+                       episodes=list(episodes) or None, executor=runner)
+    _print_report(report, as_json)
+
+
+@main.command()
+@click.argument("episode")
+@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
+              default=".", help="The series folder.")
+@click.option("--preview", is_flag=True,
+              help="Draft with the OpenGL preview renderer instead of Blender.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def render(episode: str, root: Path, preview: bool, as_json: bool) -> None:
+    """Render one EPISODE: a fast OpenGL draft with --preview, else the full Blender build."""
+    from reskin.build import Builder
+    from reskin.build import build as run_build
+
+    if not preview:
+        report = run_build(root, log=_log(as_json), episodes=[episode],
+                           progress=not as_json and sys.stderr.isatty())
+        _print_report(report, as_json)
+        return
+    builder = Builder(root, log=_log(as_json))
+    try:
+        result = builder.preview(episode)
+    finally:
+        builder.close()
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for shot in result["shots"]:
+        click.echo(f"{episode}/{shot['id']}: {shot['frames']} frames in {shot['folder']}")
+    click.echo(f"preview drawn at {result['fps']} frames/s")
+
+
+@main.command()
+@click.argument("episode")
+@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
+              default=".", help="The series folder.")
+@click.option("--style", help="A style from styles/NAME.yaml (default: series.yaml's style);"
+              " its output goes to out/styles/NAME/.")
+@click.option("--shots", help="Comma-separated shot ids (default: every shot).")
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+def stylize(episode: str, root: Path, style: str | None, shots: str | None,
+            as_json: bool) -> None:
+    """Stylize EPISODE's rendered shots (rendering any that are missing).
+
+    Styled frames are cached by the render and every style setting (model file hashes
+    included), so re-stylizing an unchanged shot is a cache hit.
+    """
+    from reskin.build import build as run_build
+
+    report = run_build(root, log=_log(as_json), episodes=[episode], style=style,
+                       shots=[s.strip() for s in shots.split(",")] if shots else None,
+                       progress=not as_json and sys.stderr.isatty())
+    _print_report(report, as_json)
+
+
+@main.command("lock")
+@click.argument("episode")
+@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
+              default=".", help="The series folder.")
+@click.option("--release", is_flag=True, help="Unlock instead: follow the wardrobes again.")
+def lock_cmd(episode: str, root: Path, release: bool) -> None:
+    """Lock EPISODE to the exact skin versions it uses now (pinned in the library).
+
+    A locked episode keeps rendering from those versions when wardrobes or characters change,
+    and `asset rm` refuses to delete them.
+    """
+    from reskin.build import Builder
+
+    builder = Builder(root, log=_log(False))
+    try:
+        if release:
+            from reskin.scenes.locks import unlock
+
+            was = unlock(builder.lib, episode)
+            click.echo(f"{episode} unlocked" if was else f"{episode} was not locked")
+            return
+        for char, ref in builder.lock(episode).items():
+            click.echo(f"{episode}: {char} -> {ref}")
+    finally:
+        builder.close()
+
+
+@main.command()
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path), default="demo-series")
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+def demo(path: Path, as_json: bool) -> None:
+    """Create the built-in sample series at PATH (default ./demo-series) and build it."""
+    from reskin.build import build as run_build
+    from reskin.series_init import create_demo
+
+    root = create_demo(path)
+    _log(as_json)(f"sample series at {root}")
+    report = run_build(root, log=_log(as_json), progress=not as_json and sys.stderr.isatty())
+    _print_report(report, as_json)
