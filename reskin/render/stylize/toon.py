@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from reskin.render.stylize.base import FrameSet
 
-TOON_VERSION = "2"  # 2: ink from the geometry passes when present
+TOON_VERSION = "3"  # 3: median-filtered bands; 2: ink from the geometry passes
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,9 @@ class ToonStylizer:
         -> (h, w, 3) uint8."""
         # Cel shading: quantise brightness into bands, keep the hue and saturation.
         lum = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-        lum_s = ndimage.uniform_filter(lum, size=3)
+        # A median keeps band edges crisp while removing the few-sample render noise that
+        # would otherwise flicker across band thresholds as speckles.
+        lum_s = ndimage.uniform_filter(ndimage.median_filter(lum, size=5), size=3)
         bands = np.floor(np.clip(lum_s, 0, 0.999) * self.levels + 0.5) / self.levels
         scale = np.where(lum_s > 1e-4, np.maximum(bands, 0.5 / self.levels) / np.maximum(lum_s,
                          1e-4), 1.0)
