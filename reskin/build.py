@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from reskin.assets.character_spec import CharacterSpec, load_character
-from reskin.assets.library import Library
+from reskin.assets.library import AssetRecord, Library
 from reskin.errors import ReskinError
 from reskin.hashing import key_of
 from reskin.render.executors import Executor, LocalExecutor
@@ -95,6 +95,7 @@ class Builder:
                  executor: Executor | None = None, style: str | None = None):
         self.series = load_series(root)
         self.publish_root = self.series.out_dir
+        self.style_name = f"style.{style}".lower() if style else "style.series"
         if style is not None:
             # A named style publishes beside the series' own output, never over it.
             self.series = dataclasses.replace(self.series, style=load_style(root, style))
@@ -221,6 +222,7 @@ class Builder:
         cache = StepCache(self.cache_root, "stylize", key, "styled", plan.frame_count)
         if cache.is_done():
             return cache, True
+        style = self._style_asset(stylizer)
         rgba = np.stack([np.asarray(Image.open(p).convert("RGBA"), np.float32) / 255.0
                          for p in rendered.frames])
         passes = read_shot_passes(
@@ -232,8 +234,28 @@ class Builder:
         for i, img in enumerate(styled):
             with atomic_path(cache.frame(i)) as tmp:
                 Image.fromarray(img).save(tmp, format="PNG")
-        cache.mark_done(stylizer=stylizer.key())
+        cache.mark_done(style=style.ref, stylizer=stylizer.key())
         return cache, False
+
+    def _style_asset(self, stylizer) -> AssetRecord:
+        """The series style lock: the exact settings (model file hashes, seed, prompt...) a
+        stylized shot used, stored once as a ``style`` asset with provenance."""
+        import reskin
+        from reskin.hashing import stable_json
+
+        settings = stylizer.key()
+        key = key_of("style", settings)
+        found = self.lib.find_by_key("style", key)
+        if found is not None:
+            return found
+        record = self.lib.add(
+            self.style_name, "style", {"style.json": stable_json(settings).encode()},
+            meta={"stylizer": stylizer.name},
+            provenance={"generator": "reskin.stylize", "settings": settings,
+                        "seed": settings.get("seed"), "reskin": reskin.__version__},
+            input_key=key)
+        self._made(record.ref, "style recorded")
+        return record
 
     def publish(self, ep: Episode, shots: list[tuple[ShotPlan, StepCache, bool]]) -> EpisodeResult:
         from reskin.fsutil import write_text_atomic

@@ -72,7 +72,7 @@ def test_first_build_renders_everything(built):
     made = report["assets_made"]
     # each character generated once and rigged once (a new version), then one skin per episode
     assert made == ["mira@1", "mira@2", "mira.ep01@1", "mira.ep02@1",
-                    "theo@1", "theo@2", "theo.ep02@1"]
+                    "theo@1", "theo@2", "theo.ep02@1", "style.series@1"]
     for ep in report["episodes"]:
         reader = imageio_ffmpeg.read_frames(ep["video"])
         meta = next(reader)
@@ -129,6 +129,17 @@ def test_wardrobe_differs_between_episodes_but_body_does_not(built):
         assert positions[0][0].tobytes() == positions[1][0].tobytes()
         assert positions[0][2] == positions[1][2]
         assert lib.get("mira.ep01").parents == lib.get("mira.ep02").parents == ("mira@2",)
+
+
+def test_every_stylized_shot_records_its_style(built):
+    root, _, _ = built
+    from reskin.assets.library import Library
+
+    with Library(root / ".reskin") as lib:
+        style = lib.get("style.series")
+        assert style.kind == "style" and style.provenance["settings"]["name"] == "toon"
+    for done in (root / ".reskin" / "cache" / "stylize").glob("*/done.json"):
+        assert json.loads(done.read_text())["style"] == style.ref
 
 
 def test_dialogue_becomes_subtitles(built):
