@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from reskin.rigging.clip import Clip
-from reskin.rigging.skeleton import Skeleton
+from reskin.rigging.skeleton import Skeleton, quat_mul
 
 PROCEDURAL_VERSION = "1"
 
@@ -20,18 +20,6 @@ def axis_angle(axis: tuple[float, float, float], angle: np.ndarray) -> np.ndarra
     a = a / np.linalg.norm(a)
     half = np.asarray(angle, np.float64)[:, None] / 2
     return np.concatenate([np.sin(half) * a, np.cos(half)], axis=1)
-
-
-def quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Hamilton product of (..., 4) xyzw quaternions: apply q, then p."""
-    px, py, pz, pw = np.moveaxis(p, -1, 0)
-    qx, qy, qz, qw = np.moveaxis(q, -1, 0)
-    return np.stack([
-        pw * qx + px * qw + py * qz - pz * qy,
-        pw * qy - px * qz + py * qw + pz * qx,
-        pw * qz + px * qy - py * qx + pz * qw,
-        pw * qw - px * qx - py * qy - pz * qz,
-    ], axis=-1)
 
 
 class _Pose:

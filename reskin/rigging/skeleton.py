@@ -112,6 +112,18 @@ def quat_to_matrix(q: np.ndarray) -> np.ndarray:
     return m
 
 
+def quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Hamilton product of (..., 4) xyzw quaternions: apply q, then p."""
+    px, py, pz, pw = np.moveaxis(p, -1, 0)
+    qx, qy, qz, qw = np.moveaxis(q, -1, 0)
+    return np.stack([
+        pw * qx + px * qw + py * qz - pz * qy,
+        pw * qy - px * qz + py * qw + pz * qx,
+        pw * qz + px * qy - py * qx + pz * qw,
+        pw * qw - px * qx - py * qy - pz * qz,
+    ], axis=-1)
+
+
 def forward_kinematics(
     skeleton: Skeleton, rotations: np.ndarray, root_translation: np.ndarray | None = None
 ) -> np.ndarray:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from reskin.rigging.skeleton import quat_mul
+
 if TYPE_CHECKING:
     import torch
 
@@ -146,18 +148,6 @@ def matrix_to_quat(m: np.ndarray) -> np.ndarray:
     return q / np.linalg.norm(q, axis=-1, keepdims=True)
 
 
-def _qmul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Hamilton product of (..., 4) xyzw quaternions."""
-    px, py, pz, pw = np.moveaxis(p, -1, 0)
-    qx, qy, qz, qw = np.moveaxis(q, -1, 0)
-    return np.stack([
-        pw * qx + px * qw + py * qz - pz * qy,
-        pw * qy - px * qz + py * qw + pz * qx,
-        pw * qz + px * qy - py * qx + pz * qw,
-        pw * qw - px * qx - py * qy - pz * qz,
-    ], axis=-1)
-
-
 def matrices_to_dual_quats(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit dual quaternions of rigid 4x4 transforms.
 
@@ -170,7 +160,7 @@ def matrices_to_dual_quats(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray
     rot = u @ vt
     real = matrix_to_quat(rot)
     t = np.concatenate([m[..., :3, 3], np.zeros(m.shape[:-2] + (1,))], axis=-1)
-    dual = 0.5 * _qmul(t, real)
+    dual = 0.5 * quat_mul(t, real)
     return real, dual
 
 

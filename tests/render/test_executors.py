@@ -12,7 +12,7 @@ from PIL import Image
 
 from reskin.build import build
 from reskin.render.executors import LocalExecutor, RayExecutor
-from reskin.series_init import create_demo
+from tests.render.series import sample_cast_series
 
 SERIES = """\
 name: farm
@@ -42,11 +42,7 @@ def frames(root) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    root = create_demo(tmp_path_factory.mktemp("farm") / "s")
-    (root / "series.yaml").write_text(SERIES)
-    shutil.rmtree(root / "episodes")
-    (root / "episodes").mkdir()
-    (root / "episodes" / "ep01.yaml").write_text(EPISODE)
+    root = sample_cast_series(tmp_path_factory.mktemp("farm") / "s", SERIES, EPISODE)
     build(root, executor=LocalExecutor(root / "out" / "logs", jobs=2))
     return root, frames(root)
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
 from reskin.build import build
 from reskin.render.passes import read_shot_passes
-from reskin.series_init import create_demo
+from tests.render.series import sample_cast_series
 
 SERIES = """\
 name: framing
@@ -46,11 +45,7 @@ shots:
 
 @pytest.fixture(scope="module")
 def instances(tmp_path_factory):
-    root = create_demo(tmp_path_factory.mktemp("framing") / "s")
-    (root / "series.yaml").write_text(SERIES)
-    shutil.rmtree(root / "episodes")
-    (root / "episodes").mkdir()
-    (root / "episodes" / "ep01.yaml").write_text(EPISODE)
+    root = sample_cast_series(tmp_path_factory.mktemp("framing") / "s", SERIES, EPISODE)
     build(root)
     out = {}
     for render in (root / ".reskin" / "cache" / "render").iterdir():

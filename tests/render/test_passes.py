@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from scipy import ndimage
 
 from reskin.build import build
 from reskin.render.passes import read_shot_passes
-from reskin.series_init import create_demo
+from tests.render.series import sample_cast_series
 
 SERIES = """\
 name: passes
@@ -32,11 +31,7 @@ shots:
 
 @pytest.fixture(scope="module")
 def shot(tmp_path_factory):
-    root = create_demo(tmp_path_factory.mktemp("passes") / "s")
-    (root / "series.yaml").write_text(SERIES)
-    shutil.rmtree(root / "episodes")
-    (root / "episodes").mkdir()
-    (root / "episodes" / "ep01.yaml").write_text(EPISODE)
+    root = sample_cast_series(tmp_path_factory.mktemp("passes") / "s", SERIES, EPISODE)
     build(root)
     (render,) = [p for p in (root / ".reskin" / "cache" / "render").iterdir()]
     plan = json.loads((render / "done.json").read_text())["plan"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from PIL import Image
 
 from reskin.build import build
 from reskin.cli import main
-from reskin.series_init import create_demo
+from tests.render.series import sample_cast_series
 
 SERIES = """\
 name: preview
@@ -32,11 +31,7 @@ shots:
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory):
-    root = create_demo(tmp_path_factory.mktemp("preview") / "s")
-    (root / "series.yaml").write_text(SERIES)
-    shutil.rmtree(root / "episodes")
-    (root / "episodes").mkdir()
-    (root / "episodes" / "ep01.yaml").write_text(EPISODE)
+    root = sample_cast_series(tmp_path_factory.mktemp("preview") / "s", SERIES, EPISODE)
     build(root)
     return root
 
