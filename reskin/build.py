@@ -155,6 +155,30 @@ class Builder:
         return SkinRef(ref=skin.ref, glb=str(glb), content_hash=skin.content_hash,
                        height=float(skin.meta["height"]))
 
+    def props(self, episodes: list[Episode]) -> dict[str, SkinRef]:
+        """The exact library version of every prop the episodes' sets name."""
+        refs: dict[str, SkinRef] = {}
+        for ep in episodes:
+            for shot in ep.shots:
+                for prop in shot.set.props if shot.set else ():
+                    if prop.asset in refs:
+                        continue
+                    file, field = prop.where.split("|")
+                    try:
+                        record = self.lib.get(prop.asset)
+                    except ReskinError as exc:
+                        raise ReskinError(exc.message, file=file, field=field) from None
+                    if "model.glb" not in record.blobs:
+                        raise ReskinError(f"{record.ref} is a {record.kind} with no model to "
+                                          "place (import one with `reskin asset import`)",
+                                          file=file, field=field)
+                    glb = self.cache_root / "glb" / f"{record.blobs['model.glb']}.glb"
+                    if not glb.exists():
+                        link_or_copy(self.lib.blob_path(record.blobs["model.glb"]), glb)
+                    refs[prop.asset] = SkinRef(ref=record.ref, glb=str(glb),
+                                               content_hash=record.content_hash, height=0.0)
+        return refs
+
     def lock(self, episode: str) -> dict[str, str]:
         """Lock ``episode`` to the skins it uses now (made if needed); returns them."""
         from reskin.scenes.locks import lock
@@ -340,9 +364,11 @@ class Builder:
                 raise ReskinError(f"no episode {sorted(unknown)[0]!r}", file=self.series.root)
             episodes = [e for e in episodes if e.id in only_episodes]
             wardrobes = {k: v for k, v in wardrobes.items() if k[1] in only_episodes}
+        props = self.props(episodes)  # a missing prop stops the build before any work
         skins = self.skins(cast, wardrobes)
         plans = {ep.id: compile_episode(self.series, ep,
-                                        {c: s for (c, e), s in skins.items() if e == ep.id})
+                                        {c: s for (c, e), s in skins.items() if e == ep.id},
+                                        props)
                  for ep in episodes}
         if only_shots:
             known = {p.shot for ps in plans.values() for p in ps}

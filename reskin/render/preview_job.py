@@ -40,7 +40,8 @@ def preview_episode(builder: Builder, episode_id: str) -> dict:
     out = builder.series.out_dir / episode_id / "preview"
     started, frames_drawn, shots = time.perf_counter(), 0, []
     with PreviewRenderer(builder.series.width, builder.series.height) as renderer:
-        for plan in compile_episode(builder.series, ep, {c: s for (c, _), s in skins.items()}):
+        ep_skins = {c: s for (c, _), s in skins.items()}
+        for plan in compile_episode(builder.series, ep, ep_skins, builder.props([ep])):
             rgba = renderer.render_shot(plan.to_dict(), characters)
             frames_drawn += len(rgba)
             paths = write_frames(rgba, out / plan.shot, builder.series.style.background)

@@ -175,9 +175,12 @@ def light_rig(preset: str, target: list[float], distance: float) -> list[dict]:
 
 
 def compile_episode(
-    series: SeriesConfig, episode: Episode, skins: dict[str, SkinRef]
+    series: SeriesConfig, episode: Episode, skins: dict[str, SkinRef],
+    props: dict[str, SkinRef] | None = None,
 ) -> list[ShotPlan]:
-    """Resolve every shot of ``episode``; ``skins`` maps character name -> its skin."""
+    """Resolve every shot of ``episode``; ``skins`` maps character name -> its skin and
+    ``props`` an episode's prop asset names ("lamp", "lamp@2") -> the exact version."""
+    props = props or {}
     plans = []
     offset = 0.0
     for spec in episode.shots:
@@ -209,6 +212,9 @@ def compile_episode(
                 "floor": list(spec.set.floor),
                 "wall": None if spec.set.wall is None else list(spec.set.wall),
                 "wall_z": float(min(c["position"][2] for c in cast) - spec.set.wall_distance),
+                "props": [{"key": props[p.asset].ref, "glb": props[p.asset].glb,
+                           "position": [p.position[0], 0.0, p.position[1]],
+                           "facing_deg": p.facing, "scale": p.scale} for p in spec.set.props],
             },
         )
         # The key covers what the pixels depend on: not file paths, but the skins' content;
@@ -216,6 +222,11 @@ def compile_episode(
         hashed = plan.to_dict()
         hashed["cast"] = [{k: v for k, v in c.items() if k != "glb"}
                           | {"content": skins[c["name"]].content_hash} for c in cast]
+        if plan.stage is not None:
+            hashed["set"] = plan.stage | {"props": [
+                {k: v for k, v in placed.items() if k != "glb"}
+                | {"content": props[prop.asset].content_hash}
+                for placed, prop in zip(plan.stage["props"], spec.set.props, strict=True)]}
         key = key_of("render", RENDER_PLAN_VERSION, reskin.__version__, hashed)
         plans.append(replace(plan, key=key))
         offset += spec.duration

@@ -50,7 +50,7 @@ def dry_run(builder: Builder) -> list[dict]:
         except (OSError, ValueError):
             previous = {}
         ep_skins = {c: r for (c, e), r in refs.items() if e == ep.id}
-        for plan in compile_episode(builder.series, ep, ep_skins):
+        for plan in compile_episode(builder.series, ep, ep_skins, builder.props([ep])):
             cache = StepCache(builder.cache_root, "render", plan.key, "beauty", plan.frame_count)
             missing = len(cache.missing())
             row = {"episode": ep.id, "shot": plan.shot, "frames": plan.frame_count}

@@ -74,14 +74,26 @@ class Line:
 
 
 @dataclass(frozen=True)
+class PropSpec:
+    asset: str
+    """A library asset with a model (imported with `reskin asset import`): "lamp" or "lamp@2"."""
+    position: tuple[float, float] = (0.0, 0.0)
+    facing: float = 0.0
+    scale: float = 1.0
+    where: str = ""
+    """file:line and field, for errors found when the asset is looked up."""
+
+
+@dataclass(frozen=True)
 class SetSpec:
-    """A simple stage: a floor and a backdrop wall behind the cast."""
+    """A simple stage: a floor and a backdrop wall behind the cast, and props on it."""
 
     floor: tuple[float, float, float] = (0.55, 0.5, 0.45)
     wall: tuple[float, float, float] | None = (0.85, 0.8, 0.72)
     """None: no wall, only the floor."""
     wall_distance: float = 2.5
     """Metres behind the cast (along -z)."""
+    props: tuple[PropSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -200,6 +212,19 @@ def _lines(sf: Fields, cast: list[CastEntry], duration: float) -> tuple[Line, ..
     return tuple(lines)
 
 
+def _prop(f: Fields) -> PropSpec:
+    spec = PropSpec(
+        asset=f.get("asset", str),
+        position=f.numbers("position", 2, default=(0.0, 0.0)),
+        facing=f.get("facing", float, 0.0),
+        scale=f.get("scale", float, 1.0,
+                    check=lambda v: None if 0.001 <= v <= 1000 else "must be 0.001..1000"),
+        where=f"{f.file}:{f.items['asset'].line}|{f.path}.asset",
+    )
+    f.done()
+    return spec
+
+
 def _set(f: Fields | None) -> SetSpec | None:
     if f is None:
         return None
@@ -211,6 +236,7 @@ def _set(f: Fields | None) -> SetSpec | None:
         else SetSpec.wall,
         wall_distance=f.get("wall_distance", float, 2.5,
                             check=lambda v: None if 0.5 <= v <= 50 else "must be 0.5..50 m"),
+        props=tuple(_prop(pf) for pf in f.list_of_fields("props", [])),
     )
     f.done()
     return spec

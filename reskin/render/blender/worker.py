@@ -51,7 +51,8 @@ class Worker:
         self.shot_objects: list = []
 
     # characters ---------------------------------------------------------------------------
-    def character(self, key: str, glb: str) -> dict:
+    def load_asset(self, key: str, glb: str) -> dict:
+        """Import a GLB (a skin or a prop) once per worker; later shots reuse the objects."""
         # The importer turns clip times into frames at the scene's rate: key by fps too.
         cache_key = f"{key}@{self.scene.render.fps}fps"
         if cache_key in self.characters:
@@ -96,7 +97,7 @@ class Worker:
         scene.render.fps = shot["fps"]
         placed = []
         for k, member in enumerate(shot["cast"]):
-            entry = self.character(member["key"], member["glb"])
+            entry = self.load_asset(member["key"], member["glb"])
             self._show(entry, True)
             for o in entry["objects"]:
                 o.pass_index = k + 1  # the instance pass: k-th cast member of this shot
@@ -157,7 +158,16 @@ class Worker:
         return placed
 
     def _build_set(self, stage: dict) -> None:
-        """A floor and a backdrop wall; pass index 0, so they never count as cast."""
+        """A floor, a backdrop wall and the props; pass index 0, so they never count as cast."""
+        for prop in stage.get("props", []):
+            entry = self.load_asset(prop["key"], prop["glb"])  # imported once per worker
+            self._show(entry, True)
+            for o in entry["objects"]:
+                o.pass_index = 0
+            root = entry["root"]
+            root.location = to_blender(prop["position"])
+            root.rotation_euler = (0.0, 0.0, math.radians(prop["facing_deg"]))
+            root.scale = (prop["scale"],) * 3
         parts = [("floor", stage["floor"], (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))]
         if stage.get("wall"):
             # reskin z -> Blender -y; the wall stands upright facing the cast.
