@@ -58,6 +58,22 @@ class BuildReport:
         return json.dumps(asdict(self), indent=2)
 
 
+def load_frameset(folder: Path, plan: dict):
+    """A rendered shot (``folder`` of a render cache, its plan as a dict) as a FrameSet."""
+    import numpy as np
+    from PIL import Image
+
+    from reskin.render.passes import read_shot_passes
+    from reskin.render.stylize import FrameSet
+
+    n = plan["frame_count"]
+    rgba = np.stack([np.asarray(Image.open(folder / f"beauty_{i:04d}.png").convert("RGBA"),
+                                np.float32) / 255.0 for i in range(n)])
+    passes = read_shot_passes([folder / f"passes_{i:04d}.exr" for i in range(n)],
+                              plan.get("camera_path") or [plan["camera"]]) or {}
+    return FrameSet(beauty=rgba[..., :3], alpha=rgba[..., 3], **passes)
+
+
 def load_cast(series: SeriesConfig) -> dict[str, CharacterSpec]:
     cast_dir = series.root / "cast"
     return {p.parent.name: load_character(p) for p in sorted(cast_dir.glob("*/character.yaml"))}
@@ -234,12 +250,10 @@ class Builder:
         return caches
 
     def stylize(self, plan: ShotPlan, rendered: StepCache) -> tuple[StepCache, bool]:
-        import numpy as np
         from PIL import Image
 
         from reskin.fsutil import atomic_path
-        from reskin.render.passes import read_shot_passes
-        from reskin.render.stylize import FrameSet, make_stylizer
+        from reskin.render.stylize import make_stylizer
 
         stylizer = make_stylizer(self.series.style)
         key = key_of("stylize", plan.key, stylizer.key())
@@ -247,13 +261,7 @@ class Builder:
         if cache.is_done():
             return cache, True
         style = self._style_asset(stylizer)
-        rgba = np.stack([np.asarray(Image.open(p).convert("RGBA"), np.float32) / 255.0
-                         for p in rendered.frames])
-        passes = read_shot_passes(
-            [rendered.dir / f"passes_{i:04d}.exr" for i in range(plan.frame_count)],
-            plan.camera_path or [plan.camera],
-        ) or {}
-        styled = stylizer.stylize(FrameSet(beauty=rgba[..., :3], alpha=rgba[..., 3], **passes))
+        styled = stylizer.stylize(load_frameset(rendered.dir, plan.to_dict()))
         cache.dir.mkdir(parents=True, exist_ok=True)
         for i, img in enumerate(styled):
             with atomic_path(cache.frame(i)) as tmp:
