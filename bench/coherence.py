@@ -1,9 +1,8 @@
 """Temporal coherence of stylization: per-frame vs exact motion vs estimated optical flow.
 
 A moving shot (by default the sample character waving under an orbiting camera, rendered by
-reskin's Blender worker with its passes; or, with --synthetic, two spheres with exact passes: spin,
-translation, occlusion,
-disocclusion) is stylized three ways with the same per-frame painter:
+reskin's Blender worker with its passes; with --synthetic, two spheres with exact passes:
+spin, translation, occlusion, disocclusion) is stylized three ways with the same painter:
 
 - per-frame:  every frame painted independently (fixed seed, as a series style lock would),
 - exact:      reskin's coherence, carried forward by the renderer's motion pass with
