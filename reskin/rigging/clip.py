@@ -61,7 +61,8 @@ class Clip:
     def from_arrays(cls, name: str, a: dict[str, np.ndarray]) -> Clip:
         return cls(
             name=name,
-            fps=float(a["fps"]),
+            # pack_arrays stores a 0-d array as shape (1,) (np.ascontiguousarray): take either.
+            fps=float(np.asarray(a["fps"]).ravel()[0]),
             joint_names=tuple(str(s) for s in a["joint_names"]),
             rotations=np.asarray(a["rotations"], np.float32),
             root_translation=np.asarray(a["root_translation"], np.float32),

@@ -1,0 +1,265 @@
+"""`reskin rig NAME`: fit (or correct) a character's skeleton, bind weights, store a new version.
+
+The default path (a generated or imported body, no override file, 4 influences) makes exactly
+what :func:`reskin.assets.characters.ensure_rigged` makes, under the same input key, so a build
+reuses a rig made from the command line and the command reuses one a build made. Corrections
+(an override file, 8 influences, recomputed weights) get their own key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import reskin
+from reskin.assets.arrays import pack_arrays, unpack_arrays
+from reskin.assets.characters import ATLAS_SIZE, RIG_VERSION, rig_key
+from reskin.assets.library import AssetRecord, Library
+from reskin.assets.mesh import Mesh
+from reskin.errors import ReskinError
+from reskin.hashing import key_of
+from reskin.rigging.names import CANONICAL
+from reskin.rigging.skeleton import HUMANOID_JOINTS, Skeleton
+
+RIG_JOB_VERSION = "1"
+INFLUENCES = (4, 8)  # glTF's one set of 4, or two sets for engines that read 8
+# An override may sit a little outside the mesh's box (a joint centre near a thin surface), but
+# a point far outside is a typo or the wrong unit (centimetres for metres).
+_BOUNDS_MARGIN = 0.1  # of the height
+
+
+@dataclass(frozen=True)
+class RigResult:
+    """What :func:`rig_asset` did.
+
+    record     : the new version, or the existing one when nothing needed doing
+    made       : False when an identical rig already existed (or nothing was asked to change)
+    skeleton   : "fitted", "given" (every joint in the override file) or "kept" (from rig.npz)
+    weights    : "computed" or "kept"
+    overridden : the joints the override file moved
+    """
+
+    record: AssetRecord
+    made: bool
+    skeleton: str
+    weights: str
+    overridden: tuple[str, ...] = ()
+
+
+def load_joint_overrides(path: str | Path, names: tuple[str, ...], lo: np.ndarray,
+                         hi: np.ndarray) -> dict[str, np.ndarray]:
+    """Parse an override file: a YAML mapping of joint name -> [x, y, z] in model metres.
+
+    names : the joints that may be named; lo, hi : (3,) the box a point must lie in.
+    returns {joint: (3,) float64}. Raises ReskinError naming the file, line and joint on an
+    unknown joint, a value that is not three numbers, or a point outside the box.
+    """
+    from reskin.scenes.fields import load_yaml
+
+    f = load_yaml(path)
+    out: dict[str, np.ndarray] = {}
+    for key in list(f.items):
+        if key not in names:
+            import difflib
+
+            near = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}?" if near else f"joints: {', '.join(names)}"
+            f.error(f"unknown joint ({hint})", key)
+        point = np.array(f.numbers(key, 3), np.float64)
+        if (point < lo).any() or (point > hi).any():
+            box = ", ".join(f"[{a:.2f}, {b:.2f}]" for a, b in zip(lo, hi, strict=True))
+            f.error(f"point {point.round(3).tolist()} is outside the character "
+                    f"(x, y, z within {box} metres)", key)
+        out[key] = point
+    if not out:
+        f.error("names no joints; expected a mapping of joint name to [x, y, z]")
+    return out
+
+
+def _tails(names: tuple[str, ...], parents: np.ndarray, heads: np.ndarray,
+           leaf_tails: np.ndarray) -> np.ndarray:
+    """(j, 3) tails: the first child's head, or ``leaf_tails`` for joints without children
+    (the convention :func:`reskin.rigging.fit.fit_skeleton` follows)."""
+    tails = leaf_tails.copy()
+    for i in range(len(names)):
+        kids = np.flatnonzero(parents == i)
+        if len(kids):
+            tails[i] = heads[kids[0]]
+    return tails
+
+
+def apply_overrides(skeleton: Skeleton, overrides: dict[str, np.ndarray]) -> Skeleton:
+    """``skeleton`` with the joints in ``overrides`` moved there; tails follow their children,
+    a leaf's tail moves with its head (the crown stays above the skull, the fingertip beyond the
+    wrist). Raises ValueError naming a bone the move made zero length."""
+    heads = skeleton.heads.astype(np.float64).copy()
+    moved_tails = skeleton.tails.astype(np.float64).copy()
+    for name, point in overrides.items():
+        i = skeleton.index(name)
+        moved_tails[i] += point - heads[i]
+        heads[i] = point
+    tails = _tails(skeleton.names, skeleton.parents, heads, moved_tails)
+    _check_bones(skeleton.names, heads, tails, set(overrides))
+    return Skeleton(names=skeleton.names, parents=skeleton.parents,
+                    heads=heads.astype(np.float32), tails=tails.astype(np.float32))
+
+
+def skeleton_from_joints(joints: dict[str, np.ndarray]) -> Skeleton:
+    """The canonical skeleton from a position for every joint (no fitting).
+
+    A leaf's tail extends its parent bone by half its length (the hand past the wrist, the crown
+    above the skull base), enough for weighting to read a direction from it.
+    """
+    names = CANONICAL
+    parents = np.array([names.index(p) if p else -1 for _, p in HUMANOID_JOINTS], np.int32)
+    heads = np.array([joints[n] for n in names], np.float64)
+    leaf = heads.copy()
+    for i, p in enumerate(parents):
+        if p >= 0:
+            leaf[i] = heads[i] + 0.5 * (heads[i] - heads[p])
+    tails = _tails(names, parents, heads, leaf)
+    _check_bones(names, heads, tails, set(names))
+    return Skeleton(names=names, parents=parents, heads=heads.astype(np.float32),
+                    tails=tails.astype(np.float32))
+
+
+def _check_bones(names: tuple[str, ...], heads: np.ndarray, tails: np.ndarray,
+                 moved: set[str]) -> None:
+    # Weights are bone segments: a zero-length one (a joint put on its child) has no direction.
+    extent = float(np.ptp(heads, axis=0).max()) or 1.0
+    for i, n in enumerate(names):
+        if n in moved and np.linalg.norm(tails[i] - heads[i]) < 1e-4 * extent:
+            raise ValueError(f"joint {n!r} is on top of the joint it points at")
+
+
+def _body_only(mesh: Mesh) -> Mesh:
+    """The body faces of an imported mesh (helper shells and marker cubes dropped), for fitting
+    only: every face still gets weights."""
+    from reskin.rigging.body import body_mask
+
+    keep = body_mask(mesh.vertices, mesh.faces)
+    if keep.all() or keep.sum() < 0.1 * len(keep):
+        return mesh
+    return Mesh(vertices=mesh.vertices, faces=mesh.faces[keep], uvs=mesh.uvs,
+                uv_faces=mesh.uv_faces[keep], parts=mesh.parts[keep],
+                part_names=mesh.part_names)
+
+
+def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None,
+              recompute_weights: bool = False, influences: int | None = None) -> RigResult:
+    """Rig the character ``ref`` (NAME or NAME@V) and store the result as its next version,
+    with ``ref`` as parent.
+
+    Unrigged input: fit the canonical skeleton from the geometry (helper geometry of imported
+    meshes ignored), correct it with ``skeleton_file``, or take it whole from there if the file
+    gives every joint; weights by bone heat diffusion with ``influences`` (default 4) per vertex.
+    Rigged input (has rig.npz): its skeleton, corrected by ``skeleton_file``; its weights kept
+    unless ``recompute_weights``. Raises ReskinError (one line) on any problem.
+    """
+    if influences is not None and influences not in INFLUENCES:
+        raise ReskinError(f"influences must be 4 or 8, got {influences}", field="--influences")
+    base = lib.get(ref)
+    if base.kind != "character" or "mesh.npz" not in base.blobs:
+        raise ReskinError(f"{base.ref} is a {base.kind} without a mesh; only characters with "
+                          "mesh.npz (generated or imported) can be rigged")
+    mesh = Mesh.from_arrays(unpack_arrays(lib.read_blob(base.blobs["mesh.npz"])))
+    old = unpack_arrays(lib.read_blob(base.blobs["rig.npz"])) if "rig.npz" in base.blobs else None
+    old_skeleton = Skeleton.from_arrays(old) if old is not None else None
+    names = old_skeleton.names if old_skeleton is not None else CANONICAL
+
+    overrides: dict[str, np.ndarray] = {}
+    source: dict = {}
+    if skeleton_file is not None:
+        margin = _BOUNDS_MARGIN * mesh.height
+        v = mesh.vertices.astype(np.float64)
+        overrides = load_joint_overrides(skeleton_file, names, v.min(axis=0) - margin,
+                                         v.max(axis=0) + margin)
+        data = Path(skeleton_file).read_bytes()
+        source = {"skeleton_file": str(Path(skeleton_file).resolve()),
+                  "skeleton_file_sha256": hashlib.sha256(data).hexdigest()}
+
+    if old is not None:
+        k_old = int(old["skin_weights"].shape[1])
+        if not recompute_weights and influences not in (None, k_old):
+            raise ReskinError(f"{base.ref} has {k_old} influences per vertex; add "
+                              f"--recompute-weights to change to {influences}",
+                              field="--influences")
+        n_inf = influences or k_old
+        if not overrides and not recompute_weights:
+            return RigResult(base, False, "kept", "kept")
+    else:
+        n_inf = influences or 4
+
+    plain = old is None and not overrides and n_inf == 4
+    key = rig_key(base) if plain else key_of(
+        "rig", RIG_VERSION, base.content_hash, ATLAS_SIZE, RIG_JOB_VERSION,
+        {"overrides": {k: v.tolist() for k, v in sorted(overrides.items())},
+         # Recomputing means nothing without weights to keep: same key either way then.
+         "recompute": bool(recompute_weights) and old is not None, "influences": n_inf})
+    found = lib.find_by_key("character", key)
+    how_skeleton = "kept" if old is not None else (
+        "given" if set(overrides) == set(CANONICAL) else "fitted")
+    how_weights = "kept" if old is not None and not recompute_weights else "computed"
+    if found is not None and found.name == base.name:
+        return RigResult(found, False, how_skeleton, how_weights, tuple(sorted(overrides)))
+
+    try:
+        if old_skeleton is not None:
+            skeleton = apply_overrides(old_skeleton, overrides)
+        elif how_skeleton == "given":
+            skeleton = skeleton_from_joints(overrides)
+        else:
+            from reskin.rigging.fit import fit_skeleton
+
+            # Generated bodies are fitted whole, exactly as the build does; imported ones
+            # without their helper geometry (tights, marker cubes), which is not body.
+            generated = base.meta.get("stage") == "generated"
+            skeleton = apply_overrides(fit_skeleton(mesh if generated else _body_only(mesh)),
+                                       overrides)
+    except ValueError as exc:
+        hint = "" if skeleton_file is not None else (
+            "; correct it with --skeleton FILE (joint: [x, y, z]), or give every joint there")
+        raise ReskinError(f"cannot rig {base.ref}: {exc}{hint}") from None
+
+    if how_weights == "kept":
+        joints, weights = old["skin_joints"], old["skin_weights"]
+    else:
+        from reskin.rigging.weights import bind_weights
+
+        joints, weights = bind_weights(mesh.vertices, mesh.faces, skeleton, max_influences=n_inf)
+    if old is not None and "atlas.npz" in base.blobs:
+        atlas = lib.read_blob(base.blobs["atlas.npz"])  # same mesh, same atlas
+    else:
+        from reskin.assets.texture_bake import rasterize_surface
+
+        position, part, _ = rasterize_surface(mesh, ATLAS_SIZE)
+        atlas = pack_arrays({"position": position, "part": part})
+
+    prov = base.provenance
+    record = lib.add(
+        base.name, "character",
+        # Only what a rigged character is made of: an imported model.glb stays with the parent
+        # (export prefers model.glb, which would hide the new rig).
+        {"mesh.npz": lib.read_blob(base.blobs["mesh.npz"]),
+         "rig.npz": pack_arrays({**skeleton.to_arrays(), "skin_joints": joints,
+                                 "skin_weights": weights}),
+         "atlas.npz": atlas},
+        meta={"stage": "rigged", "joints": len(skeleton.names),
+              "height": base.meta.get("height", mesh.height),
+              "vertices": base.meta.get("vertices", len(mesh.vertices))},
+        provenance={k: v for k, v in {
+            "generator": "reskin.rig", "generator_version": RIG_VERSION,
+            "method": "geometric joint fit + bone heat diffusion weights",
+            "skeleton": how_skeleton, "weights": how_weights, "influences": n_inf,
+            "overrides": {k: v.round(6).tolist() for k, v in sorted(overrides.items())} or None,
+            **source,
+            "author": prov.get("author"), "license": prov.get("license"),
+            "reskin": reskin.__version__,
+        }.items() if v is not None},
+        parents=(base,),
+        input_key=key,
+    )
+    return RigResult(record, True, how_skeleton, how_weights, tuple(sorted(overrides)))
