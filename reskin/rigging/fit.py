@@ -151,8 +151,8 @@ class _Body:
 
 def _fail(what: str) -> ValueError:
     return ValueError(
-        f"cannot fit a skeleton: {what}; expected one closed T-pose humanoid, +Y up, facing +Z, "
-        "arms horizontal along X"
+        f"cannot fit a skeleton: {what}; expected one closed humanoid in T- or A-pose, +Y up, "
+        "facing +Z, arms spread to the sides along X"
     )
 
 
@@ -313,14 +313,56 @@ def _legs(body: _Body) -> tuple[int, dict[int, dict[str, np.ndarray]]]:
 
 
 def fit_skeleton(mesh: Mesh) -> Skeleton:
-    """Fit :data:`HUMANOID_JOINTS` to a closed T-pose humanoid (+Y up, facing +Z, arms along X).
+    """Fit :data:`HUMANOID_JOINTS` to a closed humanoid in T- or A-pose (+Y up, facing +Z, arms
+    spread to the sides along X).
 
     Only the geometry is used. Heads are joint positions (j, 3) float32 inside the body; tails
     point at the first child, or at the crown, fingertip and toe tip for the leaves.
     Raises ValueError when no arms, legs, feet or neck can be found.
+
+    Arms within ~20 degrees of horizontal take the T-pose rules (tuned on horizontal arms, whose
+    front silhouette is one long run per column); lowered arms take the A-pose rules of
+    :mod:`reskin.rigging.fit_apose`, which follow each arm along its own axis.
     """
+    from reskin.rigging.fit_apose import fit_a_pose
+
     body = _Body(mesh)
-    H, xs, ys = body.height, body.xs, body.ys
+    t_error: ValueError | None = None
+    t_fit: Skeleton | None = None
+    try:
+        t_fit = _fit_t_pose(body)
+    except ValueError as exc:
+        t_error = exc
+    if t_fit is not None and _arm_drop_degrees(t_fit) < _T_POSE_MAX_DROP:
+        return t_fit
+    try:
+        return fit_a_pose(body)
+    except ValueError:
+        # A body the T-pose rules managed (arms a little low) keeps that fit; otherwise report
+        # the error of the rules the silhouette looked most like: T-pose for a wide span.
+        if t_fit is not None:
+            return t_fit
+        if t_error is not None and "arm span" not in str(t_error):
+            raise t_error from None
+        raise
+
+
+_T_POSE_MAX_DROP = 20.0  # degrees below horizontal up to which arms count as a T-pose
+
+
+def _arm_drop_degrees(skeleton: Skeleton) -> float:
+    """Mean angle (degrees) of the shoulder-to-wrist lines below the horizontal."""
+    drops = []
+    for name in ("left", "right"):
+        d = skeleton.heads[skeleton.index(f"{name}Hand")] - skeleton.heads[
+            skeleton.index(f"{name}UpperArm")]
+        drops.append(math.degrees(math.atan2(-float(d[1]), float(np.hypot(d[0], d[2])))))
+    return float(np.mean(drops))
+
+
+def _fit_t_pose(body: _Body) -> Skeleton:
+    """The T-pose rules: arms traced column by column along X from the fingertips in."""
+    H, xs = body.height, body.xs
     filled = xs[body.front.any(axis=1)]
     if np.ptp(filled) < 0.7 * H:
         raise _fail(f"the arm span ({np.ptp(filled):.2f}) is far less than the height ({H:.2f})")
@@ -331,8 +373,20 @@ def fit_skeleton(mesh: Mesh) -> Skeleton:
     core = np.arange(lo_col + 1, hi_col)
     if len(core) < 4:
         raise _fail("no trunk between the arms")
-    crotch, legs = _legs(body)
+    _, legs = _legs(body)
+    return _assemble(body, core, arm_j, legs)
 
+
+def _assemble(
+    body: _Body,
+    core: np.ndarray,
+    arm_j: dict[int, dict[str, np.ndarray]],
+    legs: dict[int, dict[str, np.ndarray]],
+) -> Skeleton:
+    """Trunk joints from the sections of the ``core`` columns (between the armpits), joined with
+    the arm and leg joints (keyed by side, +1 left) into the canonical skeleton."""
+    ys = body.ys
+    H = body.height
     # Neck: the narrowest trunk section between the shoulders and the head's fullest section;
     # its base is where the section widens into the shoulders, the skull base a little under
     # half way from the narrowest section to the fullest (the chin).
