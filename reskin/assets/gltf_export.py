@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pygltflib as gl
@@ -27,7 +28,7 @@ from reskin.assets.mesh import Mesh
 from reskin.rigging.clip import Clip
 from reskin.rigging.skeleton import Skeleton
 
-EXPORTER_VERSION = "1"  # bump when the bytes written for the same inputs change
+EXPORTER_VERSION = "2"  # bump when the bytes written for the same inputs change
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COMPONENT_TYPES = {
     np.dtype(np.uint8): gl.UNSIGNED_BYTE,
@@ -41,23 +42,25 @@ _FIRST_JOINT_NODE = 2  # joint i of the skeleton is node _FIRST_JOINT_NODE + i
 
 
 class _BinaryBuffer:
-    """Accumulates the GLB's single binary buffer, one 4-byte aligned bufferView per array."""
+    """Accumulates the GLB's single binary buffer, one 4-byte aligned bufferView per array, and
+    the document's ``bufferViews`` and ``accessors`` as plain JSON dicts."""
 
-    def __init__(self, gltf: gl.GLTF2) -> None:
-        self.gltf = gltf
+    def __init__(self, doc: dict) -> None:
+        self.doc = doc
+        doc.setdefault("bufferViews", [])
+        doc.setdefault("accessors", [])
         self.data = bytearray()
 
     def view(self, payload: bytes, target: int | None = None) -> int:
         # 4-byte alignment keeps every accessor's elements aligned to their component size,
         # as the glTF spec requires for vertex attributes and for float data generally.
         self.data += b"\x00" * (-len(self.data) % 4)
-        self.gltf.bufferViews.append(
-            gl.BufferView(
-                buffer=0, byteOffset=len(self.data), byteLength=len(payload), target=target
-            )
-        )
+        view = {"buffer": 0, "byteOffset": len(self.data), "byteLength": len(payload)}
+        if target is not None:
+            view["target"] = target
+        self.doc["bufferViews"].append(view)
         self.data += payload
-        return len(self.gltf.bufferViews) - 1
+        return len(self.doc["bufferViews"]) - 1
 
     def accessor(
         self, array: np.ndarray, *, target: int | None = None, bounds: bool = False
@@ -69,20 +72,20 @@ class _BinaryBuffer:
         array = np.ascontiguousarray(array)
         width = 1 if array.ndim == 1 else int(np.prod(array.shape[1:]))
         flat = array.reshape(len(array), width)
-        acc = gl.Accessor(
-            bufferView=self.view(array.tobytes(), target),
-            byteOffset=0,
-            componentType=_COMPONENT_TYPES[array.dtype],
-            count=len(array),
-            type=_ACCESSOR_TYPES[width],
-        )
+        acc = {
+            "bufferView": self.view(array.tobytes(), target),
+            "byteOffset": 0,
+            "componentType": _COMPONENT_TYPES[array.dtype],
+            "count": len(array),
+            "type": _ACCESSOR_TYPES[width],
+        }
         if bounds:
             # float(np.float32) is exact and JSON keeps doubles exactly, so the validator sees
             # bounds equal to the stored data, not merely close to it.
-            acc.min = [_py(x) for x in flat.min(axis=0)]
-            acc.max = [_py(x) for x in flat.max(axis=0)]
-        self.gltf.accessors.append(acc)
-        return len(self.gltf.accessors) - 1
+            acc["min"] = [_py(x) for x in flat.min(axis=0)]
+            acc["max"] = [_py(x) for x in flat.max(axis=0)]
+        self.doc["accessors"].append(acc)
+        return len(self.doc["accessors"]) - 1
 
 
 def _py(x: np.generic) -> float | int:
@@ -157,23 +160,21 @@ def _clip_rotations(clip: Clip, k: int) -> np.ndarray:
     return (q * sign[:, None]).astype(np.float32)
 
 
-def _add_animation(
-    gltf: gl.GLTF2, buf: _BinaryBuffer, clip: Clip, skeleton: Skeleton
-) -> gl.Animation:
+def _add_animation(buf: _BinaryBuffer, clip: Clip, skeleton: Skeleton) -> dict:
     if clip.frames < 1:
         raise ValueError(f"clip {clip.name!r} has no frames")
     if not np.isfinite(clip.root_translation).all():
         raise ValueError(f"clip {clip.name!r}: root_translation contains NaN or Inf")
     times = (np.arange(clip.frames, dtype=np.float64) / clip.fps).astype(np.float32)
     t_acc = buf.accessor(times, bounds=True)  # one input shared by every channel of the clip
-    anim = gl.Animation(name=clip.name)
+    samplers: list[dict] = []
+    channels: list[dict] = []
 
     def channel(output: np.ndarray, joint: int, path: str) -> None:
-        anim.samplers.append(
-            gl.AnimationSampler(input=t_acc, output=buf.accessor(output), interpolation="LINEAR")
-        )
-        target = gl.AnimationChannelTarget(node=_FIRST_JOINT_NODE + joint, path=path)
-        anim.channels.append(gl.AnimationChannel(sampler=len(anim.samplers) - 1, target=target))
+        samplers.append({"input": t_acc, "interpolation": "LINEAR",
+                         "output": buf.accessor(output)})
+        channels.append({"sampler": len(samplers) - 1,
+                         "target": {"node": _FIRST_JOINT_NODE + joint, "path": path}})
 
     in_clip = {n: k for k, n in enumerate(clip.joint_names)}
     # Skeleton order, not clip order: the output must not depend on how a clip lists its joints.
@@ -183,7 +184,7 @@ def _add_animation(
     # Joint 0 is always the root (parents come first). Its node has no parent joint and the
     # character node is identity, so model-space root positions are its local translations.
     channel(np.asarray(clip.root_translation, np.float32), 0, "translation")
-    return anim
+    return {"name": clip.name, "channels": channels, "samplers": samplers}
 
 
 def _check_inputs(
@@ -217,6 +218,160 @@ def _glb(document: dict, binary: bytes) -> bytes:
     return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
 
 
+def split_for_export(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``Mesh.split_for_export`` (same arrays, same order) on one int64 key per corner.
+
+    Unique (vertex, uv) pairs sorted lexicographically are unique ``vertex * (k + 1) + uv``
+    keys sorted, and a 1-D unique is an order of magnitude faster than unique rows.
+    """
+    span = len(mesh.uvs) + 1
+    key = mesh.faces.ravel().astype(np.int64) * span + mesh.uv_faces.ravel().astype(np.int64)
+    unique, inverse = np.unique(key, return_inverse=True)
+    faces = inverse.reshape(-1, 3).astype(np.int32)
+    return unique // span, mesh.uvs[unique % span].astype(np.float32), faces
+
+
+@dataclass(frozen=True, eq=False)
+class CharacterBody:
+    """Everything of a character GLB but its material: geometry, skin, skeleton and clips.
+
+    It depends only on the rig and the clips, so one body serves every skin of a character;
+    :func:`finish_character_glb` adds the material (and its texture, placed after the body's
+    data), which leaves every byte of the body's bufferViews where and what it was.
+    """
+
+    name: str
+    document: str  # JSON text of the partial glTF document (immutable, parsed per finish)
+    binary: bytes
+
+    @property
+    def size(self) -> int:
+        """Bytes of binary data the body occupies at the start of every finished GLB."""
+        return len(self.binary)
+
+
+def character_body(
+    mesh: Mesh,
+    skeleton: Skeleton,
+    joints: np.ndarray,
+    weights: np.ndarray,
+    *,
+    name: str,
+    clips: Sequence[Clip] = (),
+) -> CharacterBody:
+    """The material-independent part of :func:`write_character_glb` (same arguments)."""
+    joints = np.asarray(joints)
+    weights = np.asarray(weights)
+    _check_inputs(mesh, skeleton, joints, weights, clips)
+    doc: dict = {}
+    buf = _BinaryBuffer(doc)
+
+    # --- geometry: one vertex per (position, uv) pair, as GPUs and glTF need
+    src, uv, faces = split_for_export(mesh)
+    positions = np.asarray(mesh.vertices, np.float32)[src]
+    # Renormalised in float64 then rounded: unit length within the validator's tolerance; a
+    # vertex of only degenerate faces has no normal, so it gets +Y rather than a zero vector.
+    normals = _unit_rows(mesh.vertex_normals[src], (0.0, 1.0, 0.0)).astype(np.float32)
+    texcoords = np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]).astype(np.float32)  # glTF v is down
+    skin_j, skin_w = _skin_attributes(joints[src], weights[src], len(skeleton.names))
+    # 0xFFFF is the primitive-restart value, invalid as an index: shorts only below it.
+    index_dtype = np.uint16 if len(src) <= 0xFFFF else np.uint32
+    attributes = {
+        "POSITION": buf.accessor(positions, target=gl.ARRAY_BUFFER, bounds=True),
+        "NORMAL": buf.accessor(normals, target=gl.ARRAY_BUFFER),
+        "TEXCOORD_0": buf.accessor(texcoords, target=gl.ARRAY_BUFFER),
+        "JOINTS_0": buf.accessor(skin_j, target=gl.ARRAY_BUFFER),
+        "WEIGHTS_0": buf.accessor(skin_w, target=gl.ARRAY_BUFFER),
+    }
+    indices = buf.accessor(faces.reshape(-1).astype(index_dtype), target=gl.ELEMENT_ARRAY_BUFFER)
+    doc["meshes"] = [{"name": f"{name}_mesh", "primitives": [
+        {"attributes": attributes, "indices": indices, "material": 0, "mode": gl.TRIANGLES}]}]
+
+    # --- nodes: character, mesh, joints
+    j = len(skeleton.names)
+    parents = np.asarray(skeleton.parents)
+    roots = [i for i in range(j) if parents[i] < 0]
+    offsets = skeleton.local_offsets
+    nodes: list[dict] = [
+        {"name": name, "children": [_MESH_NODE] + [_FIRST_JOINT_NODE + r for r in roots]},
+        {"name": f"{name}_mesh", "mesh": 0, "skin": 0},
+    ]
+    for i in range(j):
+        node = {"name": skeleton.names[i], "translation": [float(x) for x in offsets[i]]}
+        children = [_FIRST_JOINT_NODE + c for c in range(j) if parents[c] == i]
+        if children:
+            node["children"] = children
+        nodes.append(node)
+    doc["nodes"] = nodes
+
+    # --- skin: bind matrices are pure translations because rest rotations are identity
+    ibm = np.tile(np.eye(4, dtype=np.float32), (j, 1, 1))
+    ibm[:, :3, 3] = -np.asarray(skeleton.heads, np.float32)
+    ibm = np.ascontiguousarray(ibm.transpose(0, 2, 1))  # glTF stores matrices column-major
+    skin = {"name": f"{name}_skin", "inverseBindMatrices": buf.accessor(ibm.reshape(j, 16)),
+            "joints": [_FIRST_JOINT_NODE + i for i in range(j)]}
+    if len(roots) == 1:
+        # The skeleton root must be a common root of all joints: only one exists when the
+        # skeleton has a single root joint (the usual hips).
+        skin["skeleton"] = _FIRST_JOINT_NODE + roots[0]
+    doc["skins"] = [skin]
+
+    animations = [_add_animation(buf, clip, skeleton) for clip in clips]
+    if animations:
+        doc["animations"] = animations
+    doc["scenes"] = [{"name": name, "nodes": [0]}]
+    doc["scene"] = 0
+    buf.data += b"\x00" * (-len(buf.data) % 4)
+    return CharacterBody(name=name, document=json.dumps(doc, separators=(",", ":")),
+                         binary=bytes(buf.data))
+
+
+def finish_character_glb(
+    body: CharacterBody,
+    *,
+    texture_png: bytes | None = None,
+    base_color: Sequence[float] = (1.0, 1.0, 1.0, 1.0),
+    roughness: float = 0.6,
+    metallic: float = 0.0,
+    extras: dict | None = None,
+) -> bytes:
+    """The GLB of ``body`` with its material (arguments as :func:`write_character_glb`).
+
+    The texture's bufferView comes after all of the body's, so the body's bytes open the binary
+    chunk unchanged whatever the material.
+    """
+    base_color = [float(c) for c in base_color]
+    if len(base_color) != 4 or not all(0.0 <= c <= 1.0 for c in base_color):
+        raise ValueError(f"base_color must be 4 numbers in [0, 1], got {base_color}")
+    if not (0.0 <= roughness <= 1.0 and 0.0 <= metallic <= 1.0):
+        raise ValueError(f"roughness and metallic must be in [0, 1], got {roughness}, {metallic}")
+    if texture_png is not None and not bytes(texture_png[:8]) == _PNG_SIGNATURE:
+        raise ValueError("texture_png is not PNG data (bad signature)")
+    # Sorted keys and a JSON round trip: equal dicts give equal bytes whatever their key order,
+    # and anything JSON cannot hold fails here with a clear TypeError, not inside the writer.
+    extras_json = json.loads(json.dumps(extras or {}, sort_keys=True, allow_nan=False))
+    name = body.name
+    doc = json.loads(body.document)
+    buf = _BinaryBuffer(doc)
+    buf.data = bytearray(body.binary)
+    pbr: dict = {"baseColorFactor": base_color, "metallicFactor": float(metallic),
+                 "roughnessFactor": float(roughness)}
+    if texture_png is not None:
+        doc["images"] = [{"bufferView": buf.view(bytes(texture_png)), "mimeType": "image/png",
+                          "name": f"{name}_base"}]
+        doc["samplers"] = [{"magFilter": gl.LINEAR, "minFilter": gl.LINEAR_MIPMAP_LINEAR,
+                            "wrapS": gl.REPEAT, "wrapT": gl.REPEAT}]
+        doc["textures"] = [{"sampler": 0, "source": 0}]
+        pbr["baseColorTexture"] = {"index": 0, "texCoord": 0}
+    doc["materials"] = [{"name": f"{name}_material", "pbrMetallicRoughness": pbr}]
+    binary = bytes(buf.data)
+    doc["buffers"] = [{"byteLength": len(binary) + (-len(binary) % 4)}]
+    doc["asset"] = {"generator": f"reskin {__version__}", "version": "2.0"}
+    if extras_json:
+        doc["asset"]["extras"] = extras_json
+    return _glb(doc, binary)
+
+
 def write_character_glb(
     mesh: Mesh,
     skeleton: Skeleton,
@@ -248,118 +403,9 @@ def write_character_glb(
                   keys sorted
 
     The same inputs give byte-identical output. Raises ValueError on inconsistent inputs.
+    It is :func:`finish_character_glb` of :func:`character_body`: the binary chunk holds the
+    body's data first and the texture last.
     """
-    joints = np.asarray(joints)
-    weights = np.asarray(weights)
-    _check_inputs(mesh, skeleton, joints, weights, clips)
-    base_color = [float(c) for c in base_color]
-    if len(base_color) != 4 or not all(0.0 <= c <= 1.0 for c in base_color):
-        raise ValueError(f"base_color must be 4 numbers in [0, 1], got {base_color}")
-    if not (0.0 <= roughness <= 1.0 and 0.0 <= metallic <= 1.0):
-        raise ValueError(f"roughness and metallic must be in [0, 1], got {roughness}, {metallic}")
-    if texture_png is not None and not bytes(texture_png[:8]) == _PNG_SIGNATURE:
-        raise ValueError("texture_png is not PNG data (bad signature)")
-    # Sorted keys and a JSON round trip: equal dicts give equal bytes whatever their key order,
-    # and anything JSON cannot hold fails here with a clear TypeError, not inside the writer.
-    extras_json = json.loads(json.dumps(extras or {}, sort_keys=True, allow_nan=False))
-
-    gltf = gl.GLTF2()
-    buf = _BinaryBuffer(gltf)
-
-    # --- geometry: one vertex per (position, uv) pair, as GPUs and glTF need
-    src, uv, faces = mesh.split_for_export()
-    positions = np.asarray(mesh.vertices, np.float32)[src]
-    # Renormalised in float64 then rounded: unit length within the validator's tolerance; a
-    # vertex of only degenerate faces has no normal, so it gets +Y rather than a zero vector.
-    normals = _unit_rows(mesh.vertex_normals[src], (0.0, 1.0, 0.0)).astype(np.float32)
-    texcoords = np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]).astype(np.float32)  # glTF v is down
-    skin_j, skin_w = _skin_attributes(joints[src], weights[src], len(skeleton.names))
-    # 0xFFFF is the primitive-restart value, invalid as an index: shorts only below it.
-    index_dtype = np.uint16 if len(src) <= 0xFFFF else np.uint32
-    attributes = gl.Attributes(
-        POSITION=buf.accessor(positions, target=gl.ARRAY_BUFFER, bounds=True),
-        NORMAL=buf.accessor(normals, target=gl.ARRAY_BUFFER),
-        TEXCOORD_0=buf.accessor(texcoords, target=gl.ARRAY_BUFFER),
-        JOINTS_0=buf.accessor(skin_j, target=gl.ARRAY_BUFFER),
-        WEIGHTS_0=buf.accessor(skin_w, target=gl.ARRAY_BUFFER),
-    )
-    indices = buf.accessor(faces.reshape(-1).astype(index_dtype), target=gl.ELEMENT_ARRAY_BUFFER)
-
-    # --- material and embedded texture
-    pbr = gl.PbrMetallicRoughness(
-        baseColorFactor=base_color, metallicFactor=float(metallic), roughnessFactor=float(roughness)
-    )
-    if texture_png is not None:
-        gltf.images.append(
-            gl.Image(
-                bufferView=buf.view(bytes(texture_png)), mimeType="image/png", name=f"{name}_base"
-            )
-        )
-        gltf.samplers.append(
-            gl.Sampler(
-                magFilter=gl.LINEAR,
-                minFilter=gl.LINEAR_MIPMAP_LINEAR,
-                wrapS=gl.REPEAT,
-                wrapT=gl.REPEAT,
-            )
-        )
-        gltf.textures.append(gl.Texture(sampler=0, source=0))
-        pbr.baseColorTexture = gl.TextureInfo(index=0, texCoord=0)
-    gltf.materials.append(gl.Material(name=f"{name}_material", pbrMetallicRoughness=pbr))
-    gltf.meshes.append(
-        gl.Mesh(
-            name=f"{name}_mesh",
-            primitives=[
-                gl.Primitive(attributes=attributes, indices=indices, material=0, mode=gl.TRIANGLES)
-            ],
-        )
-    )
-
-    # --- nodes: character, mesh, joints
-    j = len(skeleton.names)
-    parents = np.asarray(skeleton.parents)
-    roots = [i for i in range(j) if parents[i] < 0]
-    offsets = skeleton.local_offsets
-    gltf.nodes.append(
-        gl.Node(name=name, children=[_MESH_NODE] + [_FIRST_JOINT_NODE + r for r in roots])
-    )
-    gltf.nodes.append(gl.Node(name=f"{name}_mesh", mesh=0, skin=0))
-    for i in range(j):
-        gltf.nodes.append(
-            gl.Node(
-                name=skeleton.names[i],
-                translation=[float(x) for x in offsets[i]],
-                children=[_FIRST_JOINT_NODE + c for c in range(j) if parents[c] == i],
-            )
-        )
-
-    # --- skin: bind matrices are pure translations because rest rotations are identity
-    ibm = np.tile(np.eye(4, dtype=np.float32), (j, 1, 1))
-    ibm[:, :3, 3] = -np.asarray(skeleton.heads, np.float32)
-    ibm = np.ascontiguousarray(ibm.transpose(0, 2, 1))  # glTF stores matrices column-major
-    gltf.skins.append(
-        gl.Skin(
-            name=f"{name}_skin",
-            inverseBindMatrices=buf.accessor(ibm.reshape(j, 16)),
-            joints=[_FIRST_JOINT_NODE + i for i in range(j)],
-            # The skeleton root must be a common root of all joints: only one exists when the
-            # skeleton has a single root joint (the usual hips).
-            skeleton=_FIRST_JOINT_NODE + roots[0] if len(roots) == 1 else None,
-        )
-    )
-
-    for clip in clips:
-        gltf.animations.append(_add_animation(gltf, buf, clip, skeleton))
-
-    gltf.scenes.append(gl.Scene(name=name, nodes=[0]))
-    gltf.scene = 0
-    binary = bytes(buf.data)
-    gltf.buffers.append(gl.Buffer(byteLength=len(binary) + (-len(binary) % 4)))
-    gltf.asset = gl.Asset(generator=f"reskin {__version__}", version="2.0")
-
-    # pygltflib's serialiser drops None and empty values everywhere, which would also prune
-    # user extras (empty lists, nulls); so extras are put back verbatim after serialising.
-    document = json.loads(gltf.to_json())
-    if extras_json:
-        document["asset"]["extras"] = extras_json
-    return _glb(document, binary)
+    body = character_body(mesh, skeleton, joints, weights, name=name, clips=clips)
+    return finish_character_glb(body, texture_png=texture_png, base_color=base_color,
+                                roughness=roughness, metallic=metallic, extras=extras)

@@ -112,3 +112,20 @@ def check_exported(body: dict[str, np.ndarray], mesh: Mesh, skeleton: Skeleton,
         raise IdentityLockError(
             f"identity lock: the exported {what} changes the character's "
             f"{', '.join(problems)}; refusing to store it")
+
+
+def check_same_body(body: dict[str, np.ndarray], checked: dict[str, np.ndarray],
+                    what: str) -> None:
+    """Compare a written skin's body with a body export that :func:`check_exported` passed
+    against the character (same keys, :func:`skin_glb.body_arrays`): bit for bit."""
+    names = {"position": "body vertex positions", "texcoord": "body texture coordinates",
+             "joints": "body skin weights", "weights": "body skin weights",
+             "joint_translation": "skeleton", "joint_names": "skeleton",
+             "inverse_bind": "bind pose"}
+    problems = [label for key, label in names.items()
+                if body[key].shape != checked[key].shape
+                or not np.array_equal(body[key], checked[key])]
+    if problems:
+        raise IdentityLockError(
+            f"identity lock: the exported {what} changes the character's "
+            f"{', '.join(dict.fromkeys(problems))}; refusing to store it")

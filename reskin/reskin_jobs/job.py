@@ -8,6 +8,8 @@ material maps, its garments bound to the skeleton, and the procedural clips.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from reskin.reskin_jobs.wardrobe import WardrobeSpec, hidden_parts
 from reskin.rigging.procedural_clips import PROCEDURAL_VERSION, make_clip
 from reskin.scenes.episode import CLIPS
 
-SKIN_VERSION = "2"
+SKIN_VERSION = "3"
 PNG_LEVEL = 1
 """zlib level of the skin's PNGs: level 6 costs 3x the time for files a third smaller."""
 PENETRATION_FRAMES = 4
@@ -48,6 +50,29 @@ def _png(image: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG", optimize=False, compress_level=PNG_LEVEL)
     return buf.getvalue()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(
+        ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _png_indexed(labels: np.ndarray, palette: np.ndarray) -> bytes:
+    """A palette PNG (colour type 3) of (h, w) uint8 ``labels`` into (k, 3) uint8 ``palette``.
+
+    Painted atlases are large areas of a few colours: one byte a texel, unfiltered rows and
+    zlib's run-length strategy give a file a fraction of the RGB one's size in a few ms.
+    Deterministic (no timestamps, fixed settings).
+    """
+    h, w = labels.shape
+    raw = np.zeros((h, w + 1), np.uint8)  # each row starts with filter type 0 (none)
+    raw[:, 1:] = labels
+    z = zlib.compressobj(PNG_LEVEL, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    idat = z.compress(raw.tobytes()) + z.flush()
+    return (b"\x89PNG\r\n\x1a\n"
+            + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
+            + _chunk(b"PLTE", np.ascontiguousarray(palette, np.uint8).tobytes())
+            + _chunk(b"IDAT", idat) + _chunk(b"IEND", b""))
 
 
 def _images(lib: Library, wardrobe: WardrobeSpec) -> dict[str, np.ndarray]:
@@ -78,10 +103,11 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     Raises :class:`~reskin.reskin_jobs.identity.IdentityLockError` for a spec that would change
     the person, before anything is written.
     """
-    from reskin.assets.gltf_export import write_character_glb
+    from reskin.assets.gltf_export import finish_character_glb
     from reskin.reskin_jobs import identity
+    from reskin.reskin_jobs.body_cache import verified_body
     from reskin.reskin_jobs.garments import bind_garment, build_garment, read_ref
-    from reskin.reskin_jobs.paint import paint_materials
+    from reskin.reskin_jobs.paint import paint_indexed, paint_materials
     from reskin.reskin_jobs.penetration import WARN_DEPTH, garment_penetration
     from reskin.reskin_jobs.skin_glb import add_to_skin_glb, body_arrays
 
@@ -94,11 +120,19 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     identity.check_body_request(mesh, vertices, keep, wardrobe)
     body = Mesh(vertices=vertices, faces=mesh.faces[keep], uvs=mesh.uvs,
                 uv_faces=mesh.uv_faces[keep], parts=mesh.parts[keep], part_names=mesh.part_names)
-    # 2. Textures and material maps.
-    texture, metal_rough = paint_materials(
-        rigged.position, rigged.part, mesh.part_names, skeleton, spec.identity(), wardrobe,
-        _images(lib, wardrobe))
-    png = _png(texture)
+    # 2. Textures and material maps: a palette image when the spec paints whole regions.
+    indexed = paint_indexed(rigged.position, rigged.part, mesh.part_names, skeleton,
+                            spec.identity(), wardrobe)
+    if indexed is not None:
+        png = _png_indexed(indexed[0].labels, indexed[0].palette)
+        mr_png = (_png_indexed(indexed[1].labels, indexed[1].palette)
+                  if indexed[1] is not None else None)
+    else:
+        texture, metal_rough = paint_materials(
+            rigged.position, rigged.part, mesh.part_names, skeleton, spec.identity(), wardrobe,
+            _images(lib, wardrobe))
+        png = _png(texture)
+        mr_png = _png(metal_rough) if metal_rough is not None else None
     # 3. Garments, bound to the skeleton, and how deep they sink into the body in the clips.
     clips = [make_clip(name, skeleton, fps) for name in CLIPS]
     garments = [bind_garment(build_garment(g, mesh, skeleton, lambda r: read_ref(lib, r)),
@@ -111,18 +145,17 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
             log(f"warning: {spec.name}.{wardrobe.episode}: garment {name!r} sinks "
                 f"{d * 100:.1f} cm into the body in the clips (threshold "
                 f"{WARN_DEPTH * 100:.0f} cm)")
-    # 4. The GLB: the character's export, then the skin's additions; verified afterwards.
+    # 4. The GLB: the character's body (exported and checked against the rig once per rig),
+    # then the skin's material and additions; the written body is verified afterwards.
     name = skin_name(spec.name, wardrobe.episode)
-    glb = write_character_glb(
-        body, skeleton, rigged.joints, rigged.weights,
-        name=spec.name, texture_png=png, roughness=0.7, clips=clips,
+    checked = verified_body(lib, rigged, body, keep, hidden, clips, spec.name)
+    glb = finish_character_glb(
+        checked.body, texture_png=png, roughness=0.7,
         extras={"reskin": {"skin": name, "character": rigged.record.ref}},
     )
-    if garments or metal_rough is not None:
-        glb = add_to_skin_glb(glb, garments, skeleton.heads.astype(np.float64),
-                              _png(metal_rough) if metal_rough is not None else None)
-    identity.check_exported(body_arrays(glb), mesh, skeleton, rigged.joints, rigged.weights,
-                            keep, f"skin {name}")
+    if garments or mr_png is not None:
+        glb = add_to_skin_glb(glb, garments, skeleton.heads.astype(np.float64), mr_png)
+    identity.check_same_body(body_arrays(glb), checked.arrays, f"skin {name}")
     meta = {
         "hidden": list(hidden),
         "garments": [{"name": g.spec.name, "bind": g.spec.bind, "joint": g.spec.joint,

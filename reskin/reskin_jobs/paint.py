@@ -7,6 +7,8 @@ from the character's identity alone and no wardrobe can touch it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from reskin.reskin_jobs.wardrobe import PART_REGION, SHORT_SLEEVE_PARTS, Decal, WardrobeSpec
@@ -105,6 +107,132 @@ def remap_palette(img: np.ndarray, mask: np.ndarray,
     img[mask] = out
 
 
+@dataclass(frozen=True, eq=False)
+class Indexed:
+    """A painted image as a palette: ``palette[labels]`` is the (s, s, 3) uint8 image.
+
+    labels : (s, s) uint8; palette : (k, 3) uint8 sRGB, k <= 256 (entries may repeat).
+    """
+
+    labels: np.ndarray
+    palette: np.ndarray
+
+    def rgb(self) -> np.ndarray:
+        return self.palette[self.labels]
+
+
+def _identity_labels(position: np.ndarray, part: np.ndarray, part_names: tuple[str, ...],
+                     skeleton: Skeleton, identity: dict) -> tuple[np.ndarray, list]:
+    """:func:`paint_identity` as labels (0 skin, 1 hair, 2 eyes, 3 mouth) and their float32
+    colours: only head texels can be anything but skin, so only they are looked at."""
+    labels = np.zeros(part.shape, np.uint8)
+    colors = [np.asarray(identity["skin_tone"], np.float32),
+              np.asarray(identity["hair"], np.float32),
+              np.asarray(identity["eyes"], np.float32),
+              (np.array(identity["skin_tone"]) * 0.55).astype(np.float32)]
+    idx = np.flatnonzero(part.ravel() == part_names.index("head"))
+    points = position.reshape(-1, 3)
+    # The expressions of paint_identity, on the head's texels (is_head is true for all).
+    y, x, z = points[idx, 1], points[idx, 0], points[idx, 2]
+    head, top = skeleton.heads[skeleton.index("head")], skeleton.tails[skeleton.index("head")]
+    head_len = float(top[1] - head[1])
+    hairline = head[1] + 0.62 * head_len
+    hair = (y > hairline) | ((z < head[2] - 0.02) & (y > head[1] + 0.3 * head_len))
+    front = z > head[2] + 0.02
+    eye_y, eye_dx, eye_r = head[1] + 0.5 * head_len, 0.16 * head_len, 0.055 * head_len
+    eyes = front & (((np.abs(x) - eye_dx) ** 2 + (y - eye_y) ** 2) < eye_r ** 2)
+    mouth = front & (np.abs(x) < 0.13 * head_len) & (np.abs(y - (head[1] + 0.25 * head_len))
+                                                     < 0.025 * head_len)
+    lab = np.zeros(len(idx), np.uint8)
+    lab[hair] = 1
+    lab[eyes] = 2
+    lab[mouth] = 3
+    labels.ravel()[idx] = lab
+    return labels, colors
+
+
+def paint_indexed(
+    position: np.ndarray,
+    part: np.ndarray,
+    part_names: tuple[str, ...],
+    skeleton: Skeleton,
+    identity: dict,
+    spec: WardrobeSpec | None,
+) -> tuple[Indexed, Indexed | None] | None:
+    """:func:`paint_materials` as palette images, or None when the spec paints per-texel
+    colours (a texture or a decal) that a palette cannot hold.
+
+    Every other operation paints whole regions in one colour (or two, for a pattern), so the
+    atlas has a handful of colours: painting labels instead of colours is the same image
+    (``Indexed.rgb`` equals :func:`paint_materials`' arrays exactly) at a fraction of the work,
+    and it encodes as a small palette PNG.
+    """
+    if spec is not None and (spec.decals or any(r.texture for r in spec.regions.values())):
+        return None
+    labels, colors = _identity_labels(position, part, part_names, skeleton, identity)
+    if spec is None:
+        return Indexed(labels, _to_u8(np.asarray(colors, np.float32))), None
+    # region of every texel's part (255: no clothes), one lookup instead of a mask per part
+    region_names = [r for r in spec.regions]
+    lut = np.full(max(len(part_names), int(part.max(initial=0)) + 1), 255, np.uint8)
+    present: list[str] = []
+    for pi, name in enumerate(part_names):
+        region = PART_REGION.get(name)
+        if region is None or region not in spec.regions:
+            continue
+        if spec.sleeves == "short" and name in SHORT_SLEEVE_PARTS:
+            continue
+        lut[pi] = region_names.index(region)
+        if region not in present:
+            present.append(region)
+    if not present:
+        return Indexed(labels, _to_u8(np.asarray(colors, np.float32))), None
+    region_of = np.take(lut, part)  # a gather through take: twice as fast as lut[part]
+    flat_region = region_of.ravel()
+    n_identity = len(colors)
+    label_of_region = np.full(256, 255, np.uint8)
+    mr_rows = [np.array([1.0, DEFAULT_ROUGHNESS, 0.0], np.float32)]
+    mr_label_of_region = np.zeros(256, np.uint8)  # [255], off the clothes, stays 0
+    pattern_texels: list[tuple[np.ndarray, int]] = []
+    points = position.reshape(-1, 3)
+    for region in present:
+        ri = region_names.index(region)
+        look = spec.regions[region]
+        label_of_region[ri] = len(colors)
+        colors.append(np.asarray(look.color, np.float32))
+        if look.pattern in ("stripes", "checks"):
+            idx = np.flatnonzero(flat_region == ri)
+            step = look.scale / 2
+            py = points[idx, 1]
+            if look.pattern == "stripes":
+                on = np.floor(py / step).astype(int) % 2 == 1
+            else:
+                on = (np.floor(py / step) + np.floor(points[idx, 0] / step)
+                      + np.floor(points[idx, 2] / step)).astype(int) % 2 == 1
+            pattern_texels.append((idx[on], len(colors)))
+            colors.append(np.asarray(look.pattern_color, np.float32))
+        if look.roughness != DEFAULT_ROUGHNESS or look.metallic != 0.0:
+            mr_label_of_region[ri] = len(mr_rows)
+            mr_rows.append(np.array([1.0, look.roughness, look.metallic], np.float32))
+    if len(colors) > 256 or len(mr_rows) > 256:
+        return None
+    painted = np.take(label_of_region, region_of)
+    np.copyto(painted, labels, where=region_of == 255)
+    labels = painted
+    out = labels.ravel()
+    for idx, label in pattern_texels:
+        out[idx] = label
+    table = np.asarray(colors, np.float32)
+    # A palette remap recolours clothes only: their entries, which no identity texel uses.
+    is_clothes = np.arange(len(table)) >= n_identity
+    remap_palette(table, is_clothes, spec.palette)
+    mr = None
+    if len(mr_rows) > 1:
+        mr_labels = np.take(mr_label_of_region, region_of)  # 0 (the default) off the clothes
+        mr = Indexed(mr_labels, _to_u8(np.asarray(mr_rows, np.float32)))
+    return Indexed(labels, _to_u8(table)), mr
+
+
 def paint_materials(
     position: np.ndarray,
     part: np.ndarray,
@@ -121,6 +249,23 @@ def paint_materials(
     Returns (base colour (s, s, 3) uint8 sRGB, metallic-roughness (s, s, 3) uint8 in glTF's
     channel layout (G roughness, B metallic) or None when every texel has the defaults).
     """
+    indexed = paint_indexed(position, part, part_names, skeleton, identity, spec)
+    if indexed is not None:
+        base, mr = indexed
+        return base.rgb(), mr.rgb() if mr is not None else None
+    return _paint_texels(position, part, part_names, skeleton, identity, spec, images)
+
+
+def _paint_texels(
+    position: np.ndarray,
+    part: np.ndarray,
+    part_names: tuple[str, ...],
+    skeleton: Skeleton,
+    identity: dict,
+    spec: WardrobeSpec | None,
+    images: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`paint_materials` texel by texel (any spec, textures and decals included)."""
     img = paint_identity(position, part, part_names, skeleton, identity)
     if spec is None:
         return _to_u8(img), None

@@ -22,6 +22,9 @@ WARN_DEPTH = 0.01
 """Metres of penetration above which the job warns (a centimetre shows at close-up)."""
 NEAR = 0.12
 """Only body faces within this distance of a garment's rest bounds can be hit by it."""
+SEARCH_MARGIN = 0.1
+"""Closest-point search looks first within this distance of the posed garment (exact: it
+widens to every near face when a candidate lies farther, see ``closest_on_mesh``)."""
 
 
 def signed_distance(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray
@@ -32,11 +35,13 @@ def signed_distance(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray
     robust at edges and corners where a single face normal would misjudge it.
     """
     v = np.asarray(vertices, np.float64)
-    closest, face, bary = closest_on_mesh(points, v, faces)
+    closest, face, bary = closest_on_mesh(points, v, faces, margin=SEARCH_MARGIN)
     fn = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, faces[:, k], fn)
+    # Area-weighted vertex normals; bincount adds corner 0, 1, 2 of each face in the order
+    # np.add.at would, so the sums are the same.
+    corner = np.asarray(faces, np.int64).T.ravel()
+    vn = np.stack([np.bincount(corner, weights=np.tile(fn[:, d], 3), minlength=len(v))
+                   for d in range(3)], axis=1)
     n = np.einsum("qk,qkd->qd", bary, vn[faces[face]])
     d = np.asarray(points, np.float64) - closest
     dist = np.linalg.norm(d, axis=1)
@@ -70,7 +75,9 @@ def garment_penetration(
     for clip in clips:
         frames = np.unique(np.linspace(0, clip.frames - 1, frames_per_clip).round().astype(int))
         mats.append(pose_matrices(skeleton, clip, frames))
-    all_mats = np.concatenate(mats)
+    # A pose met twice (a looping clip's first and last frame, a clip starting at rest) gives
+    # the same depth twice: each distinct pose is measured once.
+    all_mats = np.unique(np.concatenate(mats), axis=0)
     for g in garments:
         gv = np.asarray(g.vertices, np.float64)
         faces = _near_faces(body_vertices, body_faces, gv.min(axis=0), gv.max(axis=0))

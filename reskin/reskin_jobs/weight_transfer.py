@@ -70,20 +70,39 @@ def closest_points_on_triangles(
 
 
 def closest_on_mesh(
-    points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = CANDIDATE_FACES
+    points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = CANDIDATE_FACES,
+    margin: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Closest surface point of a triangle mesh to each query point.
 
     points (q, 3); vertices (n, 3); faces (m, 3). Candidates are the ``k`` faces with the nearest
     centroids, which is exact for meshes of evenly sized faces like the generated body.
+    ``margin`` (metres) first looks only among faces whose centroid lies within that distance
+    of the points' bounding box; where every point's ``k`` candidates are found within
+    ``margin``, no face outside can be nearer, so the answer is the same as the whole mesh's
+    (it falls back to the whole mesh otherwise). A garment queries a small part of a body.
     Returns (closest (q, 3), face (q,) int64, barycentric (q, 3)).
     """
     v = np.asarray(vertices, np.float64)
+    p = np.asarray(points, np.float64)
     tri = v[faces]
+    centroids = tri.mean(axis=1)
     k = min(k, len(faces))
-    _, cand = cKDTree(tri.mean(axis=1)).query(np.asarray(points, np.float64), k=k)
-    cand = cand.reshape(len(points), k)
-    q = np.repeat(np.asarray(points, np.float64), k, axis=0)
+    cand = None
+    if margin is not None and len(p):
+        lo, hi = p.min(axis=0) - margin, p.max(axis=0) + margin
+        sub = np.flatnonzero(np.all((centroids >= lo) & (centroids <= hi), axis=1))
+        if len(sub) >= k:
+            dist, near = cKDTree(centroids[sub]).query(p, k=k)
+            dist = dist.reshape(len(p), k)
+            # An excluded centroid is over ``margin`` from the box along some axis, so farther
+            # than margin from every point: it cannot beat a k-th candidate within margin.
+            if dist[:, -1].max() <= margin:
+                cand = sub[near.reshape(len(p), k)]
+    if cand is None:
+        _, cand = cKDTree(centroids).query(p, k=k)
+        cand = cand.reshape(len(p), k)
+    q = np.repeat(p, k, axis=0)
     closest, bary = closest_points_on_triangles(q, tri[cand.ravel()])
     d = np.linalg.norm(closest - q, axis=1).reshape(-1, k)
     best = np.argmin(d, axis=1)
@@ -107,10 +126,12 @@ def uniform_laplacian(n: int, faces: np.ndarray) -> coo_matrix:
 
 def dense_weights(joints: np.ndarray, weights: np.ndarray, n_joints: int) -> np.ndarray:
     """(n, k) influences -> (n, n_joints) float64 dense weights."""
-    dense = np.zeros((len(joints), n_joints))
-    np.add.at(dense, (np.arange(len(joints))[:, None], joints.astype(np.int64)),
-              weights.astype(np.float64))
-    return dense
+    n = len(joints)
+    cell = (np.arange(n)[:, None] * n_joints + joints.astype(np.int64)).ravel()
+    # bincount adds in input order, as np.add.at did (row by row, slot by slot): same sums.
+    dense = np.bincount(cell, weights=np.asarray(weights, np.float64).ravel(),
+                        minlength=n * n_joints)
+    return dense.reshape(n, n_joints)
 
 
 def transfer_weights(
@@ -142,9 +163,11 @@ def transfer_weights(
     gf = np.asarray(garment_faces, np.int64)
     bv = np.asarray(body_vertices, np.float64)
     bf = np.asarray(body_faces, np.int64)
-    closest, face, bary = closest_on_mesh(gv, bv, bf)
-    src = dense_weights(body_joints, body_weights, n_joints)
-    at_point = np.einsum("qk,qkj->qj", bary, src[bf[face]])  # (g, J) interpolated weights
+    closest, face, bary = closest_on_mesh(gv, bv, bf, margin=max_distance)
+    corners = bf[face]  # (g, 3) body vertices whose weights are interpolated
+    used, local = np.unique(corners, return_inverse=True)
+    src = dense_weights(np.asarray(body_joints)[used], np.asarray(body_weights)[used], n_joints)
+    at_point = np.einsum("qk,qkj->qj", bary, src[local.reshape(corners.shape)])  # (g, J)
     dist = np.linalg.norm(closest - gv, axis=1)
     body_n = _face_normals(bv, bf)[face]
     garment_n = _vertex_normals(gv, gf)
