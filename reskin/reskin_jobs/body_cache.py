@@ -137,5 +137,7 @@ def verified_body(lib: Library, rigged: RiggedCharacter, body_mesh, keep: np.nda
         _MEMORY[key] = found
         while len(_MEMORY) > _MEMORY_SIZE:
             _MEMORY.popitem(last=False)
+    elif not _path(lib, key).exists():
+        _store(lib, key, _body_glb(found.body, key))  # another library with the same rig
     _MEMORY.move_to_end(key)
     return found

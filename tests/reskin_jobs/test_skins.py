@@ -150,3 +150,23 @@ def test_greenman_hat_is_parented_to_the_head_joint(made, shared_data):
     assert hat_node in doc["nodes"][head_node]["children"] and "skin" not in doc["nodes"][hat_node]
     assert doc["images"][-1]["mimeType"] == "image/png"  # the hat keeps its own texture
     assert record.meta["garments"][0]["penetration_m"] < PENETRATION_BOUND
+
+
+def test_cached_body_gives_the_same_skin_and_a_bad_cache_is_a_miss(made):
+    from reskin.reskin_jobs import body_cache
+    from reskin.reskin_jobs.job import make_skin_glb
+
+    root, lib, spec, rig, _ = made
+    wardrobe = load_wardrobe(root / "cast/mira/ep01.yaml", "mira", "ep01")
+    body_cache.clear_memory()
+    warm = make_skin_glb(lib, rig, spec, wardrobe, 8)[0]  # body from the library's cache
+    files = list((lib.root / "cache" / "skin-body").glob("*.bin"))
+    assert files
+    for f in files:  # a corrupt cache file is made again, never trusted
+        f.write_bytes(f.read_bytes()[:-10] + b"0123456789")
+    body_cache.clear_memory()
+    cold = make_skin_glb(lib, rig, spec, wardrobe, 8)[0]
+    assert warm == cold
+    body_cache.clear_memory()
+    assert make_skin_glb(lib, rig, spec, wardrobe, 8)[0] == cold
+    assert validate_gltf_bytes(cold)["issues"]["numErrors"] == 0
