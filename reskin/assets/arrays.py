@@ -7,6 +7,7 @@ layout with a fixed timestamp and sorted names, readable by ``np.load``.
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 
 import numpy as np
@@ -31,6 +32,38 @@ def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def unpack_arrays(data: bytes) -> dict[str, np.ndarray]:
-    """Inverse of :func:`pack_arrays`; never unpickles."""
+    """Inverse of :func:`pack_arrays`; never unpickles.
+
+    Stored entries are copied straight out of ``data`` without the zip's CRC pass (the library
+    has already checked the blob's SHA-256): a third of ``np.load``'s time on a rig. Anything
+    else (a compressed entry, a name not ending ``.npy``) goes through ``np.load``.
+    """
+    out: dict[str, np.ndarray] = {}
+    view = memoryview(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = zf.infolist()
+        for info in infos:
+            if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
+                break
+            at = info.header_offset
+            name_len, extra_len = struct.unpack("<HH", view[at + 26:at + 30])
+            start = at + 30 + name_len + extra_len
+            header = io.BytesIO(view[start:start + min(info.file_size, 65536 + 12)])
+            version = np.lib.format.read_magic(header)
+            if version not in ((1, 0), (2, 0)):
+                break
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(header)
+            if dtype.hasobject:
+                raise ValueError(f"array {info.filename!r} holds Python objects")
+            count = int(np.prod(shape, dtype=np.int64))
+            if header.tell() + count * dtype.itemsize != info.file_size:
+                raise ValueError(f"array {info.filename!r} is not the size its header says")
+            arr = np.frombuffer(data, dtype, count, start + header.tell()).reshape(
+                shape, order="F" if fortran else "C")
+            out[info.filename[:-4]] = arr.copy()
+        else:
+            return out
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         return {k: npz[k] for k in npz.files}

@@ -8,19 +8,17 @@ so one export serves every skin of a rig (with the same hidden parts and clips).
 A body is checked against the rig in full (:func:`identity.check_exported`) when it is made;
 each skin then only has to prove that its written body is, bit for bit, that checked body.
 Bodies are kept in memory for the process and on disk under the library's derived-data cache
-(``.reskin/cache/skin-body/<key>.bin``): the key covers the rig's content hash, the hidden
-parts, the clips and the exporter version, and the file carries its own SHA-256 and key, so a
-torn, corrupt or stale file is a miss (made again), never a wrong body.
+(:mod:`reskin.reskin_jobs.derived`, kind ``skin-body``): the key covers the rig's content hash,
+the hidden parts, the clips and the exporter version; a torn, corrupt or stale file is a miss
+(made again), never a wrong body.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -28,12 +26,13 @@ from reskin.assets.characters import RiggedCharacter
 from reskin.assets.gltf_export import CharacterBody, character_body, finish_character_glb
 from reskin.assets.library import Library
 from reskin.hashing import key_of
+from reskin.reskin_jobs import derived
 from reskin.rigging.clip import Clip
 
-BODY_CACHE_VERSION = "1"
+BODY_CACHE_VERSION = "2"
+KIND = "skin-body"
 _MEMORY: OrderedDict[str, VerifiedBody] = OrderedDict()
 _MEMORY_SIZE = 8
-_MAGIC = b"reskin-body\n"
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,21 +48,13 @@ def body_key(rigged: RiggedCharacter, hidden: Sequence[str], clips: Sequence[Cli
              name: str) -> str:
     from reskin.assets.gltf_export import EXPORTER_VERSION
 
-    clip_ids = [(c.name, c.fps, c.frames, hashlib.sha256(
-        np.ascontiguousarray(c.rotations).tobytes()
-        + np.ascontiguousarray(c.root_translation).tobytes()).hexdigest(), list(c.joint_names))
-        for c in clips]
-    return key_of("skin-body", BODY_CACHE_VERSION, EXPORTER_VERSION, rigged.record.content_hash,
-                  sorted(hidden), clip_ids, name)
+    return key_of(KIND, BODY_CACHE_VERSION, EXPORTER_VERSION, rigged.record.content_hash,
+                  sorted(hidden), derived.clip_ids(clips), name)
 
 
 def clear_memory() -> None:
     """Forget the bodies held in memory (as a fresh process would)."""
     _MEMORY.clear()
-
-
-def _path(lib: Library, key: str) -> Path:
-    return lib.root / "cache" / "skin-body" / f"{key}.bin"
 
 
 def _body_glb(body: CharacterBody, key: str) -> bytes:
@@ -85,31 +76,16 @@ def _from_glb(glb: bytes, key: str) -> CharacterBody | None:
 def _load(lib: Library, key: str) -> VerifiedBody | None:
     from reskin.reskin_jobs.skin_glb import body_arrays
 
-    try:
-        data = _path(lib, key).read_bytes()
-    except OSError:
-        return None
-    head = len(_MAGIC) + 64
-    if not data.startswith(_MAGIC) or hashlib.sha256(data[head:]).hexdigest().encode() != \
-            data[len(_MAGIC):head]:
+    glb = derived.read(lib, KIND, key)
+    if glb is None:
         return None
     try:
-        body = _from_glb(data[head:], key)
+        body = _from_glb(glb, key)
     except (ValueError, KeyError, IndexError, json.JSONDecodeError):
         return None
     if body is None:
         return None
-    return VerifiedBody(key, body, body_arrays(data[head:]))
-
-
-def _store(lib: Library, key: str, glb: bytes) -> None:
-    from reskin.fsutil import write_bytes_atomic
-
-    try:
-        write_bytes_atomic(_path(lib, key), _MAGIC + hashlib.sha256(glb).hexdigest().encode()
-                           + glb)
-    except OSError:
-        pass  # a cache that cannot be written only costs the next job the export
+    return VerifiedBody(key, body, body_arrays(glb))
 
 
 def verified_body(lib: Library, rigged: RiggedCharacter, body_mesh, keep: np.ndarray,
@@ -132,12 +108,12 @@ def verified_body(lib: Library, rigged: RiggedCharacter, body_mesh, keep: np.nda
             arrays = body_arrays(glb)
             identity.check_exported(arrays, rigged.mesh, rigged.skeleton, rigged.joints,
                                     rigged.weights, keep, f"body of {name}")
-            _store(lib, key, glb)
+            derived.write(lib, KIND, key, glb)
             found = VerifiedBody(key, body, arrays)
         _MEMORY[key] = found
         while len(_MEMORY) > _MEMORY_SIZE:
             _MEMORY.popitem(last=False)
-    elif not _path(lib, key).exists():
-        _store(lib, key, _body_glb(found.body, key))  # another library with the same rig
+    elif not derived.exists(lib, KIND, key):  # another library with the same rig
+        derived.write(lib, KIND, key, _body_glb(found.body, key))
     _MEMORY.move_to_end(key)
     return found

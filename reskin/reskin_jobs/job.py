@@ -33,6 +33,14 @@ PENETRATION_FRAMES = 4
 Log = Callable[[str], None]
 
 
+def clear_memory() -> None:
+    """Forget the bodies and garment fits held in memory, as a fresh process would."""
+    from reskin.reskin_jobs import body_cache, fitting
+
+    body_cache.clear_memory()
+    fitting.clear_memory()
+
+
 def skin_name(character: str, episode: str) -> str:
     return f"{character}.{episode}"
 
@@ -106,9 +114,10 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     from reskin.assets.gltf_export import finish_character_glb
     from reskin.reskin_jobs import identity
     from reskin.reskin_jobs.body_cache import verified_body
-    from reskin.reskin_jobs.garments import bind_garment, build_garment, read_ref
+    from reskin.reskin_jobs.fitting import fit_garments
+    from reskin.reskin_jobs.garments import build_garment, read_ref
     from reskin.reskin_jobs.paint import paint_indexed, paint_materials
-    from reskin.reskin_jobs.penetration import WARN_DEPTH, garment_penetration
+    from reskin.reskin_jobs.penetration import WARN_DEPTH
     from reskin.reskin_jobs.skin_glb import add_to_skin_glb, body_arrays
 
     log = log or (lambda msg: None)
@@ -133,13 +142,12 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
             _images(lib, wardrobe))
         png = _png(texture)
         mr_png = _png(metal_rough) if metal_rough is not None else None
-    # 3. Garments, bound to the skeleton, and how deep they sink into the body in the clips.
+    # 3. Garments, bound to the skeleton, and how deep they sink into the body in the clips
+    # (fitted once per garment and rig, see reskin.reskin_jobs.fitting).
     clips = [make_clip(name, skeleton, fps) for name in CLIPS]
-    garments = [bind_garment(build_garment(g, mesh, skeleton, lambda r: read_ref(lib, r)),
-                             mesh, skeleton, rigged.joints, rigged.weights)
-                for g in wardrobe.garments]
-    depth = garment_penetration(mesh.vertices, mesh.faces, rigged.joints, rigged.weights,
-                                skeleton, garments, clips, PENETRATION_FRAMES)
+    garments, depth, _ = fit_garments(
+        lib, [build_garment(g, mesh, skeleton, lambda r: read_ref(lib, r))
+              for g in wardrobe.garments], rigged, clips, PENETRATION_FRAMES)
     for name, d in depth.items():
         if d > WARN_DEPTH:
             log(f"warning: {spec.name}.{wardrobe.episode}: garment {name!r} sinks "

@@ -24,6 +24,7 @@ def paint_identity(
     identity: dict,
 ) -> np.ndarray:
     """(s, s, 3) float32 linear-ish sRGB: skin, hair, eyes and mouth; no clothes."""
+    position = np.asarray(position, np.float32)  # rigs keep it as float16
     img = np.empty(position.shape, np.float32)
     img[:] = identity["skin_tone"]
     y, x, z = position[..., 1], position[..., 0], position[..., 2]
@@ -133,7 +134,8 @@ def _identity_labels(position: np.ndarray, part: np.ndarray, part_names: tuple[s
     idx = np.flatnonzero(part.ravel() == part_names.index("head"))
     points = position.reshape(-1, 3)
     # The expressions of paint_identity, on the head's texels (is_head is true for all).
-    y, x, z = points[idx, 1], points[idx, 0], points[idx, 2]
+    head_points = np.take(points, idx, axis=0).astype(np.float32)  # as paint_identity sees it
+    y, x, z = head_points[:, 1], head_points[:, 0], head_points[:, 2]
     head, top = skeleton.heads[skeleton.index("head")], skeleton.tails[skeleton.index("head")]
     head_len = float(top[1] - head[1])
     hairline = head[1] + 0.62 * head_len
@@ -187,48 +189,52 @@ def paint_indexed(
             present.append(region)
     if not present:
         return Indexed(labels, _to_u8(np.asarray(colors, np.float32))), None
-    region_of = np.take(lut, part)  # a gather through take: twice as fast as lut[part]
-    flat_region = region_of.ravel()
     n_identity = len(colors)
-    label_of_region = np.full(256, 255, np.uint8)
+    label_of_region = np.full(256, 255, np.int64)
     mr_rows = [np.array([1.0, DEFAULT_ROUGHNESS, 0.0], np.float32)]
-    mr_label_of_region = np.zeros(256, np.uint8)  # [255], off the clothes, stays 0
-    pattern_texels: list[tuple[np.ndarray, int]] = []
-    points = position.reshape(-1, 3)
+    mr_label_of_region = np.zeros(256, np.int64)  # [255], off the clothes, stays 0
+    patterned = []
     for region in present:
         ri = region_names.index(region)
         look = spec.regions[region]
         label_of_region[ri] = len(colors)
         colors.append(np.asarray(look.color, np.float32))
         if look.pattern in ("stripes", "checks"):
-            idx = np.flatnonzero(flat_region == ri)
-            step = look.scale / 2
-            py = points[idx, 1]
-            if look.pattern == "stripes":
-                on = np.floor(py / step).astype(int) % 2 == 1
-            else:
-                on = (np.floor(py / step) + np.floor(points[idx, 0] / step)
-                      + np.floor(points[idx, 2] / step)).astype(int) % 2 == 1
-            pattern_texels.append((idx[on], len(colors)))
+            patterned.append((label_of_region[ri], look, len(colors)))
             colors.append(np.asarray(look.pattern_color, np.float32))
         if look.roughness != DEFAULT_ROUGHNESS or look.metallic != 0.0:
             mr_label_of_region[ri] = len(mr_rows)
             mr_rows.append(np.array([1.0, look.roughness, look.metallic], np.float32))
-    if len(colors) > 256 or len(mr_rows) > 256:
+    if len(colors) > 255 or len(mr_rows) > 256:
         return None
-    painted = np.take(label_of_region, region_of)
-    np.copyto(painted, labels, where=region_of == 255)
+    # Labels straight from the part map through one composed lookup (part -> region ->
+    # label), 255 off the clothes. A gather through take is twice as fast as lut[part].
+    painted = np.take(label_of_region[lut].astype(np.uint8), part)
+    np.copyto(painted, labels, where=painted == 255)
     labels = painted
     out = labels.ravel()
-    for idx, label in pattern_texels:
-        out[idx] = label
+    points = position.reshape(-1, 3)
+    for base_label, look, label in patterned:
+        # Each region has its own base-colour entry, so its texels are those with that label.
+        idx = np.flatnonzero(out == base_label)
+        step = look.scale / 2
+        # Only the coordinates the pattern reads, as float32 (as _paint_texels sees them).
+        py = np.take(points[:, 1], idx).astype(np.float32)
+        if look.pattern == "stripes":
+            on = np.floor(py / step).astype(int) % 2 == 1
+        else:
+            px = np.take(points[:, 0], idx).astype(np.float32)
+            pz = np.take(points[:, 2], idx).astype(np.float32)
+            on = (np.floor(py / step) + np.floor(px / step)
+                  + np.floor(pz / step)).astype(int) % 2 == 1
+        out[idx[on]] = label
     table = np.asarray(colors, np.float32)
     # A palette remap recolours clothes only: their entries, which no identity texel uses.
     is_clothes = np.arange(len(table)) >= n_identity
     remap_palette(table, is_clothes, spec.palette)
     mr = None
-    if len(mr_rows) > 1:
-        mr_labels = np.take(mr_label_of_region, region_of)  # 0 (the default) off the clothes
+    if len(mr_rows) > 1:  # 0 (the default) off the clothes
+        mr_labels = np.take(mr_label_of_region[lut].astype(np.uint8), part)
         mr = Indexed(mr_labels, _to_u8(np.asarray(mr_rows, np.float32)))
     return Indexed(labels, _to_u8(table)), mr
 
@@ -244,7 +250,8 @@ def paint_materials(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Paint a character's atlas: base colour, and roughness/metallic where a region sets them.
 
-    position : (s, s, 3) rest-pose point per texel; part : (s, s) body part per texel.
+    position : (s, s, 3) rest-pose point per texel (float16 as rigs keep it, or float32);
+    part : (s, s) body part per texel.
     images   : texture/decal reference -> (h, w, 4) float32 RGBA in 0..1 (loaded by the job).
     Returns (base colour (s, s, 3) uint8 sRGB, metallic-roughness (s, s, 3) uint8 in glTF's
     channel layout (G roughness, B metallic) or None when every texel has the defaults).
@@ -266,6 +273,7 @@ def _paint_texels(
     images: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`paint_materials` texel by texel (any spec, textures and decals included)."""
+    position = np.asarray(position, np.float32)  # rigs keep it as float16
     img = paint_identity(position, part, part_names, skeleton, identity)
     if spec is None:
         return _to_u8(img), None

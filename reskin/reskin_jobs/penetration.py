@@ -4,6 +4,9 @@ Garment vertices and the body are posed with the same skinning the renderer uses
 posed garment vertex gets a signed distance to the posed body surface — its distance to the
 closest body point, negative when it lies behind the body's (interpolated) normal there. The
 depth of the deepest vertex over all sampled frames is the garment's penetration.
+
+Every pose and garment is measured in one batch: one search tree per pose over the body faces
+near any garment, closest points among a few candidate faces per vertex.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.spatial import cKDTree
 
 from reskin.reskin_jobs.garments import Garment
-from reskin.reskin_jobs.weight_transfer import closest_on_mesh
+from reskin.reskin_jobs.weight_transfer import closest_points_on_triangles
 from reskin.rigging.clip import Clip
 from reskin.rigging.skeleton import Skeleton, forward_kinematics, skinning_matrices
 from reskin.rigging.skinning import lbs
@@ -22,36 +27,14 @@ WARN_DEPTH = 0.01
 """Metres of penetration above which the job warns (a centimetre shows at close-up)."""
 NEAR = 0.12
 """Only body faces within this distance of a garment's rest bounds can be hit by it."""
-SEARCH_MARGIN = 0.1
-"""Closest-point search looks first within this distance of the posed garment (exact: it
-widens to every near face when a candidate lies farther, see ``closest_on_mesh``)."""
-
-
-def signed_distance(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray
-                    ) -> np.ndarray:
-    """(q,) signed distance of points (q, 3) to a closed mesh: negative inside.
-
-    The sign comes from the barycentric blend of vertex normals at the closest point, which is
-    robust at edges and corners where a single face normal would misjudge it.
-    """
-    v = np.asarray(vertices, np.float64)
-    closest, face, bary = closest_on_mesh(points, v, faces, margin=SEARCH_MARGIN)
-    fn = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
-    # Area-weighted vertex normals; bincount adds corner 0, 1, 2 of each face in the order
-    # np.add.at would, so the sums are the same.
-    corner = np.asarray(faces, np.int64).T.ravel()
-    vn = np.stack([np.bincount(corner, weights=np.tile(fn[:, d], 3), minlength=len(v))
-                   for d in range(3)], axis=1)
-    n = np.einsum("qk,qkd->qd", bary, vn[faces[face]])
-    d = np.asarray(points, np.float64) - closest
-    dist = np.linalg.norm(d, axis=1)
-    return np.where(np.einsum("qd,qd->q", d, n) < 0, -dist, dist)
-
-
-def _near_faces(vertices: np.ndarray, faces: np.ndarray, lo: np.ndarray, hi: np.ndarray
-                ) -> np.ndarray:
-    inside = np.all((vertices >= lo - NEAR) & (vertices <= hi + NEAR), axis=1)
-    return faces[inside[faces].any(axis=1)]
+CLOSE = 0.04
+"""A garment vertex with a body face centre within this distance (metres) is measured exactly
+against its ``CANDIDATES`` nearest faces. One farther away is measured against the faces of
+its nearest two centres: whether it is in or out is still decided, and if it is in, it is
+centimetres deep, far past ``WARN_DEPTH``, so the depth need not be exact."""
+CANDIDATES = 12
+"""Faces examined per near vertex (nearest by centre: the body's faces are evenly sized)."""
+FAR_CANDIDATES = 2
 
 
 def pose_matrices(skeleton: Skeleton, clip: Clip, frames: Sequence[int]) -> np.ndarray:
@@ -61,32 +44,100 @@ def pose_matrices(skeleton: Skeleton, clip: Clip, frames: Sequence[int]) -> np.n
         skeleton, rot, clip.root_translation[list(frames)]))
 
 
+def sample_poses(skeleton: Skeleton, clips: Sequence[Clip], frames_per_clip: int) -> np.ndarray:
+    """(p, j, 4, 4) distinct skinning matrices: the rest pose and ``frames_per_clip`` evenly
+    spaced frames of every clip. A pose met twice (a looping clip's first and last frame, a
+    clip starting at rest) would give the same depth twice, so each is kept once."""
+    mats = [np.tile(np.eye(4), (1, len(skeleton.names), 1, 1))]
+    for clip in clips:
+        frames = np.unique(np.linspace(0, clip.frames - 1, frames_per_clip).round().astype(int))
+        mats.append(pose_matrices(skeleton, clip, frames))
+    return np.unique(np.concatenate(mats), axis=0)
+
+
+def _near_faces(vertices: np.ndarray, faces: np.ndarray, garments: Sequence[Garment]
+                ) -> np.ndarray:
+    """Body faces with a corner within ``NEAR`` of some garment's rest bounding box."""
+    inside = np.zeros(len(vertices), bool)
+    for g in garments:
+        gv = np.asarray(g.vertices, np.float64)
+        lo, hi = gv.min(axis=0) - NEAR, gv.max(axis=0) + NEAR
+        inside |= np.all((vertices >= lo) & (vertices <= hi), axis=1)
+    return faces[inside[faces].any(axis=1)]
+
+
+def _candidates(tree: cKDTree, n_faces: int, points: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Candidate faces of ``points`` (q, 3): (near rows, (a, CANDIDATES) faces, far rows,
+    (b, FAR_CANDIDATES) faces). Near rows whose list ran short repeat their nearest face."""
+    k = min(CANDIDATES, n_faces)
+    dist, cand = tree.query(points, k=k, distance_upper_bound=CLOSE)
+    cand = cand.reshape(len(points), k)
+    near = np.isfinite(dist.reshape(len(points), k)[:, 0])
+    cand = cand[near]
+    cand = np.where(cand == n_faces, cand[:, :1], cand)
+    far = np.flatnonzero(~near)
+    far_cand = np.empty((0, min(FAR_CANDIDATES, n_faces)), np.int64)
+    if len(far):
+        _, far_cand = tree.query(points[far], k=min(FAR_CANDIDATES, n_faces))
+        far_cand = far_cand.reshape(len(far), -1)
+    return np.flatnonzero(near), cand, far, far_cand
+
+
+def _signed(points: np.ndarray, tri: np.ndarray, normals: np.ndarray, cand: np.ndarray,
+            faces: np.ndarray) -> np.ndarray:
+    """(q,) signed distance of points (q, 3) to the nearest of their candidate faces (q, c)
+    of one posed mesh with triangles (m, 3, 3) and vertex normals (n, 3)."""
+    q, c = cand.shape
+    if q == 0:
+        return np.zeros(0)
+    rep = np.repeat(points, c, axis=0)
+    closest, bary = closest_points_on_triangles(rep, tri[cand.ravel()])
+    d = np.linalg.norm(closest - rep, axis=1).reshape(q, c)
+    best = np.argmin(d, axis=1)
+    rows = np.arange(q) * c + best
+    face = cand[np.arange(q), best]
+    n = np.einsum("qk,qkd->qd", bary[rows], normals[faces[face]])
+    inward = np.einsum("qd,qd->q", rep[rows] - closest[rows], n) < 0
+    dist = d[np.arange(q), best]
+    return np.where(inward, -dist, dist)
+
+
 def garment_penetration(
     body_vertices: np.ndarray, body_faces: np.ndarray, body_joints: np.ndarray,
     body_weights: np.ndarray, skeleton: Skeleton, garments: Sequence[Garment],
     clips: Sequence[Clip], frames_per_clip: int = 5,
 ) -> dict[str, float]:
     """garment name -> deepest penetration in metres (0 when it never enters the body) over
-    ``frames_per_clip`` evenly spaced frames of every clip (rest pose included)."""
-    out: dict[str, float] = {}
+    ``frames_per_clip`` evenly spaced frames of every clip (rest pose included).
+
+    body_vertices (n, 3), body_faces (m, 3), body_joints/body_weights (n, k); each garment
+    carries its rest vertices (g, 3) and the joints/weights it is skinned with.
+    """
     if not garments:
-        return out
-    mats = [np.tile(np.eye(4), (1, len(skeleton.names), 1, 1))]  # the rest pose
-    for clip in clips:
-        frames = np.unique(np.linspace(0, clip.frames - 1, frames_per_clip).round().astype(int))
-        mats.append(pose_matrices(skeleton, clip, frames))
-    # A pose met twice (a looping clip's first and last frame, a clip starting at rest) gives
-    # the same depth twice: each distinct pose is measured once.
-    all_mats = np.unique(np.concatenate(mats), axis=0)
-    for g in garments:
-        gv = np.asarray(g.vertices, np.float64)
-        faces = _near_faces(body_vertices, body_faces, gv.min(axis=0), gv.max(axis=0))
-        used, local = np.unique(faces, return_inverse=True)
-        local = local.reshape(-1, 3)
-        posed_body = lbs(body_vertices[used], body_joints[used], body_weights[used], all_mats)
-        posed_g = lbs(gv, g.joints, g.weights, all_mats)
-        deepest = 0.0
-        for b, p in zip(posed_body, posed_g, strict=True):
-            deepest = max(deepest, float(-signed_distance(p, b, local).min()))
-        out[g.spec.name] = max(deepest, 0.0)
-    return out
+        return {}
+    mats = sample_poses(skeleton, clips, frames_per_clip)
+    bv = np.asarray(body_vertices, np.float64)
+    faces = _near_faces(bv, np.asarray(body_faces, np.int64), garments)
+    used, local = np.unique(faces, return_inverse=True)
+    local = local.reshape(-1, 3)
+    posed_body = lbs(bv[used], body_joints[used], body_weights[used], mats)  # (p, u, 3)
+    owner = np.concatenate([np.full(len(g.vertices), i) for i, g in enumerate(garments)])
+    posed_g = np.concatenate([lbs(np.asarray(g.vertices, np.float64), g.joints, g.weights, mats)
+                              for g in garments], axis=1)  # (p, q, 3)
+    # Area-weighted vertex normals of every pose at once: a (u, m) incidence matrix times the
+    # (m, 3 p) face normals.
+    m = len(local)
+    incidence = csr_matrix((np.ones(3 * m), (local.T.ravel(), np.tile(np.arange(m), 3))),
+                           shape=(len(used), m))
+    tri = posed_body[:, local]  # (p, m, 3, 3)
+    fn = np.cross(tri[:, :, 1] - tri[:, :, 0], tri[:, :, 2] - tri[:, :, 0])  # (p, m, 3)
+    vn = (incidence @ fn.transpose(1, 0, 2).reshape(m, -1)).reshape(len(used), -1, 3)
+    signed = np.empty(posed_g.shape[:2])
+    for p in range(len(mats)):
+        tree = cKDTree(tri[p].mean(axis=1), balanced_tree=False, compact_nodes=False)
+        near, near_cand, far, far_cand = _candidates(tree, m, posed_g[p])
+        normals = vn[:, p]
+        signed[p, near] = _signed(posed_g[p, near], tri[p], normals, near_cand, local)
+        signed[p, far] = _signed(posed_g[p, far], tri[p], normals, far_cand, local)
+    deepest = np.maximum(-signed.min(axis=0), 0.0)  # (q,) over all poses
+    return {g.spec.name: float(deepest[owner == i].max()) for i, g in enumerate(garments)}

@@ -78,32 +78,45 @@ def closest_on_mesh(
     points (q, 3); vertices (n, 3); faces (m, 3). Candidates are the ``k`` faces with the nearest
     centroids, which is exact for meshes of evenly sized faces like the generated body.
     ``margin`` (metres) first looks only among faces whose centroid lies within that distance
-    of the points' bounding box; where every point's ``k`` candidates are found within
-    ``margin``, no face outside can be nearer, so the answer is the same as the whole mesh's
-    (it falls back to the whole mesh otherwise). A garment queries a small part of a body.
+    of the points' bounding box; a point whose ``k`` candidates are all found within
+    ``margin`` has them from the whole mesh too (no face outside can be nearer); the others
+    look again with twice the margin, and so on. A garment queries a small part of a body.
     Returns (closest (q, 3), face (q,) int64, barycentric (q, 3)).
     """
     v = np.asarray(vertices, np.float64)
     p = np.asarray(points, np.float64)
-    tri = v[faces]
-    centroids = tri.mean(axis=1)
+    faces = np.asarray(faces, np.int64)
     k = min(k, len(faces))
-    cand = None
-    if margin is not None and len(p):
-        lo, hi = p.min(axis=0) - margin, p.max(axis=0) + margin
-        sub = np.flatnonzero(np.all((centroids >= lo) & (centroids <= hi), axis=1))
+    cand = np.zeros((len(p), k), np.int64)
+    pending = np.arange(len(p))
+    # Search a box around the points that still need an answer, doubling its margin until
+    # every point's k candidates lie within it (a few garment vertices hang far off the body).
+    while margin is not None and len(pending):
+        pts = p[pending]
+        lo, hi = pts.min(axis=0) - margin, pts.max(axis=0) + margin
+        # A centroid is inside the box only if some corner is: test corners first, so only
+        # the centroids of the part of a large mesh near the points get computed.
+        corner_in = np.all((v >= lo) & (v <= hi), axis=1)
+        sub = np.flatnonzero(corner_in[faces].any(axis=1))
+        if len(sub) == len(faces):
+            break
+        centroids = v[faces[sub]].mean(axis=1)
+        inside = np.all((centroids >= lo) & (centroids <= hi), axis=1)
+        sub, centroids = sub[inside], centroids[inside]
         if len(sub) >= k:
-            dist, near = cKDTree(centroids[sub]).query(p, k=k)
-            dist = dist.reshape(len(p), k)
+            dist, near = cKDTree(centroids, balanced_tree=False,
+                                 compact_nodes=False).query(pts, k=k)
             # An excluded centroid is over ``margin`` from the box along some axis, so farther
             # than margin from every point: it cannot beat a k-th candidate within margin.
-            if dist[:, -1].max() <= margin:
-                cand = sub[near.reshape(len(p), k)]
-    if cand is None:
-        _, cand = cKDTree(centroids).query(p, k=k)
-        cand = cand.reshape(len(p), k)
+            ok = dist.reshape(len(pts), k)[:, -1] <= margin
+            cand[pending[ok]] = sub[near.reshape(len(pts), k)[ok]]
+            pending = pending[~ok]
+        margin *= 2
+    if len(pending):
+        _, near = cKDTree(v[faces].mean(axis=1)).query(p[pending], k=k)
+        cand[pending] = near.reshape(len(pending), k)
     q = np.repeat(p, k, axis=0)
-    closest, bary = closest_points_on_triangles(q, tri[cand.ravel()])
+    closest, bary = closest_points_on_triangles(q, v[faces[cand.ravel()]])
     d = np.linalg.norm(closest - q, axis=1).reshape(-1, k)
     best = np.argmin(d, axis=1)
     rows = np.arange(len(points)) * k + best
@@ -169,7 +182,7 @@ def transfer_weights(
     src = dense_weights(np.asarray(body_joints)[used], np.asarray(body_weights)[used], n_joints)
     at_point = np.einsum("qk,qkj->qj", bary, src[local.reshape(corners.shape)])  # (g, J)
     dist = np.linalg.norm(closest - gv, axis=1)
-    body_n = _face_normals(bv, bf)[face]
+    body_n = _face_normals(bv, bf[face])
     garment_n = _vertex_normals(gv, gf)
     cos = np.abs(np.einsum("ij,ij->i", body_n, garment_n))
     matched = (dist <= max_distance) & (cos >= np.cos(np.radians(max_angle_deg)))

@@ -16,7 +16,7 @@ import numpy as np
 
 import reskin
 from reskin.assets.arrays import pack_arrays, unpack_arrays
-from reskin.assets.characters import ATLAS_SIZE, RIG_VERSION, rig_key
+from reskin.assets.characters import ATLAS_SIZE, RIG_VERSION, atlas_blob, rig_key
 from reskin.assets.library import AssetRecord, Library
 from reskin.assets.mesh import Mesh
 from reskin.errors import ReskinError
@@ -236,7 +236,7 @@ def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None
         from reskin.assets.texture_bake import rasterize_surface
 
         position, part, _ = rasterize_surface(mesh, ATLAS_SIZE)
-        atlas = pack_arrays({"position": position, "part": part})
+        atlas = atlas_blob(position, part)
 
     prov = base.provenance
     record = lib.add(

@@ -170,3 +170,62 @@ def test_cached_body_gives_the_same_skin_and_a_bad_cache_is_a_miss(made):
     body_cache.clear_memory()
     assert make_skin_glb(lib, rig, spec, wardrobe, 8)[0] == cold
     assert validate_gltf_bytes(cold)["issues"]["numErrors"] == 0
+
+
+@pytest.mark.parametrize("text", [
+    "regions:\n  top: {color: '#b8322a', pattern: stripes, pattern_color: '#f3efe6', "
+    "scale: 0.08}\n  bottoms: {color: '#1f2a44', pattern: checks, pattern_color: '#0f1a34', "
+    "scale: 0.1, roughness: 0.3, metallic: 0.2}\nsleeves: short\n",
+    "regions:\n  shoes: {color: '#3a2a1e'}\n  top: {color: '#ff0000'}\n"
+    "palette: {'#ff0000': '#00ff00'}\n",
+])
+def test_palette_painting_is_texel_painting_exactly(made, text):
+    from reskin.reskin_jobs.paint import _paint_texels, paint_indexed
+
+    root, _, spec, rig, _ = made
+    path = root / "cast/mira/paint-check.yaml"
+    path.write_text(text)
+    wardrobe = load_wardrobe(path, "mira", "paint-check")
+    args = (rig.position, rig.part, rig.mesh.part_names, rig.skeleton, spec.identity(), wardrobe)
+    assert rig.position.dtype == np.float16  # the rig's atlas as stored
+    base, mr = paint_indexed(*args)
+    texels, texel_mr = _paint_texels(*args)
+    assert np.array_equal(base.rgb(), texels)
+    assert (mr is None) == (texel_mr is None)
+    if mr is not None:
+        assert np.array_equal(mr.rgb(), texel_mr)
+    assert len(np.unique(base.labels)) >= 6  # identity, clothes and pattern colours all there
+
+
+def test_a_garment_is_fitted_once_per_rig_and_reused_by_later_episodes(made):
+    from reskin.reskin_jobs.fitting import clear_memory, fit_garments
+    from reskin.reskin_jobs.garments import build_garment
+    from reskin.reskin_jobs.job import PENETRATION_FRAMES
+    from reskin.scenes.episode import CLIPS
+
+    root, lib, spec, rig, skins = made
+    clips = [make_clip(name, rig.skeleton, 8) for name in CLIPS]
+
+    def fit(text: str):
+        path = root / "cast/mira/fit-check.yaml"
+        path.write_text(text)
+        wardrobe = load_wardrobe(path, "mira", "fit-check")
+        garments = [build_garment(g, rig.mesh, rig.skeleton, None) for g in wardrobe.garments]
+        clear_memory()  # from the library's cache, as a fresh process would
+        return fit_garments(lib, garments, rig, clips, PENETRATION_FRAMES)
+
+    # ep03 (made by the fixture) fitted this scarf; a new colour is the same fit, from cache
+    (scarf,), depth, fitted = fit("garments:\n  - {mesh: 'procedural:scarf', "
+                                  "color: '#123456', gap: 0.01}\n")
+    assert fitted == 0
+    assert abs(depth["scarf"] - skins["ep03"].meta["garments"][0]["penetration_m"]) < 1e-5
+    # a scarf further off the body is other geometry: fitted afresh
+    (looser,), _, fitted = fit("garments:\n  - {mesh: 'procedural:scarf', gap: 0.02}\n")
+    assert fitted == 1 and not np.array_equal(looser.weights, np.zeros_like(looser.weights))
+    # a damaged cache file is a miss, fitted again to the same answer
+    for f in (lib.root / "cache" / "garment-fit").glob("*.bin"):
+        f.write_bytes(f.read_bytes()[:-7] + b"garbage")
+    (again,), depth2, fitted = fit("garments:\n  - {mesh: 'procedural:scarf', "
+                                   "color: '#123456', gap: 0.01}\n")
+    assert fitted == 1
+    assert np.array_equal(again.weights, scarf.weights) and depth2 == depth

@@ -1,0 +1,61 @@
+"""The library's derived-data cache: things a job can recompute, kept so the next job need not.
+
+Files live under ``.reskin/cache/<kind>/<key>.bin``. Each starts with a magic line, the SHA-256
+of its payload and the key it was made for, so a torn, corrupt, stale or misplaced file reads as
+a miss (the caller makes the thing again) and never as wrong data. Nothing in the library's
+database points here: ``rm -r .reskin/cache`` only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from reskin.assets.library import Library
+from reskin.rigging.clip import Clip
+
+_MAGIC = b"reskin-derived\n"
+
+
+def path_of(lib: Library, kind: str, key: str) -> Path:
+    return lib.root / "cache" / kind / f"{key}.bin"
+
+
+def read(lib: Library, kind: str, key: str) -> bytes | None:
+    """The payload stored for ``key``, or None when there is none or it fails its checks."""
+    try:
+        data = path_of(lib, kind, key).read_bytes()
+    except OSError:
+        return None
+    head = len(_MAGIC) + 64 + len(key)
+    if (not data.startswith(_MAGIC) or data[len(_MAGIC) + 64:head] != key.encode()
+            or hashlib.sha256(data[head:]).hexdigest().encode() != data[len(_MAGIC):
+                                                                       len(_MAGIC) + 64]):
+        return None
+    return data[head:]
+
+
+def write(lib: Library, kind: str, key: str, payload: bytes) -> None:
+    """Store ``payload`` for ``key`` (atomically; a cache that cannot be written is skipped)."""
+    from reskin.fsutil import write_bytes_atomic
+
+    try:
+        write_bytes_atomic(path_of(lib, kind, key), _MAGIC + hashlib.sha256(
+            payload).hexdigest().encode() + key.encode() + payload)
+    except OSError:
+        pass  # only the next job's time is lost
+
+
+def exists(lib: Library, kind: str, key: str) -> bool:
+    return path_of(lib, kind, key).exists()
+
+
+def clip_ids(clips: Sequence[Clip]) -> list:
+    """What identifies clips in a cache key: names, rates, lengths and the exact motion."""
+    return [(c.name, c.fps, c.frames, hashlib.sha256(
+        np.ascontiguousarray(c.rotations).tobytes()
+        + np.ascontiguousarray(c.root_translation).tobytes()).hexdigest(), list(c.joint_names))
+        for c in clips]
