@@ -27,7 +27,6 @@ from reskin.assets.gltf_export import CharacterBody, character_body, finish_char
 from reskin.assets.library import Library
 from reskin.hashing import key_of
 from reskin.reskin_jobs import derived
-from reskin.rigging.clip import Clip
 
 BODY_CACHE_VERSION = "2"
 KIND = "skin-body"
@@ -44,7 +43,7 @@ class VerifiedBody:
     arrays: dict[str, np.ndarray]  # skin_glb.body_arrays of it
 
 
-def body_key(rigged: RiggedCharacter, hidden: Sequence[str], clips: Sequence[Clip],
+def body_key(rigged: RiggedCharacter, hidden: Sequence[str], clips: derived.Clips,
              name: str) -> str:
     from reskin.assets.gltf_export import EXPORTER_VERSION
 
@@ -89,7 +88,7 @@ def _load(lib: Library, key: str) -> VerifiedBody | None:
 
 
 def verified_body(lib: Library, rigged: RiggedCharacter, body_mesh, keep: np.ndarray,
-                  hidden: Sequence[str], clips: Sequence[Clip], name: str) -> VerifiedBody:
+                  hidden: Sequence[str], clips: derived.Clips, name: str) -> VerifiedBody:
     """The checked body export for ``body_mesh`` (the rig's mesh with ``keep`` faces).
 
     Raises :class:`identity.IdentityLockError` when a fresh export does not match the rig.
@@ -103,7 +102,7 @@ def verified_body(lib: Library, rigged: RiggedCharacter, body_mesh, keep: np.nda
         found = _load(lib, key)
         if found is None:
             body = character_body(body_mesh, rigged.skeleton, rigged.joints, rigged.weights,
-                                  name=name, clips=clips)
+                                  name=name, clips=derived.clip_list(clips))
             glb = _body_glb(body, key)
             arrays = body_arrays(glb)
             identity.check_exported(arrays, rigged.mesh, rigged.skeleton, rigged.joints,

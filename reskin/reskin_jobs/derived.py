@@ -16,6 +16,10 @@ import numpy as np
 
 from reskin.assets.library import Library
 from reskin.rigging.clip import Clip
+from reskin.rigging.procedural_clips import ProceduralClips
+
+Clips = Sequence[Clip] | ProceduralClips
+"""Clips as a cache user takes them: a list, or procedural clips made only if needed."""
 
 _MAGIC = b"reskin-derived\n"
 
@@ -53,9 +57,16 @@ def exists(lib: Library, kind: str, key: str) -> bool:
     return path_of(lib, kind, key).exists()
 
 
-def clip_ids(clips: Sequence[Clip]) -> list:
-    """What identifies clips in a cache key: names, rates, lengths and the exact motion."""
+def clip_ids(clips: Clips) -> list:
+    """What identifies clips in a cache key: names, rates, lengths and the exact motion (or,
+    for procedural clips, what makes them)."""
+    if isinstance(clips, ProceduralClips):
+        return clips.key
     return [(c.name, c.fps, c.frames, hashlib.sha256(
         np.ascontiguousarray(c.rotations).tobytes()
         + np.ascontiguousarray(c.root_translation).tobytes()).hexdigest(), list(c.joint_names))
         for c in clips]
+
+
+def clip_list(clips: Clips) -> list[Clip]:
+    return clips.clips if isinstance(clips, ProceduralClips) else list(clips)

@@ -23,7 +23,6 @@ from reskin.assets.library import Library
 from reskin.hashing import key_of
 from reskin.reskin_jobs import derived
 from reskin.reskin_jobs.garments import Garment, bind_garment
-from reskin.rigging.clip import Clip
 
 FIT_VERSION = "1"
 KIND = "garment-fit"
@@ -36,7 +35,7 @@ def clear_memory() -> None:
     _MEMORY.clear()
 
 
-def fit_key(garment: Garment, rigged: RiggedCharacter, clips: Sequence[Clip],
+def fit_key(garment: Garment, rigged: RiggedCharacter, clips: derived.Clips,
             frames_per_clip: int) -> str:
     from reskin.reskin_jobs import penetration, weight_transfer
 
@@ -50,13 +49,14 @@ def fit_key(garment: Garment, rigged: RiggedCharacter, clips: Sequence[Clip],
                   frames_per_clip)
 
 
-def _fit(garment: Garment, rigged: RiggedCharacter, clips: Sequence[Clip],
+def _fit(garment: Garment, rigged: RiggedCharacter, clips: derived.Clips,
          frames_per_clip: int) -> dict[str, np.ndarray]:
     from reskin.reskin_jobs.penetration import garment_penetration
 
     bound = bind_garment(garment, rigged.mesh, rigged.skeleton, rigged.joints, rigged.weights)
     depth = garment_penetration(rigged.mesh.vertices, rigged.mesh.faces, rigged.joints,
-                                rigged.weights, rigged.skeleton, [bound], clips,
+                                rigged.weights, rigged.skeleton, [bound],
+                                derived.clip_list(clips),
                                 frames_per_clip)[garment.spec.name]
     return {"joints": bound.joints, "weights": bound.weights, "matched": bound.matched,
             "depth": np.array([depth], np.float64)}
@@ -76,7 +76,7 @@ def _load(lib: Library, key: str, n: int) -> dict[str, np.ndarray] | None:
 
 
 def fit_garments(lib: Library, garments: Sequence[Garment], rigged: RiggedCharacter,
-                 clips: Sequence[Clip], frames_per_clip: int
+                 clips: derived.Clips, frames_per_clip: int
                  ) -> tuple[list[Garment], dict[str, float], int]:
     """Bind ``garments`` to ``rigged`` and measure their penetration through ``clips``.
 

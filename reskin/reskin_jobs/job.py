@@ -22,12 +22,12 @@ from reskin.assets.library import AssetRecord, Library
 from reskin.assets.mesh import Mesh
 from reskin.hashing import key_of
 from reskin.reskin_jobs.wardrobe import WardrobeSpec, hidden_parts
-from reskin.rigging.procedural_clips import PROCEDURAL_VERSION, make_clip
+from reskin.rigging.procedural_clips import PROCEDURAL_VERSION, ProceduralClips
 from reskin.scenes.episode import CLIPS
 
-SKIN_VERSION = "3"
+SKIN_VERSION = "4"
 PNG_LEVEL = 1
-"""zlib level of the skin's PNGs: level 6 costs 3x the time for files a third smaller."""
+"""Deflate level of the skin's PNGs (zlib's for RGB images; ISA-L's, 0-3, for palette ones)."""
 PENETRATION_FRAMES = 4
 """Frames per clip the penetration check poses (evenly spaced, plus the rest pose)."""
 Log = Callable[[str], None]
@@ -68,15 +68,17 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def _png_indexed(labels: np.ndarray, palette: np.ndarray) -> bytes:
     """A palette PNG (colour type 3) of (h, w) uint8 ``labels`` into (k, 3) uint8 ``palette``.
 
-    Painted atlases are large areas of a few colours: one byte a texel, unfiltered rows and
-    zlib's run-length strategy give a file a fraction of the RGB one's size in a few ms.
-    Deterministic (no timestamps, fixed settings).
+    Painted atlases are large areas of a few colours: one byte a texel and unfiltered rows give
+    a file a fraction of the RGB one's size. The zlib stream comes from ISA-L (``isal``), which
+    deflates these runs in a tenth of zlib's time (0.4 ms for a 1024² atlas, against 4.8 ms at
+    zlib's fastest level) into a file as small. Deterministic (no timestamps, fixed settings).
     """
+    from isal import isal_zlib
+
     h, w = labels.shape
     raw = np.zeros((h, w + 1), np.uint8)  # each row starts with filter type 0 (none)
     raw[:, 1:] = labels
-    z = zlib.compressobj(PNG_LEVEL, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
-    idat = z.compress(raw.tobytes()) + z.flush()
+    idat = isal_zlib.compress(raw.tobytes(), PNG_LEVEL)
     return (b"\x89PNG\r\n\x1a\n"
             + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
             + _chunk(b"PLTE", np.ascontiguousarray(palette, np.uint8).tobytes())
@@ -144,7 +146,7 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
         mr_png = _png(metal_rough) if metal_rough is not None else None
     # 3. Garments, bound to the skeleton, and how deep they sink into the body in the clips
     # (fitted once per garment and rig, see reskin.reskin_jobs.fitting).
-    clips = [make_clip(name, skeleton, fps) for name in CLIPS]
+    clips = ProceduralClips(skeleton, fps, CLIPS)  # made only if a fit or the body needs them
     garments, depth, _ = fit_garments(
         lib, [build_garment(g, mesh, skeleton, lambda r: read_ref(lib, r))
               for g in wardrobe.garments], rigged, clips, PENETRATION_FRAMES)

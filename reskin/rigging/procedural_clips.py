@@ -6,6 +6,9 @@ here is a model-space axis (x to the character's left, y up, z forward).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+
 import numpy as np
 
 from reskin.rigging.clip import Clip
@@ -65,3 +68,23 @@ def make_clip(name: str, skeleton: Skeleton, fps: float, seconds: float = 4.0) -
     root[:, 1] += 0.004 * breath
     return Clip(name=name, fps=float(fps), joint_names=skeleton.names,
                 rotations=pose.rot.astype(np.float32), root_translation=root.astype(np.float32))
+
+
+class ProceduralClips:
+    """The procedural clips ``names`` for a skeleton at ``fps``, made only when first used.
+
+    ``key`` identifies them without making them (they are a pure function of the names, the
+    rate, :data:`PROCEDURAL_VERSION` and the skeleton, which a cache key covers through the
+    rig's content hash), so a job that finds everything cached never builds them.
+    """
+
+    def __init__(self, skeleton: Skeleton, fps: float, names: Sequence[str]):
+        self.skeleton, self.fps, self.names = skeleton, float(fps), tuple(names)
+
+    @property
+    def key(self) -> list:
+        return ["procedural", PROCEDURAL_VERSION, list(self.names), self.fps]
+
+    @functools.cached_property
+    def clips(self) -> list[Clip]:
+        return [make_clip(name, self.skeleton, self.fps) for name in self.names]

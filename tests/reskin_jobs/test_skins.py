@@ -195,16 +195,27 @@ def test_palette_painting_is_texel_painting_exactly(made, text):
     if mr is not None:
         assert np.array_equal(mr.rgb(), texel_mr)
     assert len(np.unique(base.labels)) >= 6  # identity, clothes and pattern colours all there
+    # and the palette PNG the skin stores decodes to exactly that image
+    import io
+
+    from PIL import Image
+
+    from reskin.reskin_jobs.job import _png_indexed
+
+    decoded = np.asarray(Image.open(io.BytesIO(_png_indexed(base.labels, base.palette)))
+                         .convert("RGB"))
+    assert np.array_equal(decoded, texels)
 
 
 def test_a_garment_is_fitted_once_per_rig_and_reused_by_later_episodes(made):
     from reskin.reskin_jobs.fitting import clear_memory, fit_garments
     from reskin.reskin_jobs.garments import build_garment
     from reskin.reskin_jobs.job import PENETRATION_FRAMES
+    from reskin.rigging.procedural_clips import ProceduralClips
     from reskin.scenes.episode import CLIPS
 
     root, lib, spec, rig, skins = made
-    clips = [make_clip(name, rig.skeleton, 8) for name in CLIPS]
+    clips = ProceduralClips(rig.skeleton, 8, CLIPS)  # as the job names them
 
     def fit(text: str):
         path = root / "cast/mira/fit-check.yaml"
