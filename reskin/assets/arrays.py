@@ -31,12 +31,14 @@ def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
-def unpack_arrays(data: bytes) -> dict[str, np.ndarray]:
+def unpack_arrays(data: bytes, *, copy: bool = True) -> dict[str, np.ndarray]:
     """Inverse of :func:`pack_arrays`; never unpickles.
 
     Stored entries are copied straight out of ``data`` without the zip's CRC pass (the library
-    has already checked the blob's SHA-256): a third of ``np.load``'s time on a rig. Anything
-    else (a compressed entry, a name not ending ``.npy``) goes through ``np.load``.
+    has already checked the blob's SHA-256): a third of ``np.load``'s time on a rig.
+    ``copy=False`` returns read-only views of ``data`` instead (no copy at all), for loaders of
+    immutable library data. Anything else (a compressed entry, a name not ending ``.npy``)
+    goes through ``np.load``.
     """
     out: dict[str, np.ndarray] = {}
     view = memoryview(data)
@@ -62,7 +64,7 @@ def unpack_arrays(data: bytes) -> dict[str, np.ndarray]:
                 raise ValueError(f"array {info.filename!r} is not the size its header says")
             arr = np.frombuffer(data, dtype, count, start + header.tell()).reshape(
                 shape, order="F" if fortran else "C")
-            out[info.filename[:-4]] = arr.copy()
+            out[info.filename[:-4]] = arr.copy() if copy else arr
         else:
             return out
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:

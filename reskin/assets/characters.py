@@ -123,9 +123,14 @@ def atlas_blob(position: np.ndarray, part: np.ndarray) -> bytes:
 
 
 def load_rigged(lib: Library, record: AssetRecord) -> RiggedCharacter:
-    mesh = Mesh.from_arrays(unpack_arrays(lib.read_blob(record.blobs["mesh.npz"])))
-    rig = unpack_arrays(lib.read_blob(record.blobs["rig.npz"]))
-    atlas = unpack_arrays(lib.read_blob(record.blobs["atlas.npz"]))
+    """A rigged character from the library. Its arrays are read-only views of the blobs (a
+    stored version never changes; a caller that needs to edit one copies it)."""
+    def arrays(role: str) -> dict[str, np.ndarray]:
+        return unpack_arrays(lib.read_blob(record.blobs[role]), copy=False)
+
+    mesh = Mesh.from_arrays(arrays("mesh.npz"))
+    rig = arrays("rig.npz")
+    atlas = arrays("atlas.npz")
     return RiggedCharacter(
         record=record, mesh=mesh, skeleton=Skeleton.from_arrays(rig),
         joints=rig["skin_joints"], weights=rig["skin_weights"],

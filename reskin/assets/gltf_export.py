@@ -326,7 +326,7 @@ def character_body(
                          binary=bytes(buf.data))
 
 
-def finish_character_glb(
+def finish_character_parts(
     body: CharacterBody,
     *,
     texture_png: bytes | None = None,
@@ -334,8 +334,9 @@ def finish_character_glb(
     roughness: float = 0.6,
     metallic: float = 0.0,
     extras: dict | None = None,
-) -> bytes:
-    """The GLB of ``body`` with its material (arguments as :func:`write_character_glb`).
+) -> tuple[dict, bytes]:
+    """:func:`finish_character_glb` as its (JSON document, binary chunk), for a caller that
+    appends more before packing (the re-skin job's garments).
 
     The texture's bufferView comes after all of the body's, so the body's bytes open the binary
     chunk unchanged whatever the material.
@@ -369,7 +370,26 @@ def finish_character_glb(
     doc["asset"] = {"generator": f"reskin {__version__}", "version": "2.0"}
     if extras_json:
         doc["asset"]["extras"] = extras_json
-    return _glb(doc, binary)
+    return doc, binary
+
+
+def finish_character_glb(
+    body: CharacterBody,
+    *,
+    texture_png: bytes | None = None,
+    base_color: Sequence[float] = (1.0, 1.0, 1.0, 1.0),
+    roughness: float = 0.6,
+    metallic: float = 0.0,
+    extras: dict | None = None,
+) -> bytes:
+    """The GLB of ``body`` with its material (arguments as :func:`write_character_glb`).
+
+    The texture's bufferView comes after all of the body's, so the body's bytes open the binary
+    chunk unchanged whatever the material.
+    """
+    return _glb(*finish_character_parts(
+        body, texture_png=texture_png, base_color=base_color, roughness=roughness,
+        metallic=metallic, extras=extras))
 
 
 def write_character_glb(

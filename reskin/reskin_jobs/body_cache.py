@@ -60,31 +60,24 @@ def _body_glb(body: CharacterBody, key: str) -> bytes:
     return finish_character_glb(body, extras={"reskin_body": key})
 
 
-def _from_glb(glb: bytes, key: str) -> CharacterBody | None:
-    from reskin.reskin_jobs.skin_glb import read_glb
-
-    doc, binary = read_glb(glb)
-    if doc.get("asset", {}).get("extras", {}).get("reskin_body") != key:
-        return None
-    for k in ("materials", "buffers", "asset"):
-        doc.pop(k, None)
-    return CharacterBody(name=doc["nodes"][0]["name"], document=json.dumps(
-        doc, separators=(",", ":")), binary=bytes(binary))
-
-
 def _load(lib: Library, key: str) -> VerifiedBody | None:
-    from reskin.reskin_jobs.skin_glb import body_arrays
+    from reskin.reskin_jobs.skin_glb import body_arrays_of, read_glb
 
     glb = derived.read(lib, KIND, key)
     if glb is None:
         return None
     try:
-        body = _from_glb(glb, key)
-    except (ValueError, KeyError, IndexError, json.JSONDecodeError):
+        doc, binary = read_glb(glb)
+        if doc.get("asset", {}).get("extras", {}).get("reskin_body") != key:
+            return None
+        arrays = body_arrays_of(doc, binary)
+        for k in ("materials", "buffers", "asset"):
+            doc.pop(k, None)
+        body = CharacterBody(name=doc["nodes"][0]["name"], document=json.dumps(
+            doc, separators=(",", ":")), binary=bytes(binary))
+    except (ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError):
         return None
-    if body is None:
-        return None
-    return VerifiedBody(key, body, body_arrays(glb))
+    return VerifiedBody(key, body, arrays)
 
 
 def verified_body(lib: Library, rigged: RiggedCharacter, body_mesh, keep: np.ndarray,

@@ -113,14 +113,14 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     Raises :class:`~reskin.reskin_jobs.identity.IdentityLockError` for a spec that would change
     the person, before anything is written.
     """
-    from reskin.assets.gltf_export import finish_character_glb
+    from reskin.assets.gltf_export import finish_character_parts
     from reskin.reskin_jobs import identity
     from reskin.reskin_jobs.body_cache import verified_body
     from reskin.reskin_jobs.fitting import fit_garments
     from reskin.reskin_jobs.garments import build_garment, read_ref
     from reskin.reskin_jobs.paint import paint_indexed, paint_materials
     from reskin.reskin_jobs.penetration import WARN_DEPTH
-    from reskin.reskin_jobs.skin_glb import add_to_skin_glb, body_arrays
+    from reskin.reskin_jobs.skin_glb import add_to_skin, body_arrays_of, write_glb
 
     log = log or (lambda msg: None)
     mesh, skeleton = rigged.mesh, rigged.skeleton
@@ -159,13 +159,16 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     # then the skin's material and additions; the written body is verified afterwards.
     name = skin_name(spec.name, wardrobe.episode)
     checked = verified_body(lib, rigged, body, keep, hidden, clips, spec.name)
-    glb = finish_character_glb(
+    doc, binary = finish_character_parts(
         checked.body, texture_png=png, roughness=0.7,
         extras={"reskin": {"skin": name, "character": rigged.record.ref}},
     )
+    binary = bytearray(binary)
     if garments or mr_png is not None:
-        glb = add_to_skin_glb(glb, garments, skeleton.heads.astype(np.float64), mr_png)
-    identity.check_same_body(body_arrays(glb), checked.arrays, f"skin {name}")
+        add_to_skin(doc, binary, garments, skeleton.heads.astype(np.float64), mr_png)
+    glb = write_glb(doc, binary)
+    # The identity lock on what is written: the document and binary chunk just packed.
+    identity.check_same_body(body_arrays_of(doc, binary), checked.arrays, f"skin {name}")
     meta = {
         "hidden": list(hidden),
         "garments": [{"name": g.spec.name, "bind": g.spec.bind, "joint": g.spec.joint,

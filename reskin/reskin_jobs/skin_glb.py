@@ -148,6 +148,13 @@ def add_to_skin_glb(glb: bytes, garments: list[Garment], heads: np.ndarray,
     heads : (j, 3) rest joint positions (joint-bound meshes are stored relative to theirs).
     """
     doc, binary = read_glb(glb)
+    add_to_skin(doc, binary, garments, heads, metal_rough_png)
+    return write_glb(doc, binary)
+
+
+def add_to_skin(doc: dict, binary: bytearray, garments: list[Garment], heads: np.ndarray,
+                metal_rough_png: bytes | None = None) -> None:
+    """:func:`add_to_skin_glb` on an unpacked GLB: appends to ``doc`` and ``binary`` in place."""
     out = _Appender(doc, binary)
     if metal_rough_png is not None:
         tex = out.texture(metal_rough_png, "body_metal_rough")
@@ -191,13 +198,16 @@ def add_to_skin_glb(glb: bytes, garments: list[Garment], heads: np.ndarray,
         node["mesh"] = len(doc["meshes"]) - 1
         doc["nodes"].append(node)
         doc["nodes"][parent].setdefault("children", []).append(len(doc["nodes"]) - 1)
-    return write_glb(doc, out.bin)
 
 
 def body_arrays(glb: bytes) -> dict[str, np.ndarray]:
     """What the identity lock compares: the body primitive's positions and influences, the
     skin's joint rest translations and inverse bind matrices (all as stored, bit for bit)."""
-    doc, binary = read_glb(glb)
+    return body_arrays_of(*read_glb(glb))
+
+
+def body_arrays_of(doc: dict, binary: bytes) -> dict[str, np.ndarray]:
+    """:func:`body_arrays` of an unpacked GLB (its JSON document and binary chunk)."""
     prim = doc["meshes"][0]["primitives"][0]
     a = prim["attributes"]
     skin = doc["skins"][0]
