@@ -49,15 +49,14 @@ def fit_key(garment: Garment, rigged: RiggedCharacter, clips: derived.Clips,
                   frames_per_clip)
 
 
-def _fit(garment: Garment, rigged: RiggedCharacter, clips: derived.Clips,
-         frames_per_clip: int) -> dict[str, np.ndarray]:
+def _fit(garment: Garment, rigged: RiggedCharacter, clips: derived.Clips, poses: np.ndarray
+         ) -> dict[str, np.ndarray]:
     from reskin.reskin_jobs.penetration import garment_penetration
 
     bound = bind_garment(garment, rigged.mesh, rigged.skeleton, rigged.joints, rigged.weights)
     depth = garment_penetration(rigged.mesh.vertices, rigged.mesh.faces, rigged.joints,
                                 rigged.weights, rigged.skeleton, [bound],
-                                derived.clip_list(clips),
-                                frames_per_clip)[garment.spec.name]
+                                derived.clip_list(clips), poses=poses)[garment.spec.name]
     return {"joints": bound.joints, "weights": bound.weights, "matched": bound.matched,
             "depth": np.array([depth], np.float64)}
 
@@ -83,14 +82,20 @@ def fit_garments(lib: Library, garments: Sequence[Garment], rigged: RiggedCharac
     Returns (bound garments, garment name -> deepest penetration in metres, how many were
     fitted now rather than found in the cache).
     """
+    from reskin.reskin_jobs.penetration import sample_poses
+
     bound, depth, fitted = [], {}, 0
+    poses = None  # the clips' test poses, posed once for every garment that needs fitting
     for g in garments:
         key = fit_key(g, rigged, clips, frames_per_clip)
         fit = _MEMORY.get(key)
         if fit is None:
             fit = _load(lib, key, len(g.vertices))
             if fit is None:
-                fit = _fit(g, rigged, clips, frames_per_clip)
+                if poses is None:
+                    poses = sample_poses(rigged.skeleton, derived.clip_list(clips),
+                                         frames_per_clip)
+                fit = _fit(g, rigged, clips, poses)
                 fitted += 1
                 derived.write(lib, KIND, key, pack_arrays(fit))
             _MEMORY[key] = fit

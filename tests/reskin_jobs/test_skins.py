@@ -240,3 +240,37 @@ def test_a_garment_is_fitted_once_per_rig_and_reused_by_later_episodes(made):
                                    "color: '#123456', gap: 0.01}\n")
     assert fitted == 1
     assert np.array_equal(again.weights, scarf.weights) and depth2 == depth
+
+
+@pytest.mark.parametrize("deepest", [0.006, 0.03, 0.07])
+def test_penetration_depth_is_the_distance_of_the_deepest_vertex(made, deepest):
+    """Against a brute-force closest point: points pushed ``deepest`` metres into the torso
+    (and some left outside) at rest; 7 cm is past ``CLOSE``, the far-vertex path."""
+    import trimesh
+
+    from reskin.reskin_jobs.penetration import CLOSE
+
+    _, _, _, rig, _ = made
+    body = trimesh.Trimesh(rig.mesh.vertices, rig.mesh.faces, process=False)
+    torso = np.flatnonzero((rig.mesh.parts == rig.mesh.part_names.index("torso"))
+                           & (np.abs(body.face_normals[:, 2]) > 0.9))  # its front and back
+    rng = np.random.default_rng(7)
+    face = rng.choice(torso, 120)
+    bary = rng.dirichlet(np.ones(3), len(face))
+    surface = np.einsum("fk,fkd->fd", bary, body.vertices[body.faces[face]])
+    offset = rng.uniform(-deepest, 0.02, len(face))
+    offset[0] = -deepest
+    points = surface + body.face_normals[face] * offset[:, None]
+    _, dist, _ = trimesh.proximity.closest_point_naive(body, points)
+    expected = dist[offset < 0].max()  # every pushed-in point is inside the thick torso
+
+    class G:  # a garment of loose points, skinned like the body at their surface point
+        spec = type("S", (), {"name": "dots"})
+        vertices = points.astype(np.float32)
+        joints = rig.joints[body.faces[face, 0]]
+        weights = rig.weights[body.faces[face, 0]]
+
+    depth = garment_penetration(rig.mesh.vertices, rig.mesh.faces, rig.joints, rig.weights,
+                                rig.skeleton, [G], [], 4)["dots"]
+    assert deepest < CLOSE or deepest > CLOSE + 0.02  # each case is one path or the other
+    assert abs(depth - expected) < 1e-6, (depth, expected)
