@@ -1,7 +1,11 @@
-"""Procedural clips on the canonical humanoid skeleton, usable by every generated character.
+"""Procedural clips on the canonical humanoid skeleton, usable by every character.
 
-Rotations are local, relative to a T-pose rest with identity joint orientations, so an axis
-here is a model-space axis (x to the character's left, y up, z forward).
+The motions are written against a T-pose rest with identity joint orientations, so an axis
+here is a model-space axis (x to the character's left, y up, z forward). A rig whose arms rest
+elsewhere (an A-pose, as most imported characters have) gets the same motion: every arm bone is
+first swung from its own rest direction onto the T-pose's, so each bone points where it would
+on a T-pose character in every frame (:func:`rest_aligned`, the alignment the BVH retargeter
+does too).
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ import numpy as np
 from reskin.rigging.clip import Clip
 from reskin.rigging.skeleton import Skeleton, quat_mul
 
-PROCEDURAL_VERSION = "1"
+PROCEDURAL_VERSION = "2"
+_T_POSE = {f"{side}{bone}": (sign, 0.0, 0.0)
+           for side, sign in (("left", 1.0), ("right", -1.0))
+           for bone in ("UpperArm", "LowerArm", "Hand")}
+"""Where the arm bones point in the T-pose the clips are written for: straight out sideways."""
 
 
 def axis_angle(axis: tuple[float, float, float], angle: np.ndarray) -> np.ndarray:
@@ -67,7 +75,47 @@ def make_clip(name: str, skeleton: Skeleton, fps: float, seconds: float = 4.0) -
     root = np.repeat(skeleton.heads[skeleton.index("hips")][None].astype(np.float64), frames, 0)
     root[:, 1] += 0.004 * breath
     return Clip(name=name, fps=float(fps), joint_names=skeleton.names,
-                rotations=pose.rot.astype(np.float32), root_translation=root.astype(np.float32))
+                rotations=rest_aligned(skeleton, pose.rot).astype(np.float32),
+                root_translation=root.astype(np.float32))
+
+
+def _bone_direction(skeleton: Skeleton, i: int) -> np.ndarray:
+    """Rest direction of joint ``i``'s bone: to its first child, else to its tail."""
+    kids = np.flatnonzero(skeleton.parents == i)
+    end = skeleton.heads[kids[0]] if len(kids) else skeleton.tails[i]
+    return np.asarray(end, np.float64) - skeleton.heads[i]
+
+
+def rest_aligned(skeleton: Skeleton, rotations: np.ndarray) -> np.ndarray:
+    """(f, j, 4) local rotations written for a T-pose rest -> the same motion on ``skeleton``.
+
+    With A the rotation swinging a bone's rest direction onto its T-pose direction (identity
+    for bones not in :data:`_T_POSE`, and for a T-pose rig), the bone's world rotation W of
+    the T-pose motion becomes W A; locals follow from the parents' (L = W'_parent^T W').
+    """
+    from reskin.rigging.retarget import swing
+    from reskin.rigging.skeleton import quat_to_matrix
+    from reskin.rigging.skinning import matrix_to_quat
+
+    align = {}
+    for name, target in _T_POSE.items():
+        if name in skeleton.names:
+            i = skeleton.index(name)
+            d = _bone_direction(skeleton, i)
+            if np.linalg.norm(d) > 0:
+                align[i] = swing(d, np.asarray(target))
+    if all(np.allclose(a, np.eye(3), atol=1e-9) for a in align.values()):
+        return rotations  # a T-pose rig: the motion as written
+    local = quat_to_matrix(rotations)  # (f, j, 3, 3)
+    world = np.empty_like(local)
+    aligned = np.empty_like(local)
+    for i, p in enumerate(skeleton.parents):
+        world[:, i] = local[:, i] if p < 0 else world[:, p] @ local[:, i]
+        aligned[:, i] = world[:, i] @ align[i] if i in align else world[:, i]
+    out = np.empty_like(local)
+    for i, p in enumerate(skeleton.parents):
+        out[:, i] = aligned[:, i] if p < 0 else np.swapaxes(aligned[:, p], -1, -2) @ aligned[:, i]
+    return matrix_to_quat(out)
 
 
 class ProceduralClips:
