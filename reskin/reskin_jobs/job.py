@@ -94,6 +94,7 @@ def _images(lib: Library, wardrobe: WardrobeSpec) -> dict[str, np.ndarray]:
 
     refs = [r.texture for r in wardrobe.regions.values() if r.texture]
     refs += [d.image for d in wardrobe.decals]
+    refs += [g.texture for g in wardrobe.garments if g.texture]
     out = {}
     for ref in dict.fromkeys(refs):
         data, _ = read_ref(lib, ref)
@@ -117,6 +118,7 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     from reskin.reskin_jobs import identity
     from reskin.reskin_jobs.body_cache import verified_body
     from reskin.reskin_jobs.fitting import fit_garments
+    from reskin.reskin_jobs.garment_paint import paint_garment
     from reskin.reskin_jobs.garments import build_garment, read_ref
     from reskin.reskin_jobs.paint import paint_indexed, paint_materials
     from reskin.reskin_jobs.penetration import WARN_DEPTH
@@ -150,6 +152,9 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     garments, depth, _ = fit_garments(
         lib, [build_garment(g, mesh, skeleton, lambda r: read_ref(lib, r))
               for g in wardrobe.garments], rigged, clips, PENETRATION_FRAMES)
+    if any(g.spec.painted for g in garments):  # fabrics baked after binding (see garment_paint)
+        garment_images = _images(lib, wardrobe)
+        garments = [paint_garment(g, garment_images) for g in garments]
     for name, d in depth.items():
         if d > WARN_DEPTH:
             log(f"warning: {spec.name}.{wardrobe.episode}: garment {name!r} sinks "

@@ -54,6 +54,31 @@ def sample_tiled(image: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return image[iy, ix]
 
 
+def fabric(points: np.ndarray, color, pattern: str, pattern_color, scale: float,
+           texture: np.ndarray | None = None) -> np.ndarray:
+    """(k, 3) float32 colours of a fabric at rest-pose surface points (k, 3) float32.
+
+    ``texture`` ((h, w, 4) float RGBA, tinted by ``color``) is tiled with a wrap-around
+    projection (x + z, y), which hides its seams at the sides of limbs; ``stripes`` (by height)
+    and ``checks`` (3-D cells) of half ``scale`` metres paint ``pattern_color`` over it. The
+    body's regions and garments wear the same fabrics.
+    """
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    c = np.asarray(color, np.float32)
+    if texture is not None:
+        out = sample_tiled(texture, (x + z) / scale, -y / scale)[:, :3] * c
+    else:
+        out = np.empty((len(points), 3), np.float32)
+        out[:] = c
+    step = scale / 2
+    if pattern == "stripes":
+        out[np.floor(y / step).astype(int) % 2 == 1] = pattern_color
+    elif pattern == "checks":
+        on = (np.floor(y / step) + np.floor(x / step) + np.floor(z / step)).astype(int) % 2 == 1
+        out[on] = pattern_color
+    return out
+
+
 def wardrobe_mask(part: np.ndarray, part_names: tuple[str, ...], spec: WardrobeSpec
                   ) -> dict[str, np.ndarray]:
     """region -> (s, s) bool texels its clothes cover (short sleeves leave forearms bare)."""
@@ -280,24 +305,10 @@ def _paint_texels(
     images = images or {}
     masks = wardrobe_mask(part, part_names, spec)
     rough = metal = None
-    y, x, z = position[..., 1], position[..., 0], position[..., 2]
     for region, mask in masks.items():
         look = spec.regions[region]
-        color = np.asarray(look.color, np.float32)
-        if look.texture is not None:
-            # A wrap-around projection (x + z, y): seams are hidden at the sides of limbs.
-            tex = sample_tiled(images[look.texture], (x[mask] + z[mask]) / look.scale,
-                               -y[mask] / look.scale)
-            img[mask] = tex[:, :3] * color
-        else:
-            img[mask] = color
-        if look.pattern == "stripes":
-            band = np.floor(y / (look.scale / 2)).astype(int) % 2 == 1
-            img[mask & band] = look.pattern_color
-        elif look.pattern == "checks":
-            cell = (np.floor(y / (look.scale / 2)) + np.floor(x / (look.scale / 2))
-                    + np.floor(z / (look.scale / 2))).astype(int) % 2 == 1
-            img[mask & cell] = look.pattern_color
+        img[mask] = fabric(position[mask], look.color, look.pattern, look.pattern_color,
+                           look.scale, images[look.texture] if look.texture else None)
         if look.roughness != DEFAULT_ROUGHNESS or look.metallic != 0.0:
             if rough is None:
                 rough = np.full(part.shape, DEFAULT_ROUGHNESS, np.float32)

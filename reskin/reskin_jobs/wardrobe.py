@@ -85,13 +85,27 @@ class GarmentSpec:
     color: Color | None = None
     roughness: float = 0.8
     metallic: float = 0.0
+    pattern: str = "solid"
+    """Fabric as for a region (stripes, checks, a tiled ``texture``), painted into the
+    garment's own texture (its UVs, or an atlas unwrapped with xatlas when it has none)."""
+    pattern_color: Color = (1.0, 1.0, 1.0)
+    scale: float = 0.06
+    texture: str | None = None
+    texture_sha: str | None = None
     where: str = field(default="", compare=False)
+
+    @property
+    def painted(self) -> bool:
+        """Whether the spec paints a fabric onto the garment (else it keeps its look)."""
+        return self.pattern != "solid" or self.texture is not None
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("where")
         if self.mesh_sha:
             d.pop("mesh")  # a moved file with the same bytes is the same garment
+        if self.texture_sha:
+            d.pop("texture")
         return d
 
 
@@ -221,6 +235,7 @@ def _garment(f: Fields, root: Path, index: int) -> GarmentSpec:
     if joint is not None and joint not in joints:
         f.get("joint", str, choices=joints)  # raises with a did-you-mean
     color = f.get("color", str, None)
+    texture, texture_sha = _file_ref(f, "texture", root) if f.has("texture") else (None, None)
     spec = GarmentSpec(
         name=f.get("name", str, default_name),
         mesh=mesh, mesh_sha=sha, bind=bind, joint=joint,
@@ -233,6 +248,12 @@ def _garment(f: Fields, root: Path, index: int) -> GarmentSpec:
         color=parse_color(color, f, "color") if color else None,
         roughness=f.get("roughness", float, 0.8, check=_unit),
         metallic=f.get("metallic", float, 0.0, check=_unit),
+        pattern=f.get("pattern", str, "solid", choices=PATTERNS),
+        pattern_color=(parse_color(f.get("pattern_color", str), f, "pattern_color")
+                       if f.has("pattern_color") else (1.0, 1.0, 1.0)),
+        scale=f.get("scale", float, 0.06,
+                    check=lambda v: None if 0.005 <= v <= 1 else "must be 0.005..1 m"),
+        texture=texture, texture_sha=texture_sha,
         where=where,
     )
     f.done()

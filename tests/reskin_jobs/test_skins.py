@@ -274,3 +274,63 @@ def test_penetration_depth_is_the_distance_of_the_deepest_vertex(made, deepest):
                                 rig.skeleton, [G], [], 4)["dots"]
     assert deepest < CLOSE or deepest > CLOSE + 0.02  # each case is one path or the other
     assert abs(depth - expected) < 1e-6, (depth, expected)
+
+
+def _garment_of(glb: bytes, name: str) -> dict:
+    """A garment primitive's arrays and its base-colour image, straight from the GLB."""
+    import io
+
+    from PIL import Image
+
+    from reskin.reskin_jobs.skin_glb import accessor_array
+
+    doc, binary = read_glb(glb)
+    mesh = next(m for m in doc["meshes"] if m["name"] == name)
+    prim = mesh["primitives"][0]
+    out = {k: accessor_array(doc, binary, prim["attributes"][a]) for k, a in (
+        ("position", "POSITION"), ("uv", "TEXCOORD_0"), ("joints", "JOINTS_0"),
+        ("weights", "WEIGHTS_0"))}
+    out["faces"] = accessor_array(doc, binary, prim["indices"]).reshape(-1, 3)
+    pbr = doc["materials"][prim["material"]]["pbrMetallicRoughness"]
+    image = doc["images"][doc["textures"][pbr["baseColorTexture"]["index"]]["source"]]
+    view = doc["bufferViews"][image["bufferView"]]
+    png = bytes(binary[view.get("byteOffset", 0):view.get("byteOffset", 0) + view["byteLength"]])
+    out["image"] = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    return out
+
+
+def test_a_striped_scarf_without_uvs_is_unwrapped_and_painted(made):
+    from reskin.rigging.procedural_clips import make_clip as clip_of
+
+    root, lib, spec, rig, _ = made
+    path = root / "cast/mira/ep08.yaml"
+    path.write_text("base: ep01\ngarments:\n  - {mesh: 'procedural:scarf', color: '#c01020', "
+                    "pattern: stripes, pattern_color: '#f0f0f0', scale: 0.02}\n")
+    record, _ = ensure_skin(lib, rig, spec, load_wardrobe(path, "mira", "ep08"), 8)
+    glb = glb_of(lib, record)
+    report = validate_gltf_bytes(glb)
+    assert report["issues"]["numErrors"] == 0, errors_of(report)
+    scarf = _garment_of(glb, "scarf")
+    # Points all over the surface, looked up in the baked texture through their UVs, wear the
+    # stripe their rest-pose height falls in (red below, white above each 1 cm boundary).
+    v, uv, f, img = scarf["position"], scarf["uv"], scarf["faces"], scarf["image"]
+    bary = np.random.default_rng(3).dirichlet(np.ones(3), (len(f), 8))  # (h, 8, 3)
+    point = np.einsum("hsk,hkd->hsd", bary, v[f]).reshape(-1, 3)
+    at = np.einsum("hsk,hkd->hsd", bary, uv[f]).reshape(-1, 2)
+    h, w = img.shape[:2]
+    texel = img[np.clip((at[:, 1] * h).astype(int), 0, h - 1),
+                np.clip((at[:, 0] * w).astype(int), 0, w - 1)].astype(int)
+    white = np.floor(point[:, 1] / 0.01).astype(int) % 2 == 1
+    expected = np.where(white[:, None], [240, 240, 240], [192, 16, 32])
+    # a texel spans about a millimetre: judge the points clear of a stripe's edge
+    clear = np.abs(point[:, 1] / 0.01 - np.round(point[:, 1] / 0.01)) > 0.15
+    close = np.abs(texel - expected).max(axis=1) <= 2
+    assert clear.sum() > 3000 and close[clear].mean() > 0.99, close[clear].mean()
+    assert white[clear].mean() > 0.3 and (~white[clear]).mean() > 0.3
+    # Unwrapping split vertices along seams; the copies move together in every pose.
+    clip = clip_of("wave", rig.skeleton, 8)
+    posed = lbs(v, scarf["joints"], scarf["weights"],
+                pose_matrices(rig.skeleton, clip, range(0, clip.frames, 4)))
+    _, first, inverse = np.unique(v, axis=0, return_index=True, return_inverse=True)
+    assert len(first) < len(v)  # there are seams
+    assert np.abs(posed - posed[:, first[inverse.ravel()]]).max() < 1e-6

@@ -80,6 +80,10 @@ def test_inheritance_cycle_and_missing_base_name_file_and_line(tmp_path):
     ("regions:\n  top: {color: '#ffffff', texture: 'asset:denim'}\n",
      r"pin the asset version"),
     ("decals:\n  - {image: x.png, region: top, at: [0, 1], size: 0.1}\n", "file not found"),
+    ("garments:\n  - {mesh: 'procedural:scarf', pattern: stripe}\n",
+     r"ep01.yaml:2: garments\[0\].pattern: .*did you mean 'stripes'"),
+    ("garments:\n  - {mesh: 'procedural:scarf', texture: knit.png}\n",
+     r"ep01.yaml:2: garments\[0\].texture: file not found: knit.png"),
 ])
 def test_bad_specs_are_one_line_errors(tmp_path, text, where):
     path = write(tmp_path, "ep01", text)
