@@ -86,36 +86,51 @@ def _bone_direction(skeleton: Skeleton, i: int) -> np.ndarray:
     return np.asarray(end, np.float64) - skeleton.heads[i]
 
 
+@functools.lru_cache(maxsize=16)
+def _alignment(names: tuple[str, ...], parents: bytes, heads: bytes, tails: bytes
+               ) -> dict[int, np.ndarray]:
+    """Joint index -> (4,) quaternion swinging its rest bone onto the T-pose direction, for
+    the arm bones of a skeleton (given as bytes: cached per skeleton); empty when its arms
+    already point exactly as the T-pose's."""
+    from reskin.rigging.retarget import swing
+    from reskin.rigging.skinning import matrix_to_quat
+
+    skeleton = Skeleton(names, np.frombuffer(parents, np.int32),
+                        np.frombuffer(heads, np.float32).reshape(-1, 3),
+                        np.frombuffer(tails, np.float32).reshape(-1, 3))
+    align = {}
+    for name, target in _T_POSE.items():
+        if name in names:
+            i = names.index(name)
+            d = _bone_direction(skeleton, i)
+            if np.linalg.norm(d) > 0:
+                align[i] = matrix_to_quat(swing(d, np.asarray(target)))
+    if all(np.allclose(q[:3], 0.0, atol=1e-12) for q in align.values()):
+        return {}
+    return align
+
+
 def rest_aligned(skeleton: Skeleton, rotations: np.ndarray) -> np.ndarray:
     """(f, j, 4) local rotations written for a T-pose rest -> the same motion on ``skeleton``.
 
     With A the rotation swinging a bone's rest direction onto its T-pose direction (identity
-    for bones not in :data:`_T_POSE`, and for a T-pose rig), the bone's world rotation W of
-    the T-pose motion becomes W A; locals follow from the parents' (L = W'_parent^T W').
+    for bones not in :data:`_T_POSE`), the bone's world rotation W of the T-pose motion becomes
+    W A. Rest orientations are identity, so locals are L' = A_parent^T L A: only the arm bones
+    and their children change, and a T-pose rig keeps the motion as written.
     """
-    from reskin.rigging.retarget import swing
-    from reskin.rigging.skeleton import quat_to_matrix
-    from reskin.rigging.skinning import matrix_to_quat
-
-    align = {}
-    for name, target in _T_POSE.items():
-        if name in skeleton.names:
-            i = skeleton.index(name)
-            d = _bone_direction(skeleton, i)
-            if np.linalg.norm(d) > 0:
-                align[i] = swing(d, np.asarray(target))
-    if all(np.allclose(a, np.eye(3), atol=1e-9) for a in align.values()):
-        return rotations  # a T-pose rig: the motion as written
-    local = quat_to_matrix(rotations)  # (f, j, 3, 3)
-    world = np.empty_like(local)
-    aligned = np.empty_like(local)
+    align = _alignment(tuple(skeleton.names),
+                       np.asarray(skeleton.parents, np.int32).tobytes(),
+                       np.asarray(skeleton.heads, np.float32).tobytes(),
+                       np.asarray(skeleton.tails, np.float32).tobytes())
+    if not align:
+        return rotations
+    out = np.array(rotations, np.float64)
     for i, p in enumerate(skeleton.parents):
-        world[:, i] = local[:, i] if p < 0 else world[:, p] @ local[:, i]
-        aligned[:, i] = world[:, i] @ align[i] if i in align else world[:, i]
-    out = np.empty_like(local)
-    for i, p in enumerate(skeleton.parents):
-        out[:, i] = aligned[:, i] if p < 0 else np.swapaxes(aligned[:, p], -1, -2) @ aligned[:, i]
-    return matrix_to_quat(out)
+        if p in align:  # undo the parent's alignment: conjugate (x, y, z, w) -> (-x, -y, -z, w)
+            out[:, i] = quat_mul(align[p] * np.array([-1.0, -1.0, -1.0, 1.0]), out[:, i])
+        if i in align:
+            out[:, i] = quat_mul(out[:, i], align[i])
+    return out
 
 
 class ProceduralClips:
