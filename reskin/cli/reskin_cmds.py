@@ -48,8 +48,10 @@ def reskin_run(character: str | None, episode: str, root: Path, as_json: bool) -
         click.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
+        worn = "; ".join(f"{g['name']} ({g['bind']}, {g['penetration_m'] * 1000:.1f} mm into "
+                         "the body at worst)" for g in r["garments"])
         click.echo(f"{r['character']} {r['episode']}: {r['skin']} "
-                   f"({'made' if r['made'] else 'cached'})")
+                   f"({'made' if r['made'] else 'cached'})" + (f", wearing {worn}" if worn else ""))
 
 
 @reskin_group.command("sheet")

@@ -23,7 +23,8 @@ def wardrobe_episodes(root: Path, character: str) -> list[str]:
 def reskin_episode(root: str | Path, episode: str, characters: list[str] | None = None,
                    log: Log | None = None) -> list[dict]:
     """Make (or find) the skins of ``characters`` (default: every cast member with a wardrobe
-    for ``episode``). Returns one row per skin: character, episode, skin ref, glb, made."""
+    for ``episode``). Returns one row per skin: character, episode, skin ref, glb, made, and
+    its garments (name, bind, penetration_m: how deep it sinks into the body in the clips)."""
     from reskin.build import Builder, load_cast
     from reskin.reskin_jobs.wardrobe import load_wardrobe
 
@@ -47,7 +48,13 @@ def reskin_episode(root: str | Path, episode: str, characters: list[str] | None 
                 raise ReskinError(f"{c} has no wardrobe for {episode} (expected {path})")
             wardrobes[(c, episode)] = load_wardrobe(path, c, episode)
         refs = builder.skins(cast, wardrobes)
-        return [{"character": c, "episode": e, "skin": r.ref, "glb": r.glb,
-                 "made": r.ref in builder.made} for (c, e), r in sorted(refs.items())]
+        rows = []
+        for (c, e), r in sorted(refs.items()):
+            garments = builder.lib.get(r.ref).meta.get("garments", [])
+            rows.append({"character": c, "episode": e, "skin": r.ref, "glb": r.glb,
+                         "made": r.ref in builder.made,
+                         "garments": [{k: g[k] for k in ("name", "bind", "penetration_m")}
+                                      for g in garments]})
+        return rows
     finally:
         builder.close()

@@ -20,8 +20,13 @@ def test_reskin_cast_then_character_then_sheet(tmp_path):
                       run.output[run.output.index("["):])
     assert [(r["character"], r["skin"], r["made"]) for r in rows] == [
         ("mira", "mira.ep02@1", True), ("theo", "theo.ep02@1", True)]
+    theo = rows[1]["garments"]
+    assert [(g["name"], g["bind"]) for g in theo] == [("scarf", "transfer"), ("cap", "joint")]
+    assert all(0 <= g["penetration_m"] < 0.01 for g in theo)
     again = CliRunner().invoke(main, ["reskin", "theo", "-e", "ep02", "-s", str(root)])
-    assert again.exit_code == 0 and "theo ep02: theo.ep02@1 (cached)" in again.output
+    assert again.exit_code == 0, again.output
+    assert "theo ep02: theo.ep02@1 (cached), wearing scarf (transfer, " in again.output
+    assert "mm into the body at worst); cap (joint, " in again.output
     bad = CliRunner().invoke(main, ["reskin", "zed", "-e", "ep02", "-s", str(root)])
     assert bad.exit_code == 2 and "no character 'zed'" in bad.output
     sheet = tmp_path / "mira.png"
