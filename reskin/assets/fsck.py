@@ -109,11 +109,15 @@ def fsck(lib: Library, *, repair: bool = False) -> FsckReport:
 
 def gc(lib: Library, *, grace_seconds: float = GC_GRACE_SECONDS, dry_run: bool = False
        ) -> tuple[list[Path], int]:
-    """Remove blobs no asset references and stale temp files older than ``grace_seconds``.
+    """Remove blobs no asset references and stale temp files older than ``grace_seconds``, and
+    the derived-data cache of asset versions no longer in the catalog
+    (:func:`reskin.assets.derived.prune`).
 
     Returns (paths removed, bytes freed). The catalog is read inside a write transaction, so no
     import commits a new reference while the list of unreferenced blobs is being made.
     """
+    from reskin.assets import derived
+
     db = lib._db
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -127,6 +131,9 @@ def gc(lib: Library, *, grace_seconds: float = GC_GRACE_SECONDS, dry_run: bool =
             freed += path.stat().st_size
             if not dry_run:
                 path.unlink()
+        live = {record.content_hash for record in lib.list()}
+        cached, cached_bytes = derived.prune(lib, live, grace_seconds=grace_seconds,
+                                             dry_run=dry_run)
     finally:
         db.execute("ROLLBACK")
-    return sorted(doomed), freed
+    return sorted(doomed + cached), freed + cached_bytes

@@ -8,7 +8,7 @@ so one export serves every skin of a rig (with the same hidden parts and clips).
 A body is checked against the rig in full (:func:`identity.check_exported`) when it is made;
 each skin then only has to prove that its written body is, bit for bit, that checked body.
 Bodies are kept in memory for the process and on disk under the library's derived-data cache
-(:mod:`reskin.reskin_jobs.derived`, kind ``skin-body``): the key covers the rig's content hash,
+(:mod:`reskin.assets.derived`, kind ``skin-body``): the key covers the rig's content hash,
 the hidden parts, the clips and the exporter version; a torn, corrupt or stale file is a miss
 (made again), never a wrong body.
 """
@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reskin.assets import derived
 from reskin.assets.characters import RiggedCharacter
 from reskin.assets.gltf_export import CharacterBody, character_body, finish_character_glb
 from reskin.assets.library import Library
 from reskin.hashing import key_of
-from reskin.reskin_jobs import derived
 
 BODY_CACHE_VERSION = "2"
 KIND = "skin-body"
@@ -60,10 +60,10 @@ def _body_glb(body: CharacterBody, key: str) -> bytes:
     return finish_character_glb(body, extras={"reskin_body": key})
 
 
-def _load(lib: Library, key: str) -> VerifiedBody | None:
+def _load(lib: Library, owner: str, key: str) -> VerifiedBody | None:
     from reskin.reskin_jobs.skin_glb import body_arrays_of, read_glb
 
-    glb = derived.read(lib, KIND, key)
+    glb = derived.read(lib, KIND, owner, key)
     if glb is None:
         return None
     try:
@@ -90,9 +90,10 @@ def verified_body(lib: Library, rigged: RiggedCharacter, body_mesh, keep: np.nda
     from reskin.reskin_jobs.skin_glb import body_arrays
 
     key = body_key(rigged, hidden, clips, name)
+    owner = rigged.record.content_hash
     found = _MEMORY.get(key)
     if found is None:
-        found = _load(lib, key)
+        found = _load(lib, owner, key)
         if found is None:
             body = character_body(body_mesh, rigged.skeleton, rigged.joints, rigged.weights,
                                   name=name, clips=derived.clip_list(clips))
@@ -100,12 +101,12 @@ def verified_body(lib: Library, rigged: RiggedCharacter, body_mesh, keep: np.nda
             arrays = body_arrays(glb)
             identity.check_exported(arrays, rigged.mesh, rigged.skeleton, rigged.joints,
                                     rigged.weights, keep, f"body of {name}")
-            derived.write(lib, KIND, key, glb)
+            derived.write(lib, KIND, owner, key, glb)
             found = VerifiedBody(key, body, arrays)
         _MEMORY[key] = found
         while len(_MEMORY) > _MEMORY_SIZE:
             _MEMORY.popitem(last=False)
-    elif not derived.exists(lib, KIND, key):  # another library with the same rig
-        derived.write(lib, KIND, key, _body_glb(found.body, key))
+    elif not derived.exists(lib, KIND, owner, key):  # another library with the same rig
+        derived.write(lib, KIND, owner, key, _body_glb(found.body, key))
     _MEMORY.move_to_end(key)
     return found

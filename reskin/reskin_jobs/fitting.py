@@ -4,7 +4,7 @@ How a garment is bound (its weights, transferred from the body or fixed to a joi
 deep it sinks into the body through the clips depend on its geometry, how it is bound, the rig
 and the clips: not on its colour, the episode or what else is worn. So a garment fitted for one
 episode is not fitted again for the next one that wears it: the fit is kept in memory and in the
-library's derived-data cache (:mod:`reskin.reskin_jobs.derived`, kind ``garment-fit``), keyed by
+library's derived-data cache (:mod:`reskin.assets.derived`, kind ``garment-fit``), keyed by
 all of those inputs. Only a garment's first appearance on a rig pays for the fitting.
 """
 
@@ -17,11 +17,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from reskin.assets import derived
 from reskin.assets.arrays import pack_arrays, unpack_arrays
 from reskin.assets.characters import RiggedCharacter
 from reskin.assets.library import Library
 from reskin.hashing import key_of
-from reskin.reskin_jobs import derived
 from reskin.reskin_jobs.garments import Garment, bind_garment
 
 FIT_VERSION = "1"
@@ -61,8 +61,8 @@ def _fit(garment: Garment, rigged: RiggedCharacter, clips: derived.Clips, poses:
             "depth": np.array([depth], np.float64)}
 
 
-def _load(lib: Library, key: str, n: int) -> dict[str, np.ndarray] | None:
-    data = derived.read(lib, KIND, key)
+def _load(lib: Library, owner: str, key: str, n: int) -> dict[str, np.ndarray] | None:
+    data = derived.read(lib, KIND, owner, key)
     if data is None:
         return None
     try:
@@ -85,24 +85,25 @@ def fit_garments(lib: Library, garments: Sequence[Garment], rigged: RiggedCharac
     from reskin.reskin_jobs.penetration import sample_poses
 
     bound, depth, fitted = [], {}, 0
+    owner = rigged.record.content_hash
     poses = None  # the clips' test poses, posed once for every garment that needs fitting
     for g in garments:
         key = fit_key(g, rigged, clips, frames_per_clip)
         fit = _MEMORY.get(key)
         if fit is None:
-            fit = _load(lib, key, len(g.vertices))
+            fit = _load(lib, owner, key, len(g.vertices))
             if fit is None:
                 if poses is None:
                     poses = sample_poses(rigged.skeleton, derived.clip_list(clips),
                                          frames_per_clip)
                 fit = _fit(g, rigged, clips, poses)
                 fitted += 1
-                derived.write(lib, KIND, key, pack_arrays(fit))
+                derived.write(lib, KIND, owner, key, pack_arrays(fit))
             _MEMORY[key] = fit
             while len(_MEMORY) > _MEMORY_SIZE:
                 _MEMORY.popitem(last=False)
-        elif not derived.exists(lib, KIND, key):  # another library with the same rig
-            derived.write(lib, KIND, key, pack_arrays(fit))
+        elif not derived.exists(lib, KIND, owner, key):  # another library with the same rig
+            derived.write(lib, KIND, owner, key, pack_arrays(fit))
         _MEMORY.move_to_end(key)
         bound.append(replace(g, joints=fit["joints"], weights=fit["weights"],
                              matched=fit["matched"]))

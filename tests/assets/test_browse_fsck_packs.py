@@ -86,6 +86,26 @@ def test_gc_removes_only_unreferenced(lib):
     assert lib.read_blob(lib.get("chair@1").blobs["model.glb"])
 
 
+def test_gc_drops_the_derived_cache_of_versions_no_longer_in_the_catalog(lib):
+    from reskin.assets import derived
+
+    live = lib.get("chair@2")
+    derived.write(lib, "garment-fit", live.content_hash, "k1", b"kept")
+    derived.write(lib, "skin-body", "f" * 64, "k2", b"an owner long gone")
+    derived.write(lib, "skin-body", live.content_hash, "k3", b"kept too")
+    assert derived.read(lib, "garment-fit", live.content_hash, "k1") == b"kept"
+    assert gc(lib)[0] == []  # young files are spared
+    removed, freed = gc(lib, grace_seconds=0)
+    assert removed == [derived.path_of(lib, "skin-body", "f" * 64, "k2")] and freed > 0
+    assert derived.read(lib, "garment-fit", live.content_hash, "k1") == b"kept"
+    assert derived.read(lib, "skin-body", live.content_hash, "k3") == b"kept too"
+    # the catalog drops chair@2: its derived data goes at the next gc
+    lib.remove("chair@2")
+    removed, _ = gc(lib, grace_seconds=0, dry_run=True)
+    assert derived.path_of(lib, "garment-fit", live.content_hash, "k1") in removed
+    assert derived.path_of(lib, "skin-body", live.content_hash, "k3") in removed
+
+
 def test_pack_round_trip_with_lineage(lib, tmp_path):
     derived = lib.add("chair.ep01", "prop", {"x": b"derived"}, parents=(lib.get("chair@1"),))
     out = tmp_path / "p.zip"

@@ -160,7 +160,7 @@ def test_cached_body_gives_the_same_skin_and_a_bad_cache_is_a_miss(made):
     wardrobe = load_wardrobe(root / "cast/mira/ep01.yaml", "mira", "ep01")
     body_cache.clear_memory()
     warm = make_skin_glb(lib, rig, spec, wardrobe, 8)[0]  # body from the library's cache
-    files = list((lib.root / "cache" / "skin-body").glob("*.bin"))
+    files = list((lib.root / "cache" / "skin-body").rglob("*.bin"))
     assert files
     for f in files:  # a corrupt cache file is made again, never trusted
         f.write_bytes(f.read_bytes()[:-10] + b"0123456789")
@@ -234,7 +234,7 @@ def test_a_garment_is_fitted_once_per_rig_and_reused_by_later_episodes(made):
     (looser,), _, fitted = fit("garments:\n  - {mesh: 'procedural:scarf', gap: 0.02}\n")
     assert fitted == 1 and not np.array_equal(looser.weights, np.zeros_like(looser.weights))
     # a damaged cache file is a miss, fitted again to the same answer
-    for f in (lib.root / "cache" / "garment-fit").glob("*.bin"):
+    for f in (lib.root / "cache" / "garment-fit").rglob("*.bin"):
         f.write_bytes(f.read_bytes()[:-7] + b"garbage")
     (again,), depth2, fitted = fit("garments:\n  - {mesh: 'procedural:scarf', "
                                    "color: '#123456', gap: 0.01}\n")
