@@ -19,6 +19,7 @@ import json
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pygltflib as gl
@@ -373,23 +374,10 @@ def finish_character_parts(
     return doc, binary
 
 
-def finish_character_glb(
-    body: CharacterBody,
-    *,
-    texture_png: bytes | None = None,
-    base_color: Sequence[float] = (1.0, 1.0, 1.0, 1.0),
-    roughness: float = 0.6,
-    metallic: float = 0.0,
-    extras: dict | None = None,
-) -> bytes:
-    """The GLB of ``body`` with its material (arguments as :func:`write_character_glb`).
-
-    The texture's bufferView comes after all of the body's, so the body's bytes open the binary
-    chunk unchanged whatever the material.
-    """
-    return _glb(*finish_character_parts(
-        body, texture_png=texture_png, base_color=base_color, roughness=roughness,
-        metallic=metallic, extras=extras))
+def finish_character_glb(body: CharacterBody, **material: Any) -> bytes:
+    """The GLB of ``body`` with its material: :func:`finish_character_parts`, packed (the
+    material arguments as :func:`write_character_glb` takes them)."""
+    return _glb(*finish_character_parts(body, **material))
 
 
 def write_character_glb(

@@ -49,14 +49,14 @@ def fit_key(garment: Garment, rigged: RiggedCharacter, clips: derived.Clips,
                   frames_per_clip)
 
 
-def _fit(garment: Garment, rigged: RiggedCharacter, clips: derived.Clips, poses: np.ndarray
-         ) -> dict[str, np.ndarray]:
+def _fit(garment: Garment, rigged: RiggedCharacter, poses: np.ndarray) -> dict[str, np.ndarray]:
+    """Bind ``garment`` and measure its penetration in ``poses`` (:func:`sample_poses`)."""
     from reskin.reskin_jobs.penetration import garment_penetration
 
     bound = bind_garment(garment, rigged.mesh, rigged.skeleton, rigged.joints, rigged.weights)
     depth = garment_penetration(rigged.mesh.vertices, rigged.mesh.faces, rigged.joints,
-                                rigged.weights, rigged.skeleton, [bound],
-                                derived.clip_list(clips), poses=poses)[garment.spec.name]
+                                rigged.weights, rigged.skeleton, [bound], (),
+                                poses=poses)[garment.spec.name]
     return {"joints": bound.joints, "weights": bound.weights, "matched": bound.matched,
             "depth": np.array([depth], np.float64)}
 
@@ -96,7 +96,7 @@ def fit_garments(lib: Library, garments: Sequence[Garment], rigged: RiggedCharac
                 if poses is None:
                     poses = sample_poses(rigged.skeleton, derived.clip_list(clips),
                                          frames_per_clip)
-                fit = _fit(g, rigged, clips, poses)
+                fit = _fit(g, rigged, poses)
                 fitted += 1
                 derived.write(lib, KIND, owner, key, pack_arrays(fit))
             _MEMORY[key] = fit

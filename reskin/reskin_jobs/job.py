@@ -87,14 +87,16 @@ def _png_indexed(labels: np.ndarray, palette: np.ndarray) -> bytes:
 
 def _images(lib: Library, wardrobe: WardrobeSpec) -> dict[str, np.ndarray]:
     """Every texture and decal the spec names, as (h, w, 4) float32 RGBA."""
+    refs = [r.texture for r in wardrobe.regions.values() if r.texture]
+    refs += [d.image for d in wardrobe.decals]
+    refs += [g.texture for g in wardrobe.garments if g.texture]
+    if not refs:
+        return {}
     from PIL import Image
 
     from reskin.errors import ReskinError
     from reskin.reskin_jobs.garments import read_ref
 
-    refs = [r.texture for r in wardrobe.regions.values() if r.texture]
-    refs += [d.image for d in wardrobe.decals]
-    refs += [g.texture for g in wardrobe.garments if g.texture]
     out = {}
     for ref in dict.fromkeys(refs):
         data, _ = read_ref(lib, ref)
@@ -134,6 +136,7 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     body = Mesh(vertices=vertices, faces=mesh.faces[keep], uvs=mesh.uvs,
                 uv_faces=mesh.uv_faces[keep], parts=mesh.parts[keep], part_names=mesh.part_names)
     # 2. Textures and material maps: a palette image when the spec paints whole regions.
+    images = _images(lib, wardrobe)  # every texture and decal the spec names, decoded once
     indexed = paint_indexed(rigged.position, rigged.part, mesh.part_names, skeleton,
                             spec.identity(), wardrobe)
     if indexed is not None:
@@ -143,7 +146,7 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     else:
         texture, metal_rough = paint_materials(
             rigged.position, rigged.part, mesh.part_names, skeleton, spec.identity(), wardrobe,
-            _images(lib, wardrobe))
+            images)
         png = _png(texture)
         mr_png = _png(metal_rough) if metal_rough is not None else None
     # 3. Garments, bound to the skeleton, and how deep they sink into the body in the clips
@@ -152,9 +155,7 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     garments, depth, _ = fit_garments(
         lib, [build_garment(g, mesh, skeleton, lambda r: read_ref(lib, r))
               for g in wardrobe.garments], rigged, clips, PENETRATION_FRAMES)
-    if any(g.spec.painted for g in garments):  # fabrics baked after binding (see garment_paint)
-        garment_images = _images(lib, wardrobe)
-        garments = [paint_garment(g, garment_images) for g in garments]
+    garments = [paint_garment(g, images) for g in garments]  # after binding: see garment_paint
     for name, d in depth.items():
         if d > WARN_DEPTH:
             log(f"warning: {spec.name}.{wardrobe.episode}: garment {name!r} sinks "

@@ -5,8 +5,9 @@ posed garment vertex gets a signed distance to the posed body surface — its di
 closest body point, negative when it lies behind the body's (interpolated) normal there. The
 depth of the deepest vertex over all sampled frames is the garment's penetration.
 
-Every pose and garment is measured in one batch: one search tree per pose over the body faces
-near any garment, closest points among a few candidate faces per vertex.
+Every pose and garment is measured in one batch: the body faces near any garment, posed in
+every test pose and laid side by side in one search tree, then closest points among a few
+candidate faces per garment vertex.
 """
 
 from __future__ import annotations

@@ -334,3 +334,34 @@ def test_a_striped_scarf_without_uvs_is_unwrapped_and_painted(made):
     _, first, inverse = np.unique(v, axis=0, return_index=True, return_inverse=True)
     assert len(first) < len(v)  # there are seams
     assert np.abs(posed - posed[:, first[inverse.ravel()]]).max() < 1e-6
+
+
+def test_a_garment_texture_is_tiled_over_it_and_tinted(made):
+    from PIL import Image
+
+    root, lib, spec, rig, _ = made
+    cells = np.array([[[255, 255, 255], [40, 200, 40]], [[40, 40, 220], [250, 200, 0]]],
+                     np.uint8)  # 2x2 cells of four colours
+    Image.fromarray(cells).save(root / "knit.png")
+    path = root / "cast/mira/ep11.yaml"
+    path.write_text("base: ep01\ngarments:\n  - {mesh: 'procedural:scarf', color: '#ffffff', "
+                    "texture: knit.png, scale: 0.05}\n")
+    record, _ = ensure_skin(lib, rig, spec, load_wardrobe(path, "mira", "ep11"), 8)
+    glb = glb_of(lib, record)
+    assert validate_gltf_bytes(glb)["issues"]["numErrors"] == 0
+    scarf = _garment_of(glb, "scarf")
+    v, uv, f, img = scarf["position"], scarf["uv"], scarf["faces"], scarf["image"]
+    bary = np.random.default_rng(5).dirichlet(np.ones(3), (len(f), 8))
+    point = np.einsum("hsk,hkd->hsd", bary, v[f]).reshape(-1, 3)
+    at = np.einsum("hsk,hkd->hsd", bary, uv[f]).reshape(-1, 2)
+    h, w = img.shape[:2]
+    texel = img[np.clip((at[:, 1] * h).astype(int), 0, h - 1),
+                np.clip((at[:, 0] * w).astype(int), 0, w - 1)].astype(int)
+    # The wrap-around projection: u along x + z, v down the height, one tile per 5 cm.
+    u = np.mod((point[:, 0] + point[:, 2]) / 0.05, 1.0) * 2
+    t = np.mod(-point[:, 1] / 0.05, 1.0) * 2
+    expected = cells[t.astype(int) % 2, u.astype(int) % 2].astype(int)
+    clear = (np.abs(u - np.round(u)) > 0.1) & (np.abs(t - np.round(t)) > 0.1)
+    close = np.abs(texel - expected).max(axis=1) <= 3
+    assert clear.sum() > 2000 and close[clear].mean() > 0.98, close[clear].mean()
+    assert len(np.unique(expected[clear], axis=0)) == 4  # every cell shows up
