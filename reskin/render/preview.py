@@ -67,6 +67,7 @@ class PreviewRenderer:
         self._pyrender = pyrender
         self.width, self.height = width, height
         self._renderer = pyrender.OffscreenRenderer(width, height)
+        self._props: dict = {}  # prop key -> pyrender.Mesh, loaded once per renderer
 
     def __enter__(self) -> PreviewRenderer:
         return self
@@ -127,8 +128,23 @@ class PreviewRenderer:
             out[n] = color
         return out
 
+    def _prop(self, key: str, glb: str):  # noqa: ANN202 - a pyrender.Mesh
+        """A prop's GLB as one pyrender mesh (its node transforms applied), loaded once."""
+        if key not in self._props:
+            import trimesh
+
+            loaded = trimesh.load(glb, file_type="glb", force="scene")
+            self._props[key] = self._pyrender.Mesh.from_trimesh(
+                loaded.dump(concatenate=False), smooth=False)
+        return self._props[key]
+
     def _add_set(self, scene, stage: dict) -> None:
-        """The floor (y = 0) and the backdrop wall (z = wall_z), as in the Blender worker."""
+        """The floor (y = 0), the backdrop wall (z = wall_z) and the props, placed as the
+        Blender worker places them (position on the floor, turned about +Y, scaled)."""
+        for prop in stage.get("props", []):
+            pose = placement(prop["position"], prop["facing_deg"])
+            pose[:3, :3] *= prop["scale"]
+            scene.add(self._prop(prop["key"], prop["glb"]), pose=pose)
         pr, s = self._pyrender, 20.0
         quads = [(stage["floor"], [[-s, 0, -s], [-s, 0, s], [s, 0, s], [s, 0, -s]])]
         if stage.get("wall"):

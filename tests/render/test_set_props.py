@@ -65,6 +65,33 @@ def test_prop_stands_in_the_set_beside_the_cast(series):
     assert np.median(cols) > np.median(mira_cols)
 
 
+def test_the_preview_draws_the_prop_where_blender_does(series):
+    from PIL import Image
+
+    result = CliRunner().invoke(main, ["render", "ep01", "-s", str(series), "--preview"])
+    assert result.exit_code == 0, result.output
+    (render,) = (series / ".reskin" / "cache" / "render").iterdir()
+    plan = json.loads((render / "done.json").read_text())["plan"]
+    inst = read_shot_passes(sorted(render.glob("passes_*.exr")), [plan["camera"]])[
+        "instance"][0]
+
+    def red(path):
+        rgb = np.asarray(Image.open(path))[..., :3].astype(int)
+        return (rgb[..., 0] > 90) & (rgb[..., 0] > 1.8 * rgb[..., 1]) & (
+            rgb[..., 0] > 1.8 * rgb[..., 2])
+
+    # The red crate right of the character (her striped top is red too: leave her columns out).
+    beside = np.zeros_like(inst, bool)
+    beside[:, np.nonzero(inst == 1)[1].max() + 3:] = True
+    blender = red(render / "beauty_0000.png") & beside
+    preview = red(series / "out" / "ep01" / "preview" / "a" / "preview_0000.png") & beside
+    assert blender.sum() > 20 and preview.sum() > 20, "no crate"
+    overlap = (blender & preview).sum() / (blender | preview).sum()
+    assert overlap > 0.6, overlap
+    for axis in (0, 1):
+        assert abs(np.nonzero(blender)[axis].mean() - np.nonzero(preview)[axis].mean()) < 2
+
+
 def test_a_missing_prop_names_the_file_line_and_field(series, tmp_path):
     ep = series / "episodes" / "ep01.yaml"
     ep.write_text(EPISODE.replace("asset: crate", "asset: barrel"))
