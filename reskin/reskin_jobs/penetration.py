@@ -133,6 +133,8 @@ def garment_penetration(
     mats = sample_poses(skeleton, clips, frames_per_clip) if poses is None else poses
     bv = np.asarray(body_vertices, np.float64)
     faces = _near_faces(bv, np.asarray(body_faces, np.int64), garments)
+    if len(faces) == 0:  # nothing of the body is within reach of any garment
+        return {g.spec.name: 0.0 for g in garments}
     used, local = np.unique(faces, return_inverse=True)
     local = local.reshape(-1, 3)
     posed_body = lbs(bv[used], body_joints[used], body_weights[used], mats)  # (p, u, 3)

@@ -365,3 +365,26 @@ def test_a_garment_texture_is_tiled_over_it_and_tinted(made):
     close = np.abs(texel - expected).max(axis=1) <= 3
     assert clear.sum() > 2000 and close[clear].mean() > 0.98, close[clear].mean()
     assert len(np.unique(expected[clear], axis=0)) == 4  # every cell shows up
+
+
+PATHOLOGICAL = ("cycloidal_nonmanifold.ply", "joined_tetrahedra_dupface.obj",
+                "large_block_obb_far_from_origin.STL", "nancolor.obj", "notenoughindices.obj",
+                "soup.stl")
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_a_bad_mesh_worn_as_a_painted_accessory_still_makes_a_valid_skin(made, shared_data,
+                                                                         name):
+    """Non-manifold, duplicated, degenerate, far-off or triangle-soup garments are bound,
+    checked for penetration (0 for one out of the body's reach), unwrapped and painted."""
+    import shutil
+
+    root, lib, spec, rig, _ = made
+    shutil.copy(shared_data / "meshes" / "pathological" / name, root / name)
+    path = root / "cast/mira/ep14.yaml"
+    path.write_text(f"base: ep01\ngarments:\n  - {{mesh: '{name}', bind: joint, joint: head, "
+                    "size: 0.2, name: thing, pattern: stripes, scale: 0.04}\n")
+    record, _ = ensure_skin(lib, rig, spec, load_wardrobe(path, "mira", "ep14"), 8)
+    report = validate_gltf_bytes(glb_of(lib, record))
+    assert report["issues"]["numErrors"] == 0, errors_of(report)
+    assert record.meta["garments"][0]["penetration_m"] >= 0.0
