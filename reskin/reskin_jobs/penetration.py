@@ -146,7 +146,7 @@ def garment_penetration(
     m = len(local)
     incidence = csr_matrix((np.ones(3 * m), (local.T.ravel(), np.tile(np.arange(m), 3))),
                            shape=(len(used), m))
-    tri = posed_body[:, local]  # (p, m, 3, 3)
+    tri = np.take(posed_body, local, axis=1)  # (p, m, 3, 3), C order (fancy indexing is not)
     fn = _cross(tri[:, :, 1] - tri[:, :, 0], tri[:, :, 2] - tri[:, :, 0])  # (p, m, 3)
     vn = (incidence @ fn.transpose(1, 0, 2).reshape(m, -1)).reshape(len(used), -1, 3)
     # One search tree for all poses: pose p's faces and vertices are moved SPREAD * p metres
@@ -154,7 +154,7 @@ def garment_penetration(
     n_poses, q = posed_g.shape[:2]
     spread = np.zeros((n_poses, 1, 3))
     spread[:, 0, 0] = SPREAD * np.arange(n_poses)
-    centroids = (tri.mean(axis=2) + spread).reshape(-1, 3)  # (p m, 3)
+    centroids = ((tri[:, :, 0] + tri[:, :, 1] + tri[:, :, 2]) / 3 + spread).reshape(-1, 3)
     tree = cKDTree(centroids, balanced_tree=False, compact_nodes=False)
     near, near_cand, far, far_cand = _candidates(tree, len(centroids),
                                                  (posed_g + spread).reshape(-1, 3))
