@@ -45,8 +45,9 @@ def unpack_arrays(data: bytes, *, copy: bool = True) -> dict[str, np.ndarray]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         infos = zf.infolist()
         for info in infos:
-            if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
-                break
+            if (info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1
+                    or not info.filename.endswith(".npy")):
+                break  # compressed or encrypted: np.load's general path
             at = info.header_offset
             name_len, extra_len = struct.unpack("<HH", view[at + 26:at + 30])
             start = at + 30 + name_len + extra_len
