@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import os
 import re
 import shutil
 import time
@@ -90,21 +89,22 @@ def fsck(lib: Library, *, repair: bool = False) -> FsckReport:
             report.errors.append(f"corrupt blob {sha[:12]} (hashes to {actual[:12]}) used by "
                                  f"{', '.join(users)}")
             if repair:
-                qdir = lib.root / "quarantine"
-                qdir.mkdir(exist_ok=True)
-                target = qdir / f"{sha}.{stamp}"
-                os.replace(path, target)
-                report.quarantined.append(target)
+                report.quarantined.append(_quarantine(lib, path, f"{sha}.{stamp}"))
     report.garbage = sorted([p for s, p in files.items() if s not in refs] + temps)
     for path in strays:
         report.errors.append(f"stray file in objects/: {path.relative_to(lib.root)}")
         if repair:
-            qdir = lib.root / "quarantine"
-            qdir.mkdir(exist_ok=True)
-            target = qdir / f"stray.{path.name}.{stamp}"
-            shutil.move(path, target)
-            report.quarantined.append(target)
+            report.quarantined.append(_quarantine(lib, path, f"stray.{path.name}.{stamp}"))
     return report
+
+
+def _quarantine(lib: Library, path: Path, name: str) -> Path:
+    """Move a bad file out of objects/ into quarantine/ (kept for inspection, never served)."""
+    qdir = lib.root / "quarantine"
+    qdir.mkdir(exist_ok=True)
+    target = qdir / name
+    shutil.move(path, target)
+    return target
 
 
 def gc(lib: Library, *, grace_seconds: float = GC_GRACE_SECONDS, dry_run: bool = False
