@@ -145,8 +145,9 @@ def rendered_shot(frames: int, size: int) -> FrameSet:
     import json
     import shutil
 
-    from reskin.build import build, load_frameset
-    from reskin.series_init import create_demo
+    from reskin.pipeline.build import build
+    from reskin.pipeline.inputs import load_frameset
+    from reskin.pipeline.series_init import create_demo
 
     w = (size * 9 // 16) // 2 * 2
     root = create_demo(Path(tempfile.mkdtemp(prefix="reskin-coherence-")) / "s")

@@ -31,21 +31,24 @@ def main() -> None:
     ap.add_argument("--shots", type=int, default=20)
     args = ap.parse_args()
 
-    from reskin.build import Builder, load_inputs
+    from reskin.pipeline.build import Builder
+    from reskin.pipeline.context import BuildContext
+    from reskin.pipeline.inputs import load_inputs
+    from reskin.pipeline.series_init import create_demo
     from reskin.render.blender.client import BlenderWorker
     from reskin.scenes.compile import compile_episode
-    from reskin.series_init import create_demo
 
     tmp = Path(tempfile.mkdtemp(prefix="reskin-bench-"))
     root = create_demo(tmp / "series")
     (root / "series.yaml").write_text(
         f"name: bench\nresolution: [{args.width}, {args.height}]\nfps: 8\n"
         f"render: {{engine: cycles, samples: {args.samples}}}\nstyle: {{stylizer: none}}\n")
-    builder = Builder(root)
-    cast, episodes, wardrobes = load_inputs(builder.series)
+    ctx = BuildContext.open(root)
+    builder = Builder(ctx)
+    cast, episodes, wardrobes = load_inputs(ctx.series)
     skins = builder.skins(cast, wardrobes)
     ep = episodes[0]
-    plan = compile_episode(builder.series, ep, {c: s for (c, e), s in skins.items()
+    plan = compile_episode(ctx.series, ep, {c: s for (c, e), s in skins.items()
                                                 if e == ep.id})[0]
     plan = dataclasses.replace(plan, frame_count=args.frames)
     shot = plan.to_dict()
@@ -99,13 +102,13 @@ def main() -> None:
     import numpy as np
     from PIL import Image
 
-    from reskin.assets.characters import load_rigged
-    from reskin.scenes.episode import CLIPS
+    from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS
+    from reskin.rigging.rigged import load_rigged
 
-    skin = builder.lib.get(shot["cast"][0]["key"])
-    rig = load_rigged(builder.lib, builder.lib.get(skin.meta["character"]))
-    tex = np.asarray(Image.open(io.BytesIO(builder.lib.read_blob(skin.blobs["texture.png"]))))
-    chars = {skin.ref: PreviewCharacter.from_rig(rig, tex[..., :3], 8, CLIPS)}
+    skin = ctx.lib.get(shot["cast"][0]["key"])
+    rig = load_rigged(ctx.lib, ctx.lib.get(skin.meta["character"]))
+    tex = np.asarray(Image.open(io.BytesIO(ctx.lib.read_blob(skin.blobs["texture.png"]))))
+    chars = {skin.ref: PreviewCharacter.from_rig(rig, tex[..., :3], 8, PROCEDURAL_CLIPS)}
     with PreviewRenderer(args.width, args.height) as pr:
         pr.render_shot(wb, chars, frames=[0])
         t = time.perf_counter()
@@ -113,7 +116,7 @@ def main() -> None:
         pv_fps = frames / (time.perf_counter() - t)
     print(f"preview {pv_fps:6.2f} frames/s   Blender Workbench {wb_fps:6.2f} frames/s   "
           f"ratio {pv_fps / wb_fps:.2f}x")
-    builder.close()
+    ctx.close()
 
 
 if __name__ == "__main__":

@@ -22,11 +22,11 @@ import numpy as np
 
 from reskin.assets.generator import HumanoidParams, generate_humanoid
 from reskin.assets.gltf_export import write_character_glb
+from reskin.core.clip import Clip
+from reskin.core.skeleton import Skeleton, forward_kinematics, skinning_matrices
 from reskin.rigging.blender_ref import blender_rig_eval
-from reskin.rigging.clip import Clip
 from reskin.rigging.fit import fit_skeleton
 from reskin.rigging.procedural_clips import axis_angle
-from reskin.rigging.skeleton import Skeleton, forward_kinematics, skinning_matrices
 from reskin.rigging.skinning import lbs_many, skin_torch, skinning_operator
 from reskin.rigging.weights import bind_weights
 

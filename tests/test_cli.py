@@ -67,7 +67,7 @@ BAD_EPISODES = {
 
 
 def _demo_copy(tmp_path):
-    from reskin.series_init import create_demo
+    from reskin.pipeline.series_init import create_demo
 
     return create_demo(tmp_path / "show")
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from reskin.cli import main
-from tests.test_build import make_tiny
+from tests.pipeline.test_build import make_tiny
 
 
 def stylize(root: Path, *args: str) -> tuple[int, str]:

@@ -6,8 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from reskin.scenes.fields import load_yaml
-from reskin.scenes.series import parse_color
+from reskin.core.colors import parse_color
+from reskin.core.fields import load_yaml
 
 
 @dataclass(frozen=True)

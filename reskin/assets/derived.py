@@ -11,17 +11,9 @@ data. Nothing in the catalog points here: ``rm -r .reskin/cache`` only costs tim
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from reskin.assets.library import Library
-from reskin.rigging.clip import Clip
-from reskin.rigging.procedural_clips import ProceduralClips
-
-Clips = Sequence[Clip] | ProceduralClips
-"""Clips as a cache user takes them: a list, or procedural clips made only if needed."""
 
 _MAGIC = b"reskin-derived\n"
 
@@ -51,7 +43,7 @@ def read(lib: Library, kind: str, owner: str, key: str) -> bytes | None:
 
 def write(lib: Library, kind: str, owner: str, key: str, payload: bytes) -> None:
     """Store ``payload`` for ``key`` (atomically; a cache that cannot be written is skipped)."""
-    from reskin.fsutil import write_bytes_atomic
+    from reskin.core.atomic import write_bytes_atomic
 
     try:
         write_bytes_atomic(path_of(lib, kind, owner, key), _MAGIC + hashlib.sha256(
@@ -96,18 +88,3 @@ def prune(lib: Library, live: set[str], *, grace_seconds: float, dry_run: bool =
                 else:
                     entry.unlink()
     return sorted(doomed), freed
-
-
-def clip_ids(clips: Clips) -> list:
-    """What identifies clips in a cache key: names, rates, lengths and the exact motion (or,
-    for procedural clips, what makes them)."""
-    if isinstance(clips, ProceduralClips):
-        return clips.key
-    return [(c.name, c.fps, c.frames, hashlib.sha256(
-        np.ascontiguousarray(c.rotations).tobytes()
-        + np.ascontiguousarray(c.root_translation).tobytes()).hexdigest(), list(c.joint_names))
-        for c in clips]
-
-
-def clip_list(clips: Clips) -> list[Clip]:
-    return clips.clips if isinstance(clips, ProceduralClips) else list(clips)

@@ -15,9 +15,9 @@ import numpy as np
 from reskin.assets.arrays import unpack_arrays
 from reskin.assets.gltf_write import write_glb
 from reskin.assets.library import AssetRecord, Library
-from reskin.assets.mesh import Mesh
-from reskin.errors import ReskinError
-from reskin.fsutil import atomic_path, write_bytes_atomic
+from reskin.core.atomic import atomic_path, write_bytes_atomic
+from reskin.core.errors import ReskinError
+from reskin.core.mesh import Mesh
 
 FORMATS = (".glb", ".usda", ".usdc", ".usd")
 
@@ -51,7 +51,7 @@ def asset_glb(lib: Library, record: AssetRecord) -> bytes:
     mesh = Mesh.from_arrays(unpack_arrays(lib.read_blob(record.blobs["mesh.npz"])))
     if "rig.npz" in record.blobs:
         from reskin.assets.gltf_export import write_character_glb
-        from reskin.rigging.skeleton import Skeleton
+        from reskin.core.skeleton import Skeleton
 
         rig = unpack_arrays(lib.read_blob(record.blobs["rig.npz"]))
         return write_character_glb(mesh, Skeleton.from_arrays(rig), rig["skin_joints"],

@@ -19,7 +19,8 @@ import numpy as np
 from reskin.assets import gltf_scene as gs
 from reskin.assets.gltf_read import GltfDocument, as_float, load_gltf
 from reskin.assets.safe_io import Limits
-from reskin.errors import MissingExtra
+from reskin.core.errors import MissingExtra
+from reskin.core.transforms import trs_matrix
 
 FPS = 30.0
 
@@ -90,7 +91,7 @@ def _animated_locals(doc: GltfDocument, anim: dict, at: np.ndarray) -> np.ndarra
     out = np.repeat(local[None], len(at), axis=0)
     for node, channels in samples.items():
         t, r, s = rest[node]
-        out[:, node] = gs.trs_matrix(
+        out[:, node] = trs_matrix(
             channels.get("translation", np.broadcast_to(t, (len(at), 3))),
             channels.get("rotation", np.broadcast_to(r, (len(at), 4))),
             channels.get("scale", np.broadcast_to(s, (len(at), 3))))

@@ -17,7 +17,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.measure import marching_cubes
 
-from reskin.assets.mesh import Mesh
+from reskin.core.mesh import Mesh
 
 GENERATOR_NAME = "reskin.humanoid"
 GENERATOR_VERSION = "1"

@@ -25,9 +25,9 @@ import numpy as np
 import pygltflib as gl
 
 from reskin import __version__
-from reskin.assets.mesh import Mesh
-from reskin.rigging.clip import Clip
-from reskin.rigging.skeleton import Skeleton
+from reskin.core.clip import Clip
+from reskin.core.mesh import Mesh
+from reskin.core.skeleton import Skeleton
 
 EXPORTER_VERSION = "2"  # bump when the bytes written for the same inputs change
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from reskin.assets.safe_io import ExternalReader, Limits, check_image, decode_data_uri
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 COMPONENT_DTYPES = {
     5120: np.dtype(np.int8),

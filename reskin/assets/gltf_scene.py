@@ -9,30 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from reskin.assets.gltf_read import GltfDocument, as_float
-from reskin.errors import ReskinError
-
-
-def quat_to_matrix(q: np.ndarray) -> np.ndarray:
-    """(..., 4) quaternions (x, y, z, w), any length -> (..., 3, 3) rotation matrices."""
-    q = np.asarray(q, np.float64)
-    n = np.linalg.norm(q, axis=-1, keepdims=True)
-    q = q / np.where(n > 0, n, 1.0)
-    x, y, z, w = np.moveaxis(q, -1, 0)
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
-        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
-        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
-    ], -2)
-
-
-def trs_matrix(t: np.ndarray, r: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """(..., 4, 4) from translations (..., 3), quaternions (..., 4) and scales (..., 3)."""
-    t, s = np.asarray(t, np.float64), np.asarray(s, np.float64)
-    m = np.zeros(t.shape[:-1] + (4, 4))
-    m[..., :3, :3] = quat_to_matrix(r) * s[..., None, :]
-    m[..., :3, 3] = t
-    m[..., 3, 3] = 1.0
-    return m
+from reskin.core.errors import ReskinError
+from reskin.core.transforms import trs_matrix
 
 
 def node_trs(node: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -25,11 +25,11 @@ from reskin.assets.gltf_import import Part, flatten, repair
 from reskin.assets.gltf_read import GltfDocument, load_gltf
 from reskin.assets.gltf_write import write_glb
 from reskin.assets.library import KINDS, AssetRecord, Library, parse_ref
-from reskin.assets.mesh import Mesh
 from reskin.assets.mesh_read import read_obj, read_trimesh, static_document
 from reskin.assets.safe_io import Limits, read_limited
 from reskin.assets.validation import Report, check_extent, weld
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
+from reskin.core.mesh import Mesh
 
 IMPORTER_VERSION = "1"
 FORMATS = {".glb": "glb", ".gltf": "gltf", ".obj": "obj", ".ply": "ply", ".stl": "stl"}

@@ -20,8 +20,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reskin.errors import ReskinError
-from reskin.fsutil import write_bytes_atomic
+from reskin.core.atomic import write_bytes_atomic
+from reskin.core.errors import ReskinError
 
 KINDS = ("character", "skin", "prop", "set", "clip", "texture", "style")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")

@@ -17,7 +17,7 @@ import numpy as np
 from reskin.assets.gltf_read import GltfDocument
 from reskin.assets.safe_io import ExternalReader, Limits, check_image
 from reskin.assets.validation import Report, unique_rows
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 
 @dataclass

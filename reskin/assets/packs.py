@@ -17,8 +17,8 @@ from pathlib import Path
 
 from reskin import __version__
 from reskin.assets.library import AssetRecord, Library, parse_ref
-from reskin.errors import ReskinError
-from reskin.fsutil import atomic_path
+from reskin.core.atomic import atomic_path
+from reskin.core.errors import ReskinError
 
 PACK_FORMAT = "reskin-pack"
 PACK_VERSION = 1

@@ -17,7 +17,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:[\\/]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from reskin.assets.mesh import Mesh
+from reskin.core.mesh import Mesh
 
 
 def rasterize_surface(mesh: Mesh, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 # The largest and smallest extent (metres) a sane asset has after unit conversion: a set piece
 # of 10 km or a prop under a tenth of a millimetre is a unit mistake, not an asset.

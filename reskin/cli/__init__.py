@@ -1,6 +1,6 @@
 """The ``reskin`` command line: parse, call the library, print. No logic lives here.
 
-The commands live in submodules by topic (series_cmds, asset_cmds, reskin_cmds); importing
+The commands live in submodules by topic (series_cmds, asset_cmds, rig_cmds, skin_cmds); importing
 this package registers them on :data:`main`. Heavy modules are imported inside commands.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from reskin import __version__
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 
 class ReskinGroup(click.Group):
@@ -57,4 +57,4 @@ def _print_report(report, as_json: bool) -> None:
 
 
 # Imported last: each module registers its commands on `main`.
-from reskin.cli import asset_cmds, reskin_cmds, rig_cmds, series_cmds  # noqa: E402, F401
+from reskin.cli import asset_cmds, rig_cmds, series_cmds, skin_cmds  # noqa: E402, F401

@@ -54,7 +54,7 @@ def _print_assets(records, as_json: bool) -> None:
 def asset_sheet(root: Path, out: Path, kind: str | None, all_versions: bool) -> None:
     """Draw a contact sheet of the library's thumbnails (drawn once per version, cached)."""
     from reskin.assets.library import Library
-    from reskin.assets.thumbnails import library_sheet
+    from reskin.render.thumbnails import library_sheet
 
     with Library(root / ".reskin") as lib:
         records = lib.list(kind)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from reskin.cli import _SERIES, main
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -111,8 +111,8 @@ def rig_preview(name: str, clip_name: str, out: Path, root: Path, frames: int | 
                 size: str) -> None:
     """Draw rigged character NAME playing clip C with the preview rasterizer, as an MP4."""
     from reskin.assets.library import Library
+    from reskin.render.rig_preview import load_rig, render_clip_preview
     from reskin.rigging.clip_assets import clip_for_character
-    from reskin.rigging.rig_preview import load_rig, render_clip_preview
 
     if out.suffix.lower() != ".mp4":
         raise ReskinError("the preview is written as MP4; name a FILE.mp4", file=out)
@@ -157,7 +157,7 @@ def clip_import(path: Path, name: str, root: Path, license_: str | None,
 def clip_list(root: Path, as_json: bool) -> None:
     """List the clip assets in the library (and the procedural clips every character has)."""
     from reskin.assets.library import Library
-    from reskin.rigging.clip_assets import PROCEDURAL_CLIPS
+    from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS
 
     with Library(root / ".reskin") as lib:
         records = lib.list("clip")

@@ -16,7 +16,7 @@ from reskin.cli import _log, _print_report, main
 @click.option("--name", help="Series name (default: the folder's name).")
 def init(path: Path, name: str | None) -> None:
     """Create an empty series folder at PATH."""
-    from reskin.series_init import init_series
+    from reskin.pipeline.series_init import init_series
 
     root = init_series(path, name)
     click.echo(f"created series at {root}")
@@ -41,15 +41,14 @@ def build(path: Path, episodes: tuple[str, ...], as_json: bool, dry_run: bool, j
     Only what changed is rebuilt: shots whose inputs are unchanged come from the cache,
     and an interrupted render resumes at the first missing frame.
     """
-    from reskin.build import Builder
-    from reskin.build import build as run_build
+    from reskin.pipeline.build import build as run_build
 
     if dry_run:
-        builder = Builder(path)
-        try:
-            rows = builder.dry_run()
-        finally:
-            builder.close()
+        from reskin.pipeline.context import BuildContext
+        from reskin.pipeline.dry_run import dry_run as plan_dry_run
+
+        with BuildContext.open(path) as ctx:
+            rows = plan_dry_run(ctx)
         if as_json:
             click.echo(json.dumps(rows, indent=2))
         for r in [] if as_json else rows:
@@ -79,19 +78,18 @@ def build(path: Path, episodes: tuple[str, ...], as_json: bool, dry_run: bool, j
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def render(episode: str, root: Path, preview: bool, as_json: bool) -> None:
     """Render one EPISODE: a fast OpenGL draft with --preview, else the full Blender build."""
-    from reskin.build import Builder
-    from reskin.build import build as run_build
+    from reskin.pipeline.build import Builder
+    from reskin.pipeline.build import build as run_build
+    from reskin.pipeline.context import BuildContext
+    from reskin.pipeline.preview_job import preview_episode
 
     if not preview:
         report = run_build(root, log=_log(as_json), episodes=[episode],
                            progress=not as_json and sys.stderr.isatty())
         _print_report(report, as_json)
         return
-    builder = Builder(root, log=_log(as_json))
-    try:
-        result = builder.preview(episode)
-    finally:
-        builder.close()
+    with BuildContext.open(root, log=_log(as_json)) as ctx, Builder(ctx) as builder:
+        result = preview_episode(builder, episode)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -115,7 +113,7 @@ def stylize(episode: str, root: Path, style: str | None, shots: str | None,
     Styled frames are cached by the render and every style setting (model file hashes
     included), so re-stylizing an unchanged shot is a cache hit.
     """
-    from reskin.build import build as run_build
+    from reskin.pipeline.build import build as run_build
 
     report = run_build(root, log=_log(as_json), episodes=[episode], style=style,
                        shots=[s.strip() for s in shots.split(",")] if shots else None,
@@ -134,20 +132,20 @@ def lock_cmd(episode: str, root: Path, release: bool) -> None:
     A locked episode keeps rendering from those versions when wardrobes or characters change,
     and `asset rm` refuses to delete them.
     """
-    from reskin.build import Builder
+    from reskin.pipeline.build import Builder
+    from reskin.pipeline.context import BuildContext
 
-    builder = Builder(root, log=_log(False))
-    try:
+    with BuildContext.open(root, log=_log(False)) as ctx:
         if release:
-            from reskin.scenes.locks import unlock
+            from reskin.pipeline.locks import unlock
 
-            was = unlock(builder.lib, episode)
+            was = unlock(ctx.lib, episode)
             click.echo(f"{episode} unlocked" if was else f"{episode} was not locked")
             return
-        for char, ref in builder.lock(episode).items():
+        with Builder(ctx) as builder:
+            chosen = builder.lock(episode)
+        for char, ref in chosen.items():
             click.echo(f"{episode}: {char} -> {ref}")
-    finally:
-        builder.close()
 
 
 @main.command()
@@ -155,8 +153,8 @@ def lock_cmd(episode: str, root: Path, release: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 def demo(path: Path, as_json: bool) -> None:
     """Create the built-in sample series at PATH (default ./demo-series) and build it."""
-    from reskin.build import build as run_build
-    from reskin.series_init import create_demo
+    from reskin.pipeline.build import build as run_build
+    from reskin.pipeline.series_init import create_demo
 
     root = create_demo(path)
     _log(as_json)(f"sample series at {root}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 Progress = Callable[[str, int], None]
 """progress(shot name, frames finished since the last call)"""

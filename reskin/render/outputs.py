@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reskin.fsutil import atomic_path
+from reskin.core.atomic import atomic_path
 
 
 def write_mp4(frames: Sequence[Path], fps: int, path: Path) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from reskin.assets.characters import RiggedCharacter
-from reskin.rigging.clip import Clip
+from reskin.core.clip import Clip
+from reskin.core.skeleton import forward_kinematics, skinning_matrices
 from reskin.rigging.procedural_clips import make_clip
-from reskin.rigging.skeleton import forward_kinematics, skinning_matrices
+from reskin.rigging.rigged import RiggedCharacter
 from reskin.rigging.skinning import lbs
 
 
@@ -165,7 +165,7 @@ def write_frames(
     """Composite ``rgba`` (f, h, w, 4) over ``background`` and write PNGs atomically."""
     from PIL import Image
 
-    from reskin.fsutil import atomic_path
+    from reskin.core.atomic import atomic_path
 
     folder.mkdir(parents=True, exist_ok=True)
     a = rgba[..., 3:4].astype(np.float32) / 255

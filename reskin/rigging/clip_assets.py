@@ -23,16 +23,17 @@ import numpy as np
 import reskin
 from reskin.assets.arrays import pack_arrays, unpack_arrays
 from reskin.assets.library import AssetRecord, Library, parse_ref
-from reskin.errors import ReskinError
-from reskin.hashing import key_of
+from reskin.core.clip import Clip
+from reskin.core.errors import ReskinError
+from reskin.core.hashing import key_of
+from reskin.core.skeleton import HUMANOID_JOINTS, Skeleton
+from reskin.core.transforms import quat_to_matrix
 from reskin.rigging.bvh import BvhMotion, read_bvh
-from reskin.rigging.clip import Clip
 from reskin.rigging.names import CANONICAL, detect_convention, map_to_canonical
+from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS
 from reskin.rigging.retarget import retarget_bvh
-from reskin.rigging.skeleton import HUMANOID_JOINTS, Skeleton, quat_to_matrix
 
 CLIP_IMPORT_VERSION = "1"
-PROCEDURAL_CLIPS = ("idle", "wave", "nod")  # what reskin.rigging.procedural_clips.make_clip makes
 # The stored rest pose is scaled so its hips stand this high above its lowest joint: about a
 # 1.75 m adult. Only for readability of the stored clip; retargeting rescales to each character.
 HIPS_HEIGHT_M = 0.95

@@ -1,4 +1,5 @@
-"""Joint fitting for lowered arms (A-pose), on the voxelised body of :mod:`reskin.rigging.fit`.
+"""Joint fitting for lowered arms (A-pose), on the voxelised body of
+:mod:`reskin.rigging.voxel_body`.
 
 Seen from the front, a lowered arm is separated from the flank by a gap that opens at the armpit
 and runs down to the fingertips. Below the armpit the arm is therefore its own connected piece
@@ -20,8 +21,8 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from reskin.rigging.fit import _assemble, _Body, _fail, _legs, _runs
-from reskin.rigging.skeleton import Skeleton
+from reskin.core.skeleton import Skeleton
+from reskin.rigging.voxel_body import VoxelBody, assemble, fit_error, fit_legs, silhouette_runs
 
 _GAP_MIN = 0.04  # the arm-flank gap must run at least this share of the height down
 _SLICE = 1.5  # slice thickness along the arm, in voxels
@@ -30,7 +31,7 @@ _ROUND = 1.6  # a section this much longer than wide is the flat hand, not the f
 _MAX_DROP = 75.0  # degrees: arms hanging steeper than this touch the flank, no gap to find
 
 
-def fit_a_pose(body: _Body) -> Skeleton:
+def fit_a_pose(body: VoxelBody) -> Skeleton:
     """Fit the canonical skeleton to ``body`` with both arms lowered but clear of the flanks.
 
     Raises ValueError (``cannot fit a skeleton: ...``) when an arm is not separated from the
@@ -52,13 +53,13 @@ def fit_a_pose(body: _Body) -> Skeleton:
     lo_col, hi_col = sorted((arms[-1]["pit_col"], arms[1]["pit_col"]))
     core = np.arange(lo_col + 1, hi_col)
     if len(core) < 4:
-        raise _fail("no trunk between the arms")
-    _, legs = _legs(trunk)
+        raise fit_error("no trunk between the arms")
+    _, legs = fit_legs(trunk)
     # The unfilled solid: a pocket closed off at voxel size (a mouth) is still outside.
-    return _inside(_assemble(trunk, core, arm_j, legs), body)
+    return _inside(assemble(trunk, core, arm_j, legs), body)
 
 
-def _inside(skeleton: Skeleton, body: _Body) -> Skeleton:
+def _inside(skeleton: Skeleton, body: VoxelBody) -> Skeleton:
     """Move joints that ended up outside the solid, or within 2 cells of its surface, to the
     nearest cell at least 2 cells deep.
 
@@ -96,7 +97,7 @@ def _outer_run(runs: list[tuple[int, int]], centre_col: int, side: int) -> tuple
                       abs(trunk[0] - r[1]))
 
 
-def _find_arm(body: _Body, side: int) -> dict:
+def _find_arm(body: VoxelBody, side: int) -> dict:
     """The free part of one arm: front-silhouette cells below the armpit that the arm owns.
 
     side: +1 for the character's left (+X), -1 for its right. Returns the armpit row and column
@@ -109,7 +110,7 @@ def _find_arm(body: _Body, side: int) -> dict:
     rows = range(body.row(body.ymax - 0.12 * H), body.row(body.ymin + 0.3 * H), -1)
     gap = {}
     for j in rows:
-        runs = _runs(front[:, j])
+        runs = silhouette_runs(front[:, j])
         if runs and (pair := _outer_run(runs, centre_col, side)) is not None:
             gap[j] = pair
     need = max(3, int(_GAP_MIN * H / p))
@@ -119,7 +120,7 @@ def _find_arm(body: _Body, side: int) -> dict:
             pit_row = j
             break
     if pit_row is None:
-        raise _fail("the arms were not found (no gap between a lowered arm and the flank)")
+        raise fit_error("the arms were not found (no gap between a lowered arm and the flank)")
     trunk_run, outer = gap[pit_row]
     pit_col = trunk_run[1] - 1 if side > 0 else trunk_run[0]
     labels, _ = ndimage.label(front[:, : pit_row + 1])
@@ -127,12 +128,13 @@ def _find_arm(body: _Body, side: int) -> dict:
     mask = np.zeros_like(front)
     mask[:, : pit_row + 1] = labels == lab
     if mask[centre_col].any() or lab == labels[trunk_run[0], pit_row]:
-        raise _fail("an arm touches the trunk or a leg below the armpit (hands on the thighs?)")
+        raise fit_error("an arm touches the trunk or a leg below the armpit (hands on the thighs?)")
     ii, jj, kk = np.nonzero(body.occ & mask[:, :, None])
     points = np.stack([body.xs[ii], body.ys[jj], body.zs[kk]], axis=1)
     reach = float(np.abs(points[:, 0] - body.xs[pit_col]).max())
     if len(points) < 50 or reach < 0.15 * H:
-        raise _fail("the arms were not found (the piece beside the flank is too short for an arm)")
+        raise fit_error("the arms were not found (the piece beside the flank is too short "
+                        "for an arm)")
     pit = np.array([body.xs[pit_col], body.ys[pit_row], 0.0])
     return {"pit_row": pit_row, "pit_col": pit_col, "pit": pit, "mask": mask, "points": points}
 
@@ -166,7 +168,7 @@ def _geodesic(points: np.ndarray, pitch: float, seeds: np.ndarray) -> np.ndarray
     return dist * pitch
 
 
-def _arm_joints(body: _Body, side: int, arm: dict) -> dict[str, np.ndarray]:
+def _arm_joints(body: VoxelBody, side: int, arm: dict) -> dict[str, np.ndarray]:
     """Shoulder, elbow and wrist (3,) on the arm's centre line, plus its fingertip and thickness.
 
     The centre line is the centroids of the arm's voxels (p, 3) binned by their distance inside
@@ -191,11 +193,12 @@ def _arm_joints(body: _Body, side: int, arm: dict) -> dict[str, np.ndarray]:
         ratio.append(math.sqrt(max(ev[2], 1e-12) / max(ev[1], 1e-12)))
     centre, arc, ratio = np.array(centre), np.array(arc), np.array(ratio)
     if len(centre) < 8:
-        raise _fail("the arms were not found (too short to follow)")
+        raise fit_error("the arms were not found (too short to follow)")
     d = centre[-1] - centre[0]
     drop = math.degrees(math.atan2(-d[1], math.hypot(d[0], d[2])))
     if not 0 < drop < _MAX_DROP:
-        raise _fail(f"an arm points {drop:.0f} degrees below the horizontal, not lowered sideways")
+        raise fit_error(f"an arm points {drop:.0f} degrees below the horizontal, not lowered "
+                        "sideways")
     # The shoulder joint sits above and a little outboard of the armpit fold, by adult
     # proportions (checked on MakeHuman's joint markers and on skinned A-poses of the generated
     # bodies). The fold's geometry alone cannot say more: skin folds and soft tissue fill the

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pygltflib as gl
 
-from reskin.rigging.skeleton import quat_to_matrix
+from reskin.core.transforms import quat_to_matrix
 
 _NP = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32,
        5126: np.float32}

@@ -2,7 +2,7 @@
 
 A rig or clip from Mixamo, MotionBuilder/CMU BVH, the older Biovision/CMU BVH naming, 3ds Max
 Biped, Daz Genesis, MakeHuman, Blender Rigify or VRM maps onto
-:data:`reskin.rigging.skeleton.HUMANOID_JOINTS`. Several source joints may lie between two
+:data:`reskin.core.skeleton.HUMANOID_JOINTS`. Several source joints may lie between two
 canonical ones (CMU's Spine1, MakeHuman's spine03); they are simply not mapped: retargeting works
 on world rotations, so their motion still reaches the next mapped joint.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from reskin.rigging.skeleton import HUMANOID_JOINTS
+from reskin.core.skeleton import HUMANOID_JOINTS
 
 CANONICAL: tuple[str, ...] = tuple(n for n, _ in HUMANOID_JOINTS)
 

@@ -11,12 +11,14 @@ does too).
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
 
-from reskin.rigging.clip import Clip
-from reskin.rigging.skeleton import Skeleton, quat_mul
+from reskin.core.clip import Clip
+from reskin.core.skeleton import Skeleton
+from reskin.core.transforms import quat_mul
 
 PROCEDURAL_VERSION = "2"
 _T_POSE = {f"{side}{bone}": (sign, 0.0, 0.0)
@@ -42,6 +44,10 @@ class _Pose:
     def turn(self, joint: str, axis: tuple[float, float, float], angle: np.ndarray) -> None:
         i = self.names.index(joint)
         self.rot[:, i] = quat_mul(axis_angle(axis, angle), self.rot[:, i])
+
+
+PROCEDURAL_CLIPS = ("idle", "wave", "nod")
+"""The clips :func:`make_clip` makes, by name: every rig has them without a clip asset."""
 
 
 def make_clip(name: str, skeleton: Skeleton, fps: float, seconds: float = 4.0) -> Clip:
@@ -92,8 +98,8 @@ def _alignment(names: tuple[str, ...], parents: bytes, heads: bytes, tails: byte
     """Joint index -> (4,) quaternion swinging its rest bone onto the T-pose direction, for
     the arm bones of a skeleton (given as bytes: cached per skeleton); empty when its arms
     already point exactly as the T-pose's."""
+    from reskin.core.transforms import matrix_to_quat
     from reskin.rigging.retarget import swing
-    from reskin.rigging.skinning import matrix_to_quat
 
     skeleton = Skeleton(names, np.frombuffer(parents, np.int32),
                         np.frombuffer(heads, np.float32).reshape(-1, 3),
@@ -151,3 +157,22 @@ class ProceduralClips:
     @functools.cached_property
     def clips(self) -> list[Clip]:
         return [make_clip(name, self.skeleton, self.fps) for name in self.names]
+
+
+Clips = Sequence[Clip] | ProceduralClips
+"""Clips as a cached job takes them: a list, or procedural clips made only if needed."""
+
+
+def clip_ids(clips: Clips) -> list:
+    """What identifies clips in a cache key: names, rates, lengths and the exact motion (or,
+    for procedural clips, what makes them)."""
+    if isinstance(clips, ProceduralClips):
+        return clips.key
+    return [(c.name, c.fps, c.frames, hashlib.sha256(
+        np.ascontiguousarray(c.rotations).tobytes()
+        + np.ascontiguousarray(c.root_translation).tobytes()).hexdigest(), list(c.joint_names))
+        for c in clips]
+
+
+def clip_list(clips: Clips) -> list[Clip]:
+    return clips.clips if isinstance(clips, ProceduralClips) else list(clips)

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from reskin.core.clip import Clip
+from reskin.core.skeleton import Skeleton, forward_kinematics
+from reskin.core.transforms import matrix_to_quat
 from reskin.rigging.bvh import BvhMotion
-from reskin.rigging.clip import Clip
 from reskin.rigging.names import map_to_canonical
-from reskin.rigging.skeleton import Skeleton, forward_kinematics
-from reskin.rigging.skinning import matrix_to_quat
 
 _FEET = ("leftFoot", "rightFoot", "leftToes", "rightToes")
 

@@ -1,7 +1,7 @@
 """`reskin rig NAME`: fit (or correct) a character's skeleton, bind weights, store a new version.
 
 The default path (a generated or imported body, no override file, 4 influences) makes exactly
-what :func:`reskin.assets.characters.ensure_rigged` makes, under the same input key, so a build
+what :func:`reskin.rigging.rigged.ensure_rigged` makes, under the same input key, so a build
 reuses a rig made from the command line and the command reuses one a build made. Corrections
 (an override file, 8 influences, recomputed weights) get their own key.
 """
@@ -16,13 +16,13 @@ import numpy as np
 
 import reskin
 from reskin.assets.arrays import pack_arrays, unpack_arrays
-from reskin.assets.characters import ATLAS_SIZE, RIG_VERSION, atlas_blob, rig_key
 from reskin.assets.library import AssetRecord, Library
-from reskin.assets.mesh import Mesh
-from reskin.errors import ReskinError
-from reskin.hashing import key_of
+from reskin.core.errors import ReskinError
+from reskin.core.hashing import key_of
+from reskin.core.mesh import Mesh
+from reskin.core.skeleton import HUMANOID_JOINTS, Skeleton
 from reskin.rigging.names import CANONICAL
-from reskin.rigging.skeleton import HUMANOID_JOINTS, Skeleton
+from reskin.rigging.rigged import ATLAS_SIZE, RIG_VERSION, atlas_blob, rig_key
 
 RIG_JOB_VERSION = "1"
 INFLUENCES = (4, 8)  # glTF's one set of 4, or two sets for engines that read 8
@@ -57,7 +57,7 @@ def load_joint_overrides(path: str | Path, names: tuple[str, ...], lo: np.ndarra
     returns {joint: (3,) float64}. Raises ReskinError naming the file, line and joint on an
     unknown joint, a value that is not three numbers, or a point outside the box.
     """
-    from reskin.scenes.fields import load_yaml
+    from reskin.core.fields import load_yaml
 
     f = load_yaml(path)
     out: dict[str, np.ndarray] = {}

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from reskin.rigging.skeleton import quat_mul
+from reskin.core.transforms import matrix_to_quat, quat_mul
 
 if TYPE_CHECKING:
     import torch
@@ -117,35 +117,6 @@ def lbs_many(operator: csr_matrix, matrices: np.ndarray, dtype: type = np.float6
 
 
 # ---- dual quaternions ---------------------------------------------------------------------
-
-
-def matrix_to_quat(m: np.ndarray) -> np.ndarray:
-    """Unit quaternions (..., 4) (x, y, z, w) of rotation matrices (..., 3, 3).
-
-    Shepperd's method: take the largest of w, x, y, z from the trace so no division is by a
-    small number, whatever the rotation.
-    """
-    m = np.asarray(m, np.float64)
-    m00, m11, m22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
-    t = np.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22,
-                  1 - m00 - m11 + m22], axis=-1)  # 4 w^2, 4 x^2, 4 y^2, 4 z^2
-    big = np.argmax(t, axis=-1)
-    s = 0.5 / np.sqrt(np.maximum(np.take_along_axis(t, big[..., None], -1)[..., 0], 1e-300))
-    q = np.empty(m.shape[:-2] + (4,))
-    d21, d02, d10 = m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[
-        ..., 0, 1]
-    s21, s02, s10 = m[..., 2, 1] + m[..., 1, 2], m[..., 0, 2] + m[..., 2, 0], m[..., 1, 0] + m[
-        ..., 0, 1]
-    cases = [
-        (0.25 / s, d21 * s, d02 * s, d10 * s),  # w largest
-        (d21 * s, 0.25 / s, s10 * s, s02 * s),  # x largest
-        (d02 * s, s10 * s, 0.25 / s, s21 * s),  # y largest
-        (d10 * s, s02 * s, s21 * s, 0.25 / s),  # z largest
-    ]
-    for c, (w, x, y, z) in enumerate(cases):
-        sel = big == c
-        q[sel] = np.stack([x, y, z, w], axis=-1)[sel]
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
 
 
 def matrices_to_dual_quats(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

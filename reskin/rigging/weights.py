@@ -17,7 +17,7 @@ import numpy as np
 from scipy.sparse import coo_matrix, diags
 from scipy.sparse.linalg import splu
 
-from reskin.rigging.skeleton import Skeleton
+from reskin.core.skeleton import Skeleton
 
 # Heat-transfer constant c of H_ii = c / d_i^2; Baran & Popovic found 1 works for all shapes.
 HEAT_CONSTANT = 1.0

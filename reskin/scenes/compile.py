@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 import reskin
-from reskin.hashing import key_of
+from reskin.core.hashing import key_of
 from reskin.scenes.episode import Episode, ShotSpec
 from reskin.scenes.series import SeriesConfig
 
@@ -19,8 +19,9 @@ FRAMING = {"closeup": (0.90, 0.34), "medium": (0.70, 0.64), "wide": (0.52, 1.25)
 
 
 @dataclass(frozen=True)
-class SkinRef:
-    """What the compiler needs of a character's skin for this episode."""
+class ModelRef:
+    """What the compiler needs of a library model placed in a shot: a character's skin for this
+    episode, or a set's prop (``height`` 0: props are placed at their own size)."""
 
     ref: str
     glb: str
@@ -175,8 +176,8 @@ def light_rig(preset: str, target: list[float], distance: float) -> list[dict]:
 
 
 def compile_episode(
-    series: SeriesConfig, episode: Episode, skins: dict[str, SkinRef],
-    props: dict[str, SkinRef] | None = None,
+    series: SeriesConfig, episode: Episode, skins: dict[str, ModelRef],
+    props: dict[str, ModelRef] | None = None,
 ) -> list[ShotPlan]:
     """Resolve every shot of ``episode``; ``skins`` maps character name -> its skin and
     ``props`` an episode's prop asset names ("lamp", "lamp@2") -> the exact version."""

@@ -9,14 +9,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from reskin.scenes.fields import Fields, load_yaml
-from reskin.scenes.series import parse_color
+from reskin.core.colors import parse_color
+from reskin.core.fields import Fields, load_yaml
+from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS
 
 FRAMINGS = ("wide", "medium", "closeup", "two-shot", "over-shoulder")
 MOVES = ("static", "pan", "dolly", "orbit")
 LIGHT_PRESETS = ("three-point", "day-exterior", "night-interior")
 LIGHT_TYPES = ("area", "sun", "point", "spot")
-CLIPS = ("idle", "wave", "nod")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
 
@@ -270,7 +270,7 @@ def load_episode(path: str | Path, characters: set[str] | None = None) -> Episod
                 cf.error(f"{name!r} is already in this shot", "character")
             cast.append(CastEntry(
                 character=name,
-                clip=cf.get("clip", str, "idle", choices=CLIPS),
+                clip=cf.get("clip", str, "idle", choices=PROCEDURAL_CLIPS),
                 position=cf.numbers("position", 2, default=(0.0, 0.0)),
                 facing=cf.get("facing", float, 0.0),
             ))

@@ -6,24 +6,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reskin.errors import ReskinError
-from reskin.scenes.fields import Fields, load_yaml
+from reskin.core.colors import parse_color
+from reskin.core.errors import ReskinError
+from reskin.core.fields import Fields, load_yaml
 
 ENGINES = ("cycles", "workbench", "eevee")
 STYLIZERS = ("toon", "diffusion", "none")
 CONTROL_KINDS = ("depth", "normal", "lineart")
-
-
-def parse_color(value: str, fields: Fields, key: str) -> tuple[float, float, float]:
-    """'#rrggbb' -> (r, g, b) in 0..1 (sRGB)."""
-    text = value.strip()
-    if len(text) != 7 or text[0] != "#":
-        fields.error(f"expected a colour like '#c0392b', got {value!r}", key)
-    try:
-        return tuple(int(text[i:i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
-    except ValueError:
-        fields.error(f"expected a colour like '#c0392b', got {value!r}", key)
-        raise
 
 
 @dataclass(frozen=True)

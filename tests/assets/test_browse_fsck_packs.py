@@ -14,7 +14,7 @@ from reskin.assets.importer import ImportOptions, import_file
 from reskin.assets.library import Library
 from reskin.assets.packs import PackLimits, pack, read_pack, unpack
 from reskin.cli import main
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 from .conftest import box_obj
 

@@ -15,9 +15,10 @@ from reskin.assets.gltf_read import as_float, load_gltf
 from reskin.assets.gltf_validate import errors_of, validate_gltf_bytes
 from reskin.assets.importer import import_file
 from reskin.assets.library import Library
-from reskin.assets.mesh import Mesh
 from reskin.assets.safe_io import Limits
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
+from reskin.core.mesh import Mesh
+from reskin.core.transforms import trs_matrix
 
 CHARACTERS = ["RiggedSimple", "RiggedFigure", "CesiumMan", "Fox", "greenman"]
 
@@ -91,7 +92,7 @@ def test_usd_skinning_matches_the_glb(shared_data, libroot, tmp_path, name, suff
     local = np.stack([gs.node_local(n) for n in js["nodes"]])
     for node, ch in gs.sample_animation(doc, js["animations"][0], np.zeros(1)).items():
         t, r, s = gs.node_trs(js["nodes"][node])
-        local[node] = gs.trs_matrix(ch.get("translation", [t])[0], ch.get("rotation", [r])[0],
+        local[node] = trs_matrix(ch.get("translation", [t])[0], ch.get("rotation", [r])[0],
                                     ch.get("scale", [s])[0])
     world = gs.world_matrices(js, local)
     node = next(n for n in js["nodes"] if "skin" in n)
@@ -107,7 +108,7 @@ def test_usd_skinning_matches_the_glb(shared_data, libroot, tmp_path, name, suff
 
 def _tiny_rigged_character(lib: Library):
     """A two-joint box character stored the way the build stores one (mesh.npz + rig.npz)."""
-    from reskin.rigging.skeleton import Skeleton
+    from reskin.core.skeleton import Skeleton
 
     v = np.array([[x, y, z] for x in (-.2, .2) for y in (0, 1.6) for z in (-.1, .1)], np.float32)
     f = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],

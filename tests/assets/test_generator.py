@@ -14,7 +14,7 @@ from reskin.assets.generator import (
     generate_humanoid,
     texture_tile,
 )
-from reskin.rigging.skeleton import HUMANOID_JOINTS
+from reskin.core.skeleton import HUMANOID_JOINTS
 
 HEIGHT_TOLERANCE = 0.02  # fraction of the requested height
 GROUND_TOLERANCE = 1e-3  # metres

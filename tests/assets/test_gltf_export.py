@@ -13,9 +13,9 @@ from PIL import Image
 from reskin import __version__
 from reskin.assets.gltf_export import write_character_glb
 from reskin.assets.gltf_validate import errors_of, validate_gltf_bytes
-from reskin.assets.mesh import Mesh
-from reskin.rigging.clip import Clip
-from reskin.rigging.skeleton import Skeleton
+from reskin.core.clip import Clip
+from reskin.core.mesh import Mesh
+from reskin.core.skeleton import Skeleton
 
 AROUND, RINGS, HEIGHT, RADIUS = 12, 7, 1.5, 0.2
 JOINT_NAMES = ("hips", "spine", "chest")

@@ -19,7 +19,7 @@ from reskin.assets.importer import ImportOptions, import_file
 from reskin.assets.library import Library
 from reskin.assets.safe_io import Limits
 from reskin.cli import main
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 from .conftest import binary_stl, box_obj, snapshot, triangle_gltf, write_gltf
 

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from reskin.assets.library import Library, parse_ref
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 
 @pytest.fixture

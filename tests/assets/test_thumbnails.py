@@ -9,8 +9,8 @@ from PIL import Image
 from reskin.assets.arrays import pack_arrays
 from reskin.assets.generator import HumanoidParams, generate_humanoid
 from reskin.assets.library import Library
-from reskin.assets.thumbnails import BACKGROUND, thumbnail
 from reskin.cli import main
+from reskin.render.thumbnails import BACKGROUND, thumbnail
 
 
 def test_thumbnails_show_the_asset_and_are_drawn_once(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from reskin.series_init import create_demo
+from reskin.pipeline.series_init import create_demo
 
 
 def sample_cast_series(root: Path, series_yaml: str, episode_yaml: str) -> Path:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reskin.build import build
+from reskin.pipeline.build import build
 from reskin.render.executors import LocalExecutor, RayExecutor
 from tests.render.series import sample_cast_series
 

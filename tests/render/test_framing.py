@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from reskin.build import build
+from reskin.pipeline.build import build
 from reskin.render.passes import read_shot_passes
 from tests.render.series import sample_cast_series
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from reskin.build import build
+from reskin.pipeline.build import build
 from reskin.render.passes import read_shot_passes
 from tests.render.series import sample_cast_series
 

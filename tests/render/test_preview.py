@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from reskin.build import build
 from reskin.cli import main
+from reskin.pipeline.build import build
 from tests.render.series import sample_cast_series
 
 SERIES = """\

@@ -9,9 +9,9 @@ import pytest
 import trimesh
 from click.testing import CliRunner
 
-from reskin.build import build
 from reskin.cli import main
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
+from reskin.pipeline.build import build
 from reskin.render.passes import read_shot_passes
 from tests.render.series import sample_cast_series
 

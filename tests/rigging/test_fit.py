@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from reskin.assets.generator import HumanoidParams, generate_humanoid
-from reskin.assets.mesh import Mesh
+from reskin.core.mesh import Mesh
+from reskin.core.skeleton import HUMANOID_JOINTS
 from reskin.rigging.fit import fit_skeleton
-from reskin.rigging.skeleton import HUMANOID_JOINTS
 
 JOINT_TOLERANCE = 0.06  # fraction of height between a fitted joint and the construction's
 MIRROR_TOLERANCE = 0.01  # metres

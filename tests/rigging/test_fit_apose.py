@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from reskin.assets.generator import HumanoidParams, generate_humanoid
-from reskin.assets.mesh import Mesh
+from reskin.core.mesh import Mesh
+from reskin.core.skeleton import Skeleton, forward_kinematics, skinning_matrices
 from reskin.rigging.body import body_mask
 from reskin.rigging.fit import fit_skeleton
-from reskin.rigging.skeleton import Skeleton, forward_kinematics, skinning_matrices
 from reskin.rigging.skinning import lbs
 from reskin.rigging.weights import bind_weights
 from tests.rigging.test_body import read_obj_groups

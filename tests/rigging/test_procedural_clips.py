@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from reskin.core.skeleton import Skeleton, forward_kinematics
 from reskin.rigging.procedural_clips import make_clip
-from reskin.rigging.skeleton import Skeleton, forward_kinematics
 
 ARM = ("UpperArm", "LowerArm", "Hand")
 

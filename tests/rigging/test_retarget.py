@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from reskin.assets.generator import HumanoidParams, generate_humanoid
+from reskin.core.skeleton import forward_kinematics
 from reskin.rigging.bvh import read_bvh
 from reskin.rigging.fit import fit_skeleton
 from reskin.rigging.names import CANONICAL, NAME_MAPS, detect_convention, map_to_canonical
 from reskin.rigging.retarget import retarget_bvh, swing
-from reskin.rigging.skeleton import forward_kinematics
 
 BVH = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "bvh"
 LIMB_BOUND = 2.0  # degrees: a limb bone points where the source's does

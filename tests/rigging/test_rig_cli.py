@@ -11,14 +11,15 @@ from click.testing import CliRunner
 
 from reskin.assets.arrays import unpack_arrays
 from reskin.assets.character_spec import load_character
-from reskin.assets.characters import ensure_generated, find_rigged
+from reskin.assets.characters import ensure_generated
 from reskin.assets.library import Library
 from reskin.cli import main
+from reskin.core.skeleton import Skeleton, forward_kinematics
+from reskin.pipeline.series_init import init_series
 from reskin.rigging.bvh import read_bvh
 from reskin.rigging.clip_assets import clip_for_character, load_clip_asset, source_frame
 from reskin.rigging.names import map_to_canonical
-from reskin.rigging.skeleton import Skeleton, forward_kinematics
-from reskin.series_init import init_series
+from reskin.rigging.rigged import find_rigged
 
 LIMB_BOUND = 2.0  # degrees, as tests/rigging/test_retarget.py holds the direct retarget to
 HUB_BOUND = 20.0  # spine, neck, clavicles: the two skeletons differ there
@@ -162,7 +163,7 @@ def test_retargeted_walk_keeps_limb_directions(series, rigged, walk):
 def test_preview_of_the_walk_is_an_mp4_of_the_moving_character(series, rigged, walk, tmp_path):
     import imageio_ffmpeg
 
-    from reskin.rigging.rig_preview import BACKGROUND
+    from reskin.render.rig_preview import BACKGROUND
 
     out = tmp_path / "walk.mp4"
     result = _run("rig", "preview", "mira@2", "--clip", "walk", "-o", str(out), "-s", str(series),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from reskin.rigging.skeleton import Skeleton
+from reskin.core.skeleton import Skeleton
 from reskin.rigging.weights import bind_weights
 
 PATHOLOGICAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "meshes" / (

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reskin.rigging.skeleton import forward_kinematics, quat_to_matrix, skinning_matrices
-from reskin.rigging.skinning import dqs, lbs, matrix_to_quat, skin_torch
+from reskin.core.skeleton import forward_kinematics, skinning_matrices
+from reskin.core.transforms import matrix_to_quat, quat_to_matrix
+from reskin.rigging.skinning import dqs, lbs, skin_torch
 
 BLENDER_TOLERANCE = 1e-4  # fraction of the character's height
 

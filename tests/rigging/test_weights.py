@@ -7,8 +7,8 @@ import pytest
 import trimesh
 
 from reskin.assets.generator import PART_NAMES, HumanoidParams, generate_humanoid
+from reskin.core.skeleton import Skeleton
 from reskin.rigging.fit import fit_skeleton
-from reskin.rigging.skeleton import Skeleton
 from reskin.rigging.weights import bind_weights, normalize_top_k
 
 SUM_TOLERANCE = 1e-6

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 from reskin.scenes.episode import load_episode
 from reskin.scenes.series import load_series
 

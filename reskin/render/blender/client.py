@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 
 class BlenderWorker:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from reskin.errors import MissingExtra, ReskinError
+from reskin.core.errors import MissingExtra, ReskinError
 from reskin.render.stylize.base import FrameSet
 from reskin.render.stylize.coherence import (
     BackMap,
@@ -189,7 +189,7 @@ class DiffusionStylizer:
     # -- loading -------------------------------------------------------------------------
 
     def _load(self) -> _Loaded:
-        from reskin.hashing import key_of
+        from reskin.core.hashing import key_of
 
         k = self.key()
         cache_key = key_of(k["model"], [c["weights"] for c in k["controlnets"]], k["device"])

@@ -14,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 
 PIPELINE_COMPONENTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 """Components a Stable Diffusion (1.x/2.x-style) img2img run needs."""

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-from reskin.errors import ReskinError  # noqa: E402
+from reskin.core.errors import ReskinError  # noqa: E402
 from reskin.render.stylize import FrameSet, make_stylizer  # noqa: E402
 from reskin.render.stylize.coherence import warp_error  # noqa: E402
 from reskin.render.stylize.diffusion import (  # noqa: E402

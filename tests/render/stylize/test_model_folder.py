@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from reskin.errors import ReskinError
+from reskin.core.errors import ReskinError
 from reskin.render.stylize.model_folder import (
     check_controlnet_folder,
     check_pipeline_folder,

@@ -1,0 +1,247 @@
+"""``reskin build``: make, rig and re-skin the cast, render, stylize and publish every episode.
+
+Every stage is keyed by its inputs, so a second build with nothing changed does no work, and
+editing one shot re-renders only that shot.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from reskin.assets.library import AssetRecord
+from reskin.core.errors import ReskinError
+from reskin.core.hashing import key_of
+from reskin.pipeline.cache import StepCache
+from reskin.pipeline.context import BuildContext, Log
+from reskin.pipeline.inputs import load_frameset, load_inputs
+from reskin.pipeline.locks import lock_path, read_lock
+from reskin.pipeline.publish import EpisodeResult, publish_episode
+from reskin.pipeline.refs import prop_refs, skin_ref
+from reskin.render.executors import Executor, LocalExecutor
+from reskin.scenes.compile import ModelRef, ShotPlan, compile_episode
+
+
+@dataclass
+class BuildReport:
+    series: str
+    seconds: float
+    assets_made: list[str]
+    episodes: list[EpisodeResult]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+class Builder:
+    """One build of one series in an open :class:`BuildContext`; renders on ``executor``.
+
+    Use it as a context manager (``with Builder(ctx) as b: b.run()``); the context, which owns
+    the library, is closed by whoever opened it.
+    """
+
+    def __init__(self, ctx: BuildContext, *, executor: Executor | None = None,
+                 progress: bool = False):
+        self.ctx = ctx
+        self.progress = progress
+        self.made: list[str] = []
+        self.executor = executor or LocalExecutor(ctx.series.out_dir / "logs")
+
+    def __enter__(self) -> Builder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        close = getattr(self.executor, "close", None)
+        if close is not None:
+            close()
+
+    # stages ----------------------------------------------------------------------------------
+    def skins(self, cast, wardrobes) -> dict[tuple[str, str], ModelRef]:
+        """Generate and rig each character once, then make each episode's skin once."""
+        from reskin.assets.characters import ensure_generated
+        from reskin.rigging.rigged import ensure_rigged, load_rigged
+        from reskin.skins.make import ensure_skin, skin_key
+
+        refs: dict[tuple[str, str], ModelRef] = {}
+        rig_records: dict = {}
+        loaded: dict = {}  # loading a rig costs; only when a skin must actually be made
+        locks = {ep: read_lock(self.ctx.lib.root, ep) for _, ep in wardrobes}
+        for (char, ep), wardrobe in sorted(wardrobes.items()):
+            spec = cast[char]
+            if locks[ep] is not None:
+                if char not in locks[ep]:
+                    raise ReskinError(f"{ep} is locked without {char}; unlock it to add them",
+                                      file=lock_path(self.ctx.lib.root, ep))
+                refs[(char, ep)] = skin_ref(self.ctx, self.ctx.lib.get(locks[ep][char]))
+                continue
+            if char not in rig_records:
+                base, made = ensure_generated(self.ctx.lib, spec)
+                if made:
+                    self._made(base.ref, "generated")
+                rig, made = ensure_rigged(self.ctx.lib, base, spec)
+                if made:
+                    self._made(rig.ref, "rigged")
+                rig_records[char] = rig
+            rig = rig_records[char]
+            fps = self.ctx.series.fps
+            found = self.ctx.lib.find_by_key("skin", skin_key(rig, spec, wardrobe, fps))
+            if found is None:
+                if char not in loaded:
+                    loaded[char] = load_rigged(self.ctx.lib, rig)
+                found, _ = ensure_skin(self.ctx.lib, loaded[char], spec, wardrobe, fps,
+                                       log=self.ctx.log)
+                self._made(found.ref, f"re-skinned for {ep}")
+            refs[(char, ep)] = skin_ref(self.ctx, found)
+        return refs
+
+    def lock(self, episode: str) -> dict[str, str]:
+        """Lock ``episode`` to the skins it uses now (made if needed); returns them."""
+        from reskin.pipeline.locks import lock
+
+        cast, episodes, wardrobes = load_inputs(self.ctx.series)
+        if episode not in {e.id for e in episodes}:
+            raise ReskinError(f"no episode {episode!r}", file=self.ctx.series.root / "episodes")
+        skins = self.skins(cast, {k: v for k, v in wardrobes.items() if k[1] == episode})
+        chosen = {char: ref.ref for (char, _), ref in sorted(skins.items())}
+        lock(self.ctx.lib, episode, chosen)
+        return chosen
+
+    def _made(self, ref: str, what: str) -> None:
+        self.made.append(ref)
+        self.ctx.log(f"{what}: {ref}")
+
+    def render(self, plans: list[ShotPlan]) -> dict[str, tuple[StepCache, bool]]:
+        """Render every plan's missing frames on the executor; returns key -> (cache, cached)."""
+        from reskin.render.executors import RenderJob
+
+        caches, jobs = {}, []
+        for plan in plans:
+            cache = StepCache(self.ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
+            caches[plan.key] = (cache, cache.is_done())
+            if not cache.is_done() and cache.missing():
+                cache.dir.mkdir(parents=True, exist_ok=True)
+                jobs.append(RenderJob(plan.to_dict() | {"out_dir": str(cache.dir),
+                                                         "frames": cache.missing()}))
+        if jobs:
+            total = sum(len(j.shot["frames"]) for j in jobs)
+            self.ctx.log(f"rendering {total} frames of {len(jobs)} shots")
+            self.executor.run(jobs, progress=self._progress(jobs) if self.progress else None)
+        for plan in plans:
+            cache, cached = caches[plan.key]
+            if not cached:
+                missing = cache.missing()
+                if missing:
+                    raise ReskinError(f"render finished with {len(missing)} frames missing",
+                                      field=plan.name)
+                cache.mark_done(plan=plan.to_dict())
+        return caches
+
+    def stylize(self, plan: ShotPlan, rendered: StepCache) -> tuple[StepCache, bool]:
+        from PIL import Image
+
+        from reskin.core.atomic import atomic_path
+        from reskin.render.stylize import make_stylizer
+
+        stylizer = make_stylizer(self.ctx.series.style)
+        key = key_of("stylize", plan.key, stylizer.key())
+        cache = StepCache(self.ctx.cache_root, "stylize", key, "styled", plan.frame_count)
+        if cache.is_done():
+            return cache, True
+        style = self._style_asset(stylizer)
+        styled = stylizer.stylize(load_frameset(rendered.dir, plan.to_dict()))
+        cache.dir.mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(styled):
+            with atomic_path(cache.frame(i)) as tmp:
+                Image.fromarray(img).save(tmp, format="PNG")
+        cache.mark_done(style=style.ref, stylizer=stylizer.key())
+        return cache, False
+
+    def _style_asset(self, stylizer) -> AssetRecord:
+        """The series style lock: the exact settings (model file hashes, seed, prompt...) a
+        stylized shot used, stored once as a ``style`` asset with provenance."""
+        import reskin
+        from reskin.core.hashing import stable_json
+
+        settings = stylizer.key()
+        key = key_of("style", settings)
+        found = self.ctx.lib.find_by_key("style", key)
+        if found is not None:
+            return found
+        record = self.ctx.lib.add(
+            self.ctx.style_name, "style", {"style.json": stable_json(settings).encode()},
+            meta={"stylizer": stylizer.name},
+            provenance={"generator": "reskin.stylize", "settings": settings,
+                        "seed": settings.get("seed"), "reskin": reskin.__version__},
+            input_key=key)
+        self._made(record.ref, "style recorded")
+        return record
+
+    def _progress(self, jobs):
+        """A progress callback drawing an overall bar and one bar per shot in flight."""
+        from tqdm import tqdm
+
+        sizes = {j.name: len(j.shot["frames"]) for j in jobs}
+        overall = tqdm(total=sum(sizes.values()), desc="render", unit="frame", position=0)
+        shots: dict = {}
+
+        def update(name: str, n: int) -> None:
+            if name not in shots:
+                shots[name] = tqdm(total=sizes[name], desc=f"  {name}", unit="frame",
+                                   position=len(shots) % 4 + 1, leave=False)
+            shots[name].update(n)
+            overall.update(n)
+            if shots[name].n >= sizes[name]:
+                shots[name].close()
+            if overall.n >= overall.total:
+                overall.close()
+
+        return update
+
+    def run(self, only_episodes: list[str] | None = None,
+            only_shots: list[str] | None = None) -> BuildReport:
+        started = time.perf_counter()
+        cast, episodes, wardrobes = load_inputs(self.ctx.series)
+        if only_episodes:
+            unknown = set(only_episodes) - {e.id for e in episodes}
+            if unknown:
+                raise ReskinError(f"no episode {sorted(unknown)[0]!r}", file=self.ctx.series.root)
+            episodes = [e for e in episodes if e.id in only_episodes]
+            wardrobes = {k: v for k, v in wardrobes.items() if k[1] in only_episodes}
+        props = prop_refs(self.ctx, episodes)  # a missing prop stops the build before any work
+        skins = self.skins(cast, wardrobes)
+        plans = {ep.id: compile_episode(self.ctx.series, ep,
+                                        {c: s for (c, e), s in skins.items() if e == ep.id},
+                                        props)
+                 for ep in episodes}
+        if only_shots:
+            known = {p.shot for ps in plans.values() for p in ps}
+            for shot in only_shots:
+                if shot not in known:
+                    raise ReskinError(f"no shot {shot!r} (shots: {', '.join(sorted(known))})",
+                                      field="--shots")
+            plans = {e: [p for p in ps if p.shot in only_shots] for e, ps in plans.items()}
+            episodes = [ep for ep in episodes if plans[ep.id]]
+        # Every shot of the build goes to the executor at once, so workers stay busy.
+        rendered = self.render([p for ep in episodes for p in plans[ep.id]])
+        results = []
+        for ep in episodes:
+            shots = []
+            for plan in plans[ep.id]:
+                cache, r_cached = rendered[plan.key]
+                styled, s_cached = self.stylize(plan, cache)
+                shots.append((plan, styled, r_cached and s_cached))
+            results.append(publish_episode(self.ctx, ep, shots))
+        return BuildReport(series=self.ctx.series.name,
+                           seconds=round(time.perf_counter() - started, 3),
+                           assets_made=self.made, episodes=results)
+
+
+def build(root: str | Path, *, log: Log | None = None, progress: bool = False,
+          episodes: list[str] | None = None, executor: Executor | None = None,
+          shots: list[str] | None = None, style: str | None = None) -> BuildReport:
+    """Build the series at ``root`` (only ``episodes`` / ``shots`` when given)."""
+    with BuildContext.open(root, style=style, log=log) as ctx, \
+            Builder(ctx, executor=executor, progress=progress) as builder:
+        return builder.run(episodes, shots)

@@ -1,0 +1,81 @@
+"""`reskin build --dry-run`: what a build would do for each shot, and why. Makes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from reskin.pipeline.cache import StepCache
+from reskin.pipeline.inputs import load_inputs
+from reskin.pipeline.locks import read_lock
+from reskin.pipeline.refs import prop_refs
+from reskin.scenes.compile import ModelRef, ShotPlan, compile_episode
+
+if TYPE_CHECKING:
+    from reskin.pipeline.context import BuildContext
+
+
+def dry_run(ctx: BuildContext) -> list[dict]:
+    """What a build would do for each shot, and why; makes and renders nothing."""
+    from reskin.rigging.rigged import find_rigged
+    from reskin.skins.make import skin_key, skin_name
+
+    cast, episodes, wardrobes = load_inputs(ctx.series)
+    refs: dict[tuple[str, str], ModelRef] = {}
+    pending: dict[str, str] = {}  # episode -> why its skins are not ready
+    for (char, ep), wardrobe in sorted(wardrobes.items()):
+        locked = read_lock(ctx.lib.root, ep)
+        if locked is not None and char in locked:
+            skin = ctx.lib.get(locked[char])
+            refs[(char, ep)] = ModelRef(ref=skin.ref, glb="", content_hash=skin.content_hash,
+                                       height=float(skin.meta["height"]))
+            continue
+        rig = find_rigged(ctx.lib, cast[char])
+        found = rig and ctx.lib.find_by_key(
+            "skin", skin_key(rig, cast[char], wardrobe, ctx.series.fps))
+        if not found:
+            what = "character will be generated and rigged" if rig is None else \
+                f"skin {skin_name(char, ep)} will be made (wardrobe or character changed)"
+            pending.setdefault(ep, what)
+            continue
+        refs[(char, ep)] = ModelRef(ref=found.ref, glb="", content_hash=found.content_hash,
+                                   height=float(found.meta["height"]))
+    rows = []
+    for ep in episodes:
+        if ep.id in pending:
+            rows += [{"episode": ep.id, "shot": s.id, "action": "render",
+                      "why": pending[ep.id]} for s in ep.shots]
+            continue
+        try:
+            previous = json.loads((ctx.series.out_dir / ep.id / ".plans.json").read_text())
+        except (OSError, ValueError):
+            previous = {}
+        ep_skins = {c: r for (c, e), r in refs.items() if e == ep.id}
+        for plan in compile_episode(ctx.series, ep, ep_skins, prop_refs(ctx, [ep])):
+            cache = StepCache(ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
+            missing = len(cache.missing())
+            row = {"episode": ep.id, "shot": plan.shot, "frames": plan.frame_count}
+            if cache.is_done():
+                row |= {"action": "cached", "why": "inputs unchanged"}
+            elif missing < plan.frame_count:
+                row |= {"action": "resume",
+                        "why": f"{plan.frame_count - missing} of {plan.frame_count} "
+                               "frames already rendered"}
+            else:
+                row |= {"action": "render", "why": _changes(previous.get(plan.shot), plan)}
+            rows.append(row)
+    return rows
+
+def _changes(previous: dict | None, plan: ShotPlan) -> str:
+    """Which parts of a shot's plan differ from the last published build."""
+    if previous is None:
+        return "new shot"
+    now = plan.to_dict()
+    before = previous.get("plan", {})
+    changed = [k for k in now if k != "cast" and now[k] != before.get(k)]
+    if [c["key"] for c in now["cast"]] != [c.get("key") for c in before.get("cast", [])]:
+        changed.append("skins")
+    elif [{k: v for k, v in c.items() if k != "glb"} for c in now["cast"]] != \
+            [{k: v for k, v in c.items() if k != "glb"} for c in before.get("cast", [])]:
+        changed.append("cast")
+    return ("changed: " + ", ".join(changed)) if changed else "reskin or engine version changed"

@@ -1,0 +1,58 @@
+"""`reskin render EP --preview`: draft an episode with the preview renderer."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from reskin.core.errors import ReskinError
+from reskin.pipeline.inputs import load_inputs
+from reskin.pipeline.refs import prop_refs
+from reskin.scenes.compile import compile_episode
+
+if TYPE_CHECKING:
+    from reskin.pipeline.build import Builder
+
+
+def preview_episode(builder: Builder, episode_id: str) -> dict:
+    """Draft ``episode_id`` with the preview renderer: same plan, cameras and poses (the skins
+    are made by ``builder`` if missing)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from reskin.render.outputs import write_mp4
+    from reskin.render.preview import PreviewCharacter, PreviewRenderer, write_frames
+    from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS
+    from reskin.rigging.rigged import load_rigged
+
+    ctx = builder.ctx
+    cast, episodes, wardrobes = load_inputs(ctx.series)
+    ep = next((e for e in episodes if e.id == episode_id), None)
+    if ep is None:
+        raise ReskinError(f"no episode {episode_id!r}", file=ctx.series.root / "episodes")
+    skins = builder.skins(cast, {k: v for k, v in wardrobes.items() if k[1] == episode_id})
+    characters = {}
+    for ref in {s.ref for s in skins.values()}:
+        skin = ctx.lib.get(ref)
+        rig = load_rigged(ctx.lib, ctx.lib.get(skin.meta["character"]))
+        texture = np.asarray(Image.open(io.BytesIO(ctx.lib.read_blob(
+            skin.blobs["texture.png"]))).convert("RGB"))
+        characters[ref] = PreviewCharacter.from_rig(rig, texture, ctx.series.fps,
+                                                    PROCEDURAL_CLIPS)
+    out = ctx.series.out_dir / episode_id / "preview"
+    started, frames_drawn, shots = time.perf_counter(), 0, []
+    with PreviewRenderer(ctx.series.width, ctx.series.height) as renderer:
+        ep_skins = {c: s for (c, _), s in skins.items()}
+        for plan in compile_episode(ctx.series, ep, ep_skins, prop_refs(ctx, [ep])):
+            rgba = renderer.render_shot(plan.to_dict(), characters)
+            frames_drawn += len(rgba)
+            paths = write_frames(rgba, out / plan.shot, ctx.series.style.background)
+            write_mp4(paths, plan.fps, out / plan.shot / f"{plan.shot}.mp4")
+            shots.append({"id": plan.shot, "frames": len(paths),
+                          "folder": str(out / plan.shot)})
+    seconds = time.perf_counter() - started
+    return {"episode": episode_id, "shots": shots, "seconds": round(seconds, 3),
+            "fps": round(frames_drawn / seconds, 2)}
+

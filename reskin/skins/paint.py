@@ -1,0 +1,347 @@
+"""Painting a wardrobe onto the body's baked UV atlas: the person first, then the clothes.
+
+Every operation is an image operation on the atlas, driven by the rest-pose point and body part
+each texel shows (:func:`reskin.assets.texture_bake.rasterize_surface`), so the face is painted
+from the character's identity alone and no wardrobe can touch it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reskin.core.skeleton import Skeleton
+from reskin.skins.wardrobe import PART_REGION, SHORT_SLEEVE_PARTS, Decal, WardrobeSpec
+
+DEFAULT_ROUGHNESS = 0.7
+PALETTE_TOLERANCE = 0.12
+"""Euclidean RGB distance (0..1 units) under which a texel counts as a palette source colour."""
+
+
+def paint_identity(
+    position: np.ndarray, part: np.ndarray, part_names: tuple[str, ...], skeleton: Skeleton,
+    identity: dict,
+) -> np.ndarray:
+    """(s, s, 3) float32 linear-ish sRGB: skin, hair, eyes and mouth; no clothes."""
+    position = np.asarray(position, np.float32)  # rigs keep it as float16
+    img = np.empty(position.shape, np.float32)
+    img[:] = identity["skin_tone"]
+    y, x, z = position[..., 1], position[..., 0], position[..., 2]
+    head, top = skeleton.heads[skeleton.index("head")], skeleton.tails[skeleton.index("head")]
+    head_len = float(top[1] - head[1])
+    is_head = part == part_names.index("head")
+    # Hair: a cap over the crown and the back of the head.
+    hairline = head[1] + 0.62 * head_len
+    hair = is_head & ((y > hairline) | ((z < head[2] - 0.02) & (y > head[1] + 0.3 * head_len)))
+    img[hair] = identity["hair"]
+    # Eyes and mouth on the front of the face.
+    front = is_head & (z > head[2] + 0.02)
+    eye_y, eye_dx, eye_r = head[1] + 0.5 * head_len, 0.16 * head_len, 0.055 * head_len
+    eyes = front & (((np.abs(x) - eye_dx) ** 2 + (y - eye_y) ** 2) < eye_r ** 2)
+    img[eyes] = identity["eyes"]
+    mouth = front & (np.abs(x) < 0.13 * head_len) & (np.abs(y - (head[1] + 0.25 * head_len))
+                                                     < 0.025 * head_len)
+    img[mouth] = np.array(identity["skin_tone"]) * 0.55
+    return img
+
+
+def sample_tiled(image: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Nearest-texel lookup of (h, w, c) float ``image`` at repeating coordinates u, v (k,)."""
+    h, w = image.shape[:2]
+    ix = np.floor(np.mod(u, 1.0) * w).astype(np.int64) % w
+    iy = np.floor(np.mod(v, 1.0) * h).astype(np.int64) % h
+    return image[iy, ix]
+
+
+def fabric(points: np.ndarray, color, pattern: str, pattern_color, scale: float,
+           texture: np.ndarray | None = None) -> np.ndarray:
+    """(k, 3) float32 colours of a fabric at rest-pose surface points (k, 3) float32.
+
+    ``texture`` ((h, w, 4) float RGBA, tinted by ``color``) is tiled with a wrap-around
+    projection (x + z, y), which hides its seams at the sides of limbs; ``stripes`` (by height)
+    and ``checks`` (3-D cells) of half ``scale`` metres paint ``pattern_color`` over it. The
+    body's regions and garments wear the same fabrics.
+    """
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    c = np.asarray(color, np.float32)
+    if texture is not None:
+        out = sample_tiled(texture, (x + z) / scale, -y / scale)[:, :3] * c
+    else:
+        out = np.empty((len(points), 3), np.float32)
+        out[:] = c
+    step = scale / 2
+    if pattern == "stripes":
+        out[np.floor(y / step).astype(int) % 2 == 1] = pattern_color
+    elif pattern == "checks":
+        on = (np.floor(y / step) + np.floor(x / step) + np.floor(z / step)).astype(int) % 2 == 1
+        out[on] = pattern_color
+    return out
+
+
+def wardrobe_mask(part: np.ndarray, part_names: tuple[str, ...], spec: WardrobeSpec
+                  ) -> dict[str, np.ndarray]:
+    """region -> (s, s) bool texels its clothes cover (short sleeves leave forearms bare)."""
+    masks: dict[str, np.ndarray] = {}
+    for pi, name in enumerate(part_names):
+        region = PART_REGION.get(name)
+        if region is None or region not in spec.regions:
+            continue
+        if spec.sleeves == "short" and name in SHORT_SLEEVE_PARTS:
+            continue
+        m = part == pi
+        masks[region] = masks[region] | m if region in masks else m
+    return masks
+
+
+def _decal(img: np.ndarray, position: np.ndarray, mask: np.ndarray, decal: Decal,
+           image: np.ndarray) -> None:
+    """Alpha-blend ``image`` (h, w, 4) float onto ``img`` where the decal's rectangle, projected
+    along z onto the chosen side, meets ``mask``; in place."""
+    h, w = image.shape[:2]
+    width, height = decal.size, decal.size * h / w
+    x, y, z = position[..., 0], position[..., 1], position[..., 2]
+    cx, cy = decal.at
+    inside = mask & (np.abs(x - cx) < width / 2) & (np.abs(y - cy) < height / 2)
+    if not inside.any():
+        return
+    # A z-projection hits the front and the back of the body: keep the chosen half.
+    mid = float(np.mean(z[inside]))
+    inside &= (z >= mid) if decal.side == "front" else (z < mid)
+    u = (x[inside] - (cx - width / 2)) / width
+    if decal.side == "back":
+        u = 1.0 - u  # seen from behind, the character's left is on the viewer's left
+    v = ((cy + height / 2) - y[inside]) / height
+    ix = np.clip((u * w).astype(np.int64), 0, w - 1)
+    iy = np.clip((v * h).astype(np.int64), 0, h - 1)
+    rgba = image[iy, ix]
+    a = rgba[:, 3:4] * decal.opacity
+    img[inside] = img[inside] * (1 - a) + rgba[:, :3] * a
+
+
+def remap_palette(img: np.ndarray, mask: np.ndarray,
+                  palette: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]) -> None:
+    """Replace colours near each source by its target inside ``mask`` (in place); the offset
+    from the source is kept, so a pattern's shading survives the recolour."""
+    if not palette:
+        return
+    sel = img[mask]
+    out = sel.copy()
+    for src, dst in palette:
+        near = np.linalg.norm(sel - np.asarray(src, np.float32), axis=1) < PALETTE_TOLERANCE
+        out[near] = sel[near] - np.asarray(src, np.float32) + np.asarray(dst, np.float32)
+    img[mask] = out
+
+
+@dataclass(frozen=True, eq=False)
+class Indexed:
+    """A painted image as a palette: ``palette[labels]`` is the (s, s, 3) uint8 image.
+
+    labels : (s, s) uint8; palette : (k, 3) uint8 sRGB, k <= 256 (entries may repeat).
+    """
+
+    labels: np.ndarray
+    palette: np.ndarray
+
+    def rgb(self) -> np.ndarray:
+        return self.palette[self.labels]
+
+
+def _identity_labels(position: np.ndarray, part: np.ndarray, part_names: tuple[str, ...],
+                     skeleton: Skeleton, identity: dict) -> tuple[np.ndarray, list]:
+    """:func:`paint_identity` as labels (0 skin, 1 hair, 2 eyes, 3 mouth) and their float32
+    colours: only head texels can be anything but skin, so only they are looked at."""
+    labels = np.zeros(part.shape, np.uint8)
+    colors = [np.asarray(identity["skin_tone"], np.float32),
+              np.asarray(identity["hair"], np.float32),
+              np.asarray(identity["eyes"], np.float32),
+              (np.array(identity["skin_tone"]) * 0.55).astype(np.float32)]
+    idx = np.flatnonzero(part.ravel() == part_names.index("head"))
+    points = position.reshape(-1, 3)
+    # The expressions of paint_identity, on the head's texels (is_head is true for all).
+    head_points = np.take(points, idx, axis=0).astype(np.float32)  # as paint_identity sees it
+    y, x, z = head_points[:, 1], head_points[:, 0], head_points[:, 2]
+    head, top = skeleton.heads[skeleton.index("head")], skeleton.tails[skeleton.index("head")]
+    head_len = float(top[1] - head[1])
+    hairline = head[1] + 0.62 * head_len
+    hair = (y > hairline) | ((z < head[2] - 0.02) & (y > head[1] + 0.3 * head_len))
+    front = z > head[2] + 0.02
+    eye_y, eye_dx, eye_r = head[1] + 0.5 * head_len, 0.16 * head_len, 0.055 * head_len
+    eyes = front & (((np.abs(x) - eye_dx) ** 2 + (y - eye_y) ** 2) < eye_r ** 2)
+    mouth = front & (np.abs(x) < 0.13 * head_len) & (np.abs(y - (head[1] + 0.25 * head_len))
+                                                     < 0.025 * head_len)
+    lab = np.zeros(len(idx), np.uint8)
+    lab[hair] = 1
+    lab[eyes] = 2
+    lab[mouth] = 3
+    labels.ravel()[idx] = lab
+    return labels, colors
+
+
+def paint_indexed(
+    position: np.ndarray,
+    part: np.ndarray,
+    part_names: tuple[str, ...],
+    skeleton: Skeleton,
+    identity: dict,
+    spec: WardrobeSpec | None,
+) -> tuple[Indexed, Indexed | None] | None:
+    """:func:`paint_materials` as palette images, or None when the spec paints per-texel
+    colours (a texture or a decal) that a palette cannot hold.
+
+    Every other operation paints whole regions in one colour (or two, for a pattern), so the
+    atlas has a handful of colours: painting labels instead of colours is the same image
+    (``Indexed.rgb`` equals :func:`paint_materials`' arrays exactly) at a fraction of the work,
+    and it encodes as a small palette PNG.
+    """
+    if spec is not None and (spec.decals or any(r.texture for r in spec.regions.values())):
+        return None
+    labels, colors = _identity_labels(position, part, part_names, skeleton, identity)
+    if spec is None:
+        return Indexed(labels, _to_u8(np.asarray(colors, np.float32))), None
+    # region of every texel's part (255: no clothes), one lookup instead of a mask per part
+    region_names = [r for r in spec.regions]
+    lut = np.full(max(len(part_names), int(part.max(initial=0)) + 1), 255, np.uint8)
+    present: list[str] = []
+    for pi, name in enumerate(part_names):
+        region = PART_REGION.get(name)
+        if region is None or region not in spec.regions:
+            continue
+        if spec.sleeves == "short" and name in SHORT_SLEEVE_PARTS:
+            continue
+        lut[pi] = region_names.index(region)
+        if region not in present:
+            present.append(region)
+    if not present:
+        return Indexed(labels, _to_u8(np.asarray(colors, np.float32))), None
+    n_identity = len(colors)
+    label_of_region = np.full(256, 255, np.int64)
+    mr_rows = [np.array([1.0, DEFAULT_ROUGHNESS, 0.0], np.float32)]
+    mr_label_of_region = np.zeros(256, np.int64)  # [255], off the clothes, stays 0
+    patterned = []
+    for region in present:
+        ri = region_names.index(region)
+        look = spec.regions[region]
+        label_of_region[ri] = len(colors)
+        colors.append(np.asarray(look.color, np.float32))
+        if look.pattern in ("stripes", "checks"):
+            patterned.append((label_of_region[ri], look, len(colors)))
+            colors.append(np.asarray(look.pattern_color, np.float32))
+        if look.roughness != DEFAULT_ROUGHNESS or look.metallic != 0.0:
+            mr_label_of_region[ri] = len(mr_rows)
+            mr_rows.append(np.array([1.0, look.roughness, look.metallic], np.float32))
+    if len(colors) > 255 or len(mr_rows) > 256:
+        return None
+    # Labels straight from the part map through one composed lookup (part -> region ->
+    # label), 255 off the clothes. A gather through take is twice as fast as lut[part].
+    painted = np.take(label_of_region[lut].astype(np.uint8), part)
+    np.copyto(painted, labels, where=painted == 255)
+    labels = painted
+    out = labels.ravel()
+    points = position.reshape(-1, 3)
+    for base_label, look, label in patterned:
+        # Each region has its own base-colour entry, so its texels are those with that label.
+        idx = np.flatnonzero(out == base_label)
+        step = look.scale / 2
+        # Only the coordinates the pattern reads, as float32 (as _paint_texels sees them).
+        py = np.take(points[:, 1], idx).astype(np.float32)
+        if look.pattern == "stripes":
+            on = np.floor(py / step).astype(int) % 2 == 1
+        else:
+            px = np.take(points[:, 0], idx).astype(np.float32)
+            pz = np.take(points[:, 2], idx).astype(np.float32)
+            on = (np.floor(py / step) + np.floor(px / step)
+                  + np.floor(pz / step)).astype(int) % 2 == 1
+        out[idx[on]] = label
+    table = np.asarray(colors, np.float32)
+    # A palette remap recolours clothes only: their entries, which no identity texel uses.
+    is_clothes = np.arange(len(table)) >= n_identity
+    remap_palette(table, is_clothes, spec.palette)
+    mr = None
+    if len(mr_rows) > 1:  # 0 (the default) off the clothes
+        mr_labels = np.take(mr_label_of_region[lut].astype(np.uint8), part)
+        mr = Indexed(mr_labels, _to_u8(np.asarray(mr_rows, np.float32)))
+    return Indexed(labels, _to_u8(table)), mr
+
+
+def paint_materials(
+    position: np.ndarray,
+    part: np.ndarray,
+    part_names: tuple[str, ...],
+    skeleton: Skeleton,
+    identity: dict,
+    spec: WardrobeSpec | None,
+    images: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Paint a character's atlas: base colour, and roughness/metallic where a region sets them.
+
+    position : (s, s, 3) rest-pose point per texel (float16 as rigs keep it, or float32);
+    part : (s, s) body part per texel.
+    images   : texture/decal reference -> (h, w, 4) float32 RGBA in 0..1 (loaded by the job).
+    Returns (base colour (s, s, 3) uint8 sRGB, metallic-roughness (s, s, 3) uint8 in glTF's
+    channel layout (G roughness, B metallic) or None when every texel has the defaults).
+    """
+    indexed = paint_indexed(position, part, part_names, skeleton, identity, spec)
+    if indexed is not None:
+        base, mr = indexed
+        return base.rgb(), mr.rgb() if mr is not None else None
+    return _paint_texels(position, part, part_names, skeleton, identity, spec, images)
+
+
+def _paint_texels(
+    position: np.ndarray,
+    part: np.ndarray,
+    part_names: tuple[str, ...],
+    skeleton: Skeleton,
+    identity: dict,
+    spec: WardrobeSpec | None,
+    images: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`paint_materials` texel by texel (any spec, textures and decals included)."""
+    position = np.asarray(position, np.float32)  # rigs keep it as float16
+    img = paint_identity(position, part, part_names, skeleton, identity)
+    if spec is None:
+        return _to_u8(img), None
+    images = images or {}
+    masks = wardrobe_mask(part, part_names, spec)
+    rough = metal = None
+    for region, mask in masks.items():
+        look = spec.regions[region]
+        img[mask] = fabric(position[mask], look.color, look.pattern, look.pattern_color,
+                           look.scale, images[look.texture] if look.texture else None)
+        if look.roughness != DEFAULT_ROUGHNESS or look.metallic != 0.0:
+            if rough is None:
+                rough = np.full(part.shape, DEFAULT_ROUGHNESS, np.float32)
+                metal = np.zeros(part.shape, np.float32)
+            rough[mask] = look.roughness
+            metal[mask] = look.metallic
+    if masks:
+        clothes = np.logical_or.reduce(list(masks.values()))
+        remap_palette(img, clothes, spec.palette)
+    for decal in spec.decals:
+        if decal.region in masks:
+            _decal(img, position, masks[decal.region], decal, images[decal.image])
+    mr = None
+    if rough is not None:
+        mr = np.zeros(part.shape + (3,), np.float32)
+        mr[..., 0] = 1.0  # R is unused by glTF (occlusion lives there when packed)
+        mr[..., 1], mr[..., 2] = rough, metal
+        mr = _to_u8(mr)
+    return _to_u8(img), mr
+
+
+def paint_skin(
+    position: np.ndarray,
+    part: np.ndarray,
+    part_names: tuple[str, ...],
+    skeleton: Skeleton,
+    identity: dict,
+    spec: WardrobeSpec | None,
+    images: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """The base-colour atlas only: (s, s, 3) uint8 (see :func:`paint_materials`)."""
+    return paint_materials(position, part, part_names, skeleton, identity, spec, images)[0]
+
+
+def _to_u8(img: np.ndarray) -> np.ndarray:
+    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)

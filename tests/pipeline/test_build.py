@@ -1,0 +1,215 @@
+"""The whole chain for real: generate, rig, re-skin, render in Blender, stylize, publish."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from reskin.cli import main
+from reskin.pipeline.series_init import create_demo
+
+TINY = """\
+name: tiny
+resolution: [54, 96]
+fps: 4
+render: {engine: cycles, samples: 4}
+style: {stylizer: toon, background: "#efe3cf"}
+"""
+
+
+def make_tiny(root: Path) -> Path:
+    """The sample series shrunk: 54x96 pixels, 3 frames per shot."""
+    create_demo(root)
+    (root / "series.yaml").write_text(TINY)
+    for ep in (root / "episodes").glob("*.yaml"):
+        text = ep.read_text().replace("duration: 2.0", "duration: 0.75")
+        text = text.replace("duration: 1.5", "duration: 0.75")
+        # the same light in the shots whose wardrobe colours are compared
+        text = text.replace("lights: night-interior", "lights: three-point")
+        for long, short in (("at: 0.2, duration: 1.6", "at: 0.2, duration: 0.5"),
+                            ("at: 0.1, duration: 1.0", "at: 0.1, duration: 0.6"),
+                            ("at: 1.1, duration: 0.8", "at: 0.5, duration: 0.25")):
+            text = text.replace(long, short)
+        ep.write_text(text)
+    return root
+
+
+def run_build(root: Path) -> dict:
+    result = CliRunner().invoke(main, ["build", str(root), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = make_tiny(tmp_path_factory.mktemp("series") / "tiny")
+    started = time.perf_counter()
+    report = run_build(root)
+    return root, report, time.perf_counter() - started
+
+
+def frames_of(shot: dict) -> np.ndarray:
+    paths = sorted(Path(shot["folder"]).glob("frame_*.png"))
+    return np.stack([iio.imread(p)[..., :3] for p in paths]).astype(np.float32) / 255
+
+
+def shot(report: dict, ep: str, sid: str) -> dict:
+    episode = next(e for e in report["episodes"] if e["id"] == ep)
+    return next(s for s in episode["shots"] if s["id"] == sid)
+
+
+def test_first_build_renders_everything(built):
+    root, report, _ = built
+    assert [e["id"] for e in report["episodes"]] == ["ep01", "ep02"]
+    made = report["assets_made"]
+    # each character generated once and rigged once (a new version), then one skin per episode
+    assert made == ["mira@1", "mira@2", "mira.ep01@1", "mira.ep02@1",
+                    "theo@1", "theo@2", "theo.ep02@1", "style.series@1"]
+    for ep in report["episodes"]:
+        reader = imageio_ffmpeg.read_frames(ep["video"])
+        meta = next(reader)
+        assert meta["size"] == (54, 96)
+        assert sum(1 for _ in reader) == 6  # two shots of three frames
+        assert iio.imread(ep["contact_sheet"]).shape[2] == 3
+        for s in ep["shots"]:
+            assert s["frames"] == 3 and not s["cached"]
+            assert len(list(Path(s["folder"]).glob("frame_*.png"))) == 3
+
+
+def test_character_is_visible_and_moves(built):
+    _, report, _ = built
+    background = np.array([0xEF, 0xE3, 0xCF]) / 255
+    for ep, sid in (("ep01", "s01-medium"), ("ep02", "s02-closeup")):
+        frames = frames_of(shot(report, ep, sid))
+        differs = np.abs(frames - background).max(axis=-1) > 0.1
+        coverage = differs.mean(axis=(1, 2))
+        assert (coverage > 0.15).all(), f"{ep}/{sid}: character covers {coverage}"
+        # the character is framed: the centre column is covered
+        assert differs[:, :, 20:34].mean() > 0.3
+        motion = np.abs(frames[0] - frames[-1]).mean()
+        assert motion > 0.005, f"{ep}/{sid}: frames do not change ({motion})"
+
+
+def test_wardrobe_differs_between_episodes_but_body_does_not(built):
+    root, report, _ = built
+    a = frames_of(shot(report, "ep01", "s01-medium"))
+    b = frames_of(shot(report, "ep02", "s02-closeup"))
+
+    def red(f):  # ep01's jumper is red
+        return ((f[..., 0] > f[..., 1] + 0.2) & (f[..., 0] > f[..., 2] + 0.2)).mean()
+
+    def teal(f):  # ep02's top is teal
+        return ((f[..., 1] > f[..., 0] + 0.15) & (f[..., 2] > f[..., 0] + 0.1)).mean()
+
+    assert red(a) > 0.03 and red(a) > 5 * red(b)
+    assert teal(b) > 0.01 and teal(b) > 5 * teal(a)
+
+    import pygltflib
+
+    from reskin.assets.library import Library
+
+    with Library(root / ".reskin") as lib:
+        positions = []
+        for ref in ("mira.ep01", "mira.ep02"):
+            glb = pygltflib.GLTF2.load_from_bytes(lib.read_blob(lib.get(ref).blobs["skin.glb"]))
+            prim = glb.meshes[0].primitives[0]
+            acc = glb.accessors[prim.attributes.POSITION]
+            view = glb.bufferViews[acc.bufferView]
+            data = glb.binary_blob()[view.byteOffset + (acc.byteOffset or 0):][: acc.count * 12]
+            positions.append((np.frombuffer(data, np.float32).copy(), glb.skins[0].joints,
+                              [glb.nodes[j].translation for j in glb.skins[0].joints]))
+        assert positions[0][0].tobytes() == positions[1][0].tobytes()
+        assert positions[0][2] == positions[1][2]
+        assert lib.get("mira.ep01").parents == lib.get("mira.ep02").parents == ("mira@2",)
+
+
+def test_every_stylized_shot_records_its_style(built):
+    root, _, _ = built
+    from reskin.assets.library import Library
+
+    with Library(root / ".reskin") as lib:
+        style = lib.get("style.series")
+        assert style.kind == "style" and style.provenance["settings"]["name"] == "toon"
+    for done in (root / ".reskin" / "cache" / "stylize").glob("*/done.json"):
+        assert json.loads(done.read_text())["style"] == style.ref
+
+
+def test_dialogue_becomes_subtitles(built):
+    _, report, _ = built
+    ep2 = next(e for e in report["episodes"] if e["id"] == "ep02")
+    srt = Path(ep2["subtitles"]).read_text()
+    assert "1\n00:00:00,100 --> 00:00:00,700\nTHEO: You got the letter too?" in srt
+    assert "MIRA: This morning." in srt
+
+
+def test_rebuild_is_all_cached_and_fast(built, tmp_path):
+    root, _, first = built
+    copy = tmp_path / "again"
+    shutil.copytree(root, copy)
+    started = time.perf_counter()
+    report = run_build(copy)
+    seconds = time.perf_counter() - started
+    assert report["assets_made"] == []
+    assert all(s["cached"] for e in report["episodes"] for s in e["shots"])
+    assert seconds < 10 and seconds < first / 3, (seconds, first)
+
+
+def test_editing_one_shot_rerenders_only_it(built, tmp_path):
+    root, _, _ = built
+    copy = tmp_path / "edit"
+    shutil.copytree(root, copy)
+    ep2 = copy / "episodes" / "ep02.yaml"
+    ep2.write_text(ep2.read_text().replace("yaw: 20, lens: 55", "yaw: 40, lens: 55"))
+    dry = CliRunner().invoke(main, ["build", str(copy), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "render  ep02/s02-closeup" in dry.output and "changed: camera" in dry.output
+    assert dry.output.count("cached") == 3
+    report = run_build(copy)
+    cached = {(e["id"], s["id"]): s["cached"] for e in report["episodes"] for s in e["shots"]}
+    assert cached == {("ep01", "s01-medium"): True, ("ep01", "s02-closeup"): True,
+                      ("ep02", "s01-two-shot"): True, ("ep02", "s02-closeup"): False}
+
+
+def test_interrupted_render_resumes_at_missing_frames(built, tmp_path):
+    root, _, _ = built
+    copy = tmp_path / "resume"
+    shutil.copytree(root, copy)
+    renders = sorted((copy / ".reskin" / "cache" / "render").iterdir())
+    victim = renders[0]
+    (victim / "done.json").unlink()
+    (victim / "beauty_0002.png").unlink()
+    kept = {p.name: p.stat().st_mtime_ns for p in victim.glob("beauty_*.png")}
+    dry = CliRunner().invoke(main, ["build", str(copy), "--dry-run"])
+    assert "resume" in dry.output and "2 of 3 frames already rendered" in dry.output
+    report = run_build(copy)
+    assert sum(not s["cached"] for e in report["episodes"] for s in e["shots"]) == 1
+    assert (victim / "beauty_0002.png").exists() and (victim / "done.json").exists()
+    assert {p: (victim / p).stat().st_mtime_ns for p in kept} == kept
+    assert not list(victim.glob(".*tmp*"))
+
+
+def test_locked_episode_keeps_its_skins_when_the_wardrobe_changes(built, tmp_path):
+    root, _, _ = built
+    copy = tmp_path / "locked"
+    shutil.copytree(root, copy)
+    runner = CliRunner()
+    result = runner.invoke(main, ["lock", "ep01", "-s", str(copy)])
+    assert result.exit_code == 0 and "ep01: mira -> mira.ep01@1" in result.output
+    spec = copy / "cast" / "mira" / "ep01.yaml"
+    spec.write_text(spec.read_text().replace("#1f2a44", "#2a441f"))  # new trousers
+    report = run_build(copy)
+    assert report["assets_made"] == []  # the locked episode does not follow the wardrobe
+    assert all(s["cached"] for e in report["episodes"] for s in e["shots"])
+    removed = runner.invoke(main, ["asset", "rm", "mira.ep01@1", "-s", str(copy)])
+    assert removed.exit_code == 2 and "pinned by episode:ep01" in removed.output
+    assert runner.invoke(main, ["lock", "ep01", "--release", "-s", str(copy)]).exit_code == 0
+    dry = runner.invoke(main, ["build", str(copy), "--dry-run"])
+    assert "skin mira.ep01 will be made" in dry.output
