@@ -19,3 +19,6 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"sample data folder {SHARED_DATA} is not present on this machine")
     return SHARED_DATA
+
+# Under CI=true a skip fails the run (see tests/strict_ci.py).
+pytest_plugins = ["tests.strict_ci"]

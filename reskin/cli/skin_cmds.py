@@ -1,4 +1,5 @@
-"""`reskin reskin ...`: per-episode skins and continuity sheets."""
+"""`reskin skin ...`: per-episode skins and continuity sheets (`reskin reskin` is a hidden,
+deprecated alias)."""
 
 from __future__ import annotations
 
@@ -9,36 +10,63 @@ import click
 
 from reskin.cli import _log, main
 
+_EPISODE_FLAGS = ("-e", "--episode")
 
-class _DefaultCommandGroup(click.Group):
-    """A group whose first argument may be a subcommand or, failing that, the default's."""
 
-    default = "run"
+class _SkinGroup(click.Group):
+    """`reskin skin CHARACTER -e EP` is short for `reskin skin make CHARACTER -e EP`.
+
+    A first argument that is not a subcommand is a character. One that is (a character named
+    ``sheet``) is still read as a character when the rest only makes sense for `make` (an
+    episode is given, which `sheet` does not take); `make NAME` always works.
+    """
+
+    default = "make"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or args[0] not in self.commands and args[0] not in ("-h", "--help"):
+        if args and args[0] not in ("-h", "--help") and (
+            args[0] not in self.commands
+            or (args[0] != self.default and _names_episode(args[1:]))
+        ):
             args = [self.default, *args]
+        elif not args:
+            args = [self.default]
         return super().parse_args(ctx, args)
 
 
-@main.group("reskin", cls=_DefaultCommandGroup)
-def reskin_group() -> None:
-    """Re-skin characters for an episode, or draw a continuity sheet.
-
-    \b
-    reskin reskin CHARACTER --episode EP -s SERIES   one character's skin for EP
-    reskin reskin --episode EP -s SERIES             the whole cast's skins for EP
-    reskin reskin sheet CHARACTER -s SERIES -o FILE  base and every skin side by side
-    """
+def _names_episode(args: list[str]) -> bool:
+    return any(a in _EPISODE_FLAGS or a.startswith("--episode=") or
+               (a.startswith("-e") and len(a) > 2) for a in args)
 
 
-@reskin_group.command("run")
+_HELP = """\b
+reskin skin CHARACTER -e EP -s SERIES        one character's skin for EP
+reskin skin -e EP -s SERIES                  the whole cast's skins for EP
+reskin skin make CHARACTER -e EP -s SERIES   the same (for a character named like a command)
+reskin skin sheet CHARACTER -s SERIES -o F   base and every skin side by side
+"""
+
+
+@main.group("skin", cls=_SkinGroup, help="Make characters' skins for an episode, or draw a "
+            "continuity sheet.\n\n" + _HELP)
+def skin_group() -> None:
+    pass
+
+
+@main.group("reskin", cls=_SkinGroup, hidden=True,
+            help="Deprecated: the old name of `reskin skin`.")
+def reskin_alias() -> None:
+    click.echo("reskin: warning: `reskin reskin` is deprecated; use `reskin skin` "
+               "(same arguments)", err=True)
+
+
+@click.command("make")
 @click.argument("character", required=False)
 @click.option("--episode", "-e", required=True, help="The episode whose wardrobe to apply.")
 @click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
               default=".", help="The series folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the skins made as JSON.")
-def reskin_run(character: str | None, episode: str, root: Path, as_json: bool) -> None:
+def skin_make(character: str | None, episode: str, root: Path, as_json: bool) -> None:
     """Make CHARACTER's skin for EPISODE (the whole cast without CHARACTER); cached if unchanged."""
     from reskin.pipeline.skin_runner import reskin_episode
 
@@ -54,14 +82,14 @@ def reskin_run(character: str | None, episode: str, root: Path, as_json: bool) -
                    f"({'made' if r['made'] else 'cached'})" + (f", wearing {worn}" if worn else ""))
 
 
-@reskin_group.command("sheet")
+@click.command("sheet")
 @click.argument("character")
 @click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
               default=".", help="The series folder.")
 @click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="PNG file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def reskin_sheet(character: str, root: Path, out: Path, as_json: bool) -> None:
+def skin_sheet(character: str, root: Path, out: Path, as_json: bool) -> None:
     """Continuity sheet: CHARACTER's base and every episode's skin, plus difference heat maps."""
     from reskin.pipeline.continuity import continuity_sheet
 
@@ -72,3 +100,8 @@ def reskin_sheet(character: str, root: Path, out: Path, as_json: bool) -> None:
     for ep, share in result["confined"].items():
         click.echo(f"{ep}: {share:.1%} of the changed pixels lie in wardrobe regions")
     click.echo(f"continuity sheet: {result['file']}")
+
+
+for _group in (skin_group, reskin_alias):
+    _group.add_command(skin_make)
+    _group.add_command(skin_sheet)
