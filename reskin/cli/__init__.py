@@ -14,8 +14,12 @@ from reskin import __version__
 from reskin.core.errors import ReskinError
 
 
+_RESUMABLE = {"build", "render", "stylize", "demo"}
+
+
 class ReskinGroup(click.Group):
-    """Turns a user's mistake (ReskinError) into one line on stderr and exit code 2."""
+    """Turns a user's mistake (ReskinError) into one line on stderr and exit code 2, and Ctrl-C
+    into one line and exit code 130 (a build resumes at its first missing frame)."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -23,6 +27,11 @@ class ReskinGroup(click.Group):
         except ReskinError as exc:
             click.echo(f"reskin: error: {exc.one_line()}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            what = ("; `reskin build` again resumes the build at the first missing frame"
+                    if ctx.invoked_subcommand in _RESUMABLE else "")
+            click.echo(f"reskin: interrupted{what}", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=ReskinGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,8 +49,21 @@ def _log(quiet: bool):
     return (lambda msg: None) if quiet else (lambda msg: click.echo(f"reskin: {msg}", err=True))
 
 
+def _find_series(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """A series path as given; the default ``.`` is looked up from here upwards, as git does."""
+    from reskin.scenes.series import find_series_root
+
+    if ctx.resilient_parsing:
+        return value
+    return find_series_root(value, walk_up=value == Path("."))
+
+
 _SERIES = click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
-                       default=".", help="The series folder.")
+                       default=".", callback=_find_series,
+                       help="The series folder (default: this one or the first above it with "
+                            "series.yaml).")
+SERIES_PATH = click.argument("path", type=click.Path(file_okay=False, path_type=Path),
+                             default=".", callback=_find_series)
 
 
 def _print_report(report, as_json: bool) -> None:

@@ -17,8 +17,7 @@ def asset() -> None:
 
 
 @asset.command("list")
-@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
-              default=".", help="The series folder.")
+@_SERIES
 @click.option("--kind", help="Only assets of this kind.")
 @click.option("--tag", help="Only versions with this tag.")
 @click.option("--json", "as_json", is_flag=True)
@@ -45,8 +44,7 @@ def _print_assets(records, as_json: bool) -> None:
 
 
 @asset.command("sheet")
-@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
-              default=".", help="The series folder.")
+@_SERIES
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The PNG to write.")
 @click.option("--kind", help="Only assets of this kind.")
@@ -70,8 +68,7 @@ def asset_sheet(root: Path, out: Path, kind: str | None, all_versions: bool) -> 
 
 @asset.command("show")
 @click.argument("ref")
-@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
-              default=".", help="The series folder.")
+@_SERIES
 @click.option("--json", "as_json", is_flag=True)
 def asset_show(ref: str, root: Path, as_json: bool) -> None:
     """Show an asset (NAME, NAME@latest or NAME@V) and its whole lineage."""

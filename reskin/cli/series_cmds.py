@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reskin.cli import _log, _print_report, main
+from reskin.cli import _SERIES, SERIES_PATH, _log, _print_report, main
 
 
 @main.command()
@@ -23,32 +23,51 @@ def init(path: Path, name: str | None) -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
+@SERIES_PATH
 @click.option("--episode", "-e", "episodes", multiple=True,
               help="Build only this episode (repeatable).")
+@click.option("--shot", "force_shots", multiple=True,
+              help="With --force: a shot of the built episodes to render again (repeatable).")
+@click.option("--force", is_flag=True,
+              help="Drop the --shot shots' render and stylize cache entries and render them "
+                   "again (needs --shot; refused without it).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object (videos, sheets, shots, cache hits); no progress.")
+              help="Print one JSON object (videos, sheets, shots, cache hits; absolute paths); "
+                   "no progress.")
 @click.option("--dry-run", is_flag=True, help="List what would render and why; do nothing.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Blender worker processes on this machine (local executor).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
               show_default=True, help="Render here, or as tasks on a Ray cluster.")
 @click.option("--address", help="Ray cluster address (default: start or join a local one).")
-def build(path: Path, episodes: tuple[str, ...], as_json: bool, dry_run: bool, jobs: int,
-          executor: str, address: str | None) -> None:
+def build(path: Path, episodes: tuple[str, ...], force_shots: tuple[str, ...], force: bool,
+          as_json: bool, dry_run: bool, jobs: int, executor: str, address: str | None) -> None:
     """Build the series at PATH: cast, skins, renders, stylized frames, videos, sheets.
 
     Only what changed is rebuilt: shots whose inputs are unchanged come from the cache,
-    and an interrupted render resumes at the first missing frame.
+    and an interrupted render resumes at the first missing frame. PATH defaults to this
+    folder or the first one above it with series.yaml.
+
+    \b
+    Examples:
+      reskin build my-series -e ep01 --dry-run
+      reskin build -e ep01 --shot s02-closeup --force
     """
+    from reskin.core.errors import ReskinError
     from reskin.pipeline.build import build as run_build
 
+    if force and not force_shots:
+        raise ReskinError("--force needs --shot SHOT (the shots to render again)",
+                          field="--force")
+    if force_shots and not force:
+        raise ReskinError("--shot only says which shots --force renders again; add --force",
+                          field="--shot")
     if dry_run:
         from reskin.pipeline.context import BuildContext
         from reskin.pipeline.dry_run import dry_run as plan_dry_run
 
         with BuildContext.open(path) as ctx:
-            rows = plan_dry_run(ctx)
+            rows = plan_dry_run(ctx, list(episodes) or None, list(force_shots) or None)
         if as_json:
             click.echo(json.dumps(rows, indent=2))
         for r in [] if as_json else rows:
@@ -64,15 +83,23 @@ def build(path: Path, episodes: tuple[str, ...], as_json: bool, dry_run: bool, j
         from reskin.render.executors import LocalExecutor
 
         runner = LocalExecutor(logs, jobs=jobs)
-    report = run_build(path, log=_log(as_json), progress=not as_json and sys.stderr.isatty(),
-                       episodes=list(episodes) or None, executor=runner)
+    report = run_build(path, log=_log(as_json), progress=_progress(as_json),
+                       episodes=list(episodes) or None, executor=runner,
+                       force=list(force_shots) or None)
     _print_report(report, as_json)
+
+
+def _progress(as_json: bool) -> bool | str:
+    """How a build shows progress: tqdm bars on a terminal, one line per finished shot when
+    stderr is a pipe or a file, nothing with --json."""
+    if as_json:
+        return False
+    return "bars" if sys.stderr.isatty() else "lines"
 
 
 @main.command()
 @click.argument("episode")
-@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
-              default=".", help="The series folder.")
+@_SERIES
 @click.option("--preview", is_flag=True,
               help="Draft with the OpenGL preview renderer instead of Blender.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -85,7 +112,7 @@ def render(episode: str, root: Path, preview: bool, as_json: bool) -> None:
 
     if not preview:
         report = run_build(root, log=_log(as_json), episodes=[episode],
-                           progress=not as_json and sys.stderr.isatty())
+                           progress=_progress(as_json))
         _print_report(report, as_json)
         return
     with BuildContext.open(root, log=_log(as_json)) as ctx, Builder(ctx) as builder:
@@ -100,31 +127,37 @@ def render(episode: str, root: Path, preview: bool, as_json: bool) -> None:
 
 @main.command()
 @click.argument("episode")
-@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
-              default=".", help="The series folder.")
+@_SERIES
 @click.option("--style", help="A style from styles/NAME.yaml (default: series.yaml's style);"
               " its output goes to out/styles/NAME/.")
-@click.option("--shots", help="Comma-separated shot ids (default: every shot).")
+@click.option("--shots", help="Comma-separated shot ids that must exist in EPISODE (the episode "
+              "is still published from all its shots).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 def stylize(episode: str, root: Path, style: str | None, shots: str | None,
             as_json: bool) -> None:
     """Stylize EPISODE's rendered shots (rendering any that are missing).
 
     Styled frames are cached by the render and every style setting (model file hashes
-    included), so re-stylizing an unchanged shot is a cache hit.
+    included), so re-stylizing an unchanged shot is a cache hit. The episode is always
+    published whole: with --shots, its other shots are rendered and stylized as a build
+    would (cache hits when unchanged), so the episode video keeps every shot.
+
+    \b
+    Examples:
+      reskin stylize ep01 -s my-series --style ink
+      reskin stylize ep01 --shots s01-medium,s02-closeup --json
     """
     from reskin.pipeline.build import build as run_build
 
     report = run_build(root, log=_log(as_json), episodes=[episode], style=style,
                        shots=[s.strip() for s in shots.split(",")] if shots else None,
-                       progress=not as_json and sys.stderr.isatty())
+                       progress=_progress(as_json))
     _print_report(report, as_json)
 
 
 @main.command("lock")
 @click.argument("episode")
-@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
-              default=".", help="The series folder.")
+@_SERIES
 @click.option("--release", is_flag=True, help="Unlock instead: follow the wardrobes again.")
 def lock_cmd(episode: str, root: Path, release: bool) -> None:
     """Lock EPISODE to the exact skin versions it uses now (pinned in the library).
@@ -158,5 +191,5 @@ def demo(path: Path, as_json: bool) -> None:
 
     root = create_demo(path)
     _log(as_json)(f"sample series at {root}")
-    report = run_build(root, log=_log(as_json), progress=not as_json and sys.stderr.isatty())
+    report = run_build(root, log=_log(as_json), progress=_progress(as_json))
     _print_report(report, as_json)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reskin.cli import _log, main
+from reskin.cli import _SERIES, _log, main
 
 _EPISODE_FLAGS = ("-e", "--episode")
 
@@ -63,8 +63,7 @@ def reskin_alias() -> None:
 @click.command("make")
 @click.argument("character", required=False)
 @click.option("--episode", "-e", required=True, help="The episode whose wardrobe to apply.")
-@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
-              default=".", help="The series folder.")
+@_SERIES
 @click.option("--json", "as_json", is_flag=True, help="Print the skins made as JSON.")
 def skin_make(character: str | None, episode: str, root: Path, as_json: bool) -> None:
     """Make CHARACTER's skin for EPISODE (the whole cast without CHARACTER); cached if unchanged."""
@@ -84,8 +83,7 @@ def skin_make(character: str | None, episode: str, root: Path, as_json: bool) ->
 
 @click.command("sheet")
 @click.argument("character")
-@click.option("--series", "-s", "root", type=click.Path(file_okay=False, path_type=Path),
-              default=".", help="The series folder.")
+@_SERIES
 @click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="PNG file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

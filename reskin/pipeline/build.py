@@ -16,7 +16,7 @@ from reskin.core.errors import ReskinError
 from reskin.core.hashing import key_of
 from reskin.pipeline.cache import StepCache
 from reskin.pipeline.context import BuildContext, Log
-from reskin.pipeline.inputs import load_frameset, load_inputs
+from reskin.pipeline.inputs import check_shots, load_frameset, load_inputs, select_episodes
 from reskin.pipeline.locks import lock_path, read_lock
 from reskin.pipeline.publish import EpisodeResult, publish_episode
 from reskin.pipeline.refs import prop_refs, skin_ref
@@ -43,9 +43,11 @@ class Builder:
     """
 
     def __init__(self, ctx: BuildContext, *, executor: Executor | None = None,
-                 progress: bool = False):
+                 progress: bool | str = False):
         self.ctx = ctx
-        self.progress = progress
+        # "bars" (tqdm, for a terminal; True means it too), "lines" (one log line per finished
+        # shot, for a log file or a pipe), or False (nothing)
+        self.progress = "bars" if progress is True else progress
         self.made: list[str] = []
         self.executor = executor or LocalExecutor(ctx.series.out_dir / "logs")
 
@@ -127,7 +129,7 @@ class Builder:
         if jobs:
             total = sum(len(j.shot["frames"]) for j in jobs)
             self.ctx.log(f"rendering {total} frames of {len(jobs)} shots")
-            self.executor.run(jobs, progress=self._progress(jobs) if self.progress else None)
+            self.executor.run(jobs, progress=self._progress(jobs))
         for plan in plans:
             cache, cached = caches[plan.key]
             if not cached:
@@ -138,15 +140,32 @@ class Builder:
                 cache.mark_done(plan=plan.to_dict())
         return caches
 
-    def stylize(self, plan: ShotPlan, rendered: StepCache) -> tuple[StepCache, bool]:
-        from PIL import Image
-
-        from reskin.core.atomic import atomic_path
+    def _stylize_cache(self, plan: ShotPlan):
+        """The series stylizer and the cache entry of ``plan``'s styled frames."""
         from reskin.render.stylize import make_stylizer
 
         stylizer = make_stylizer(self.ctx.series.style)
         key = key_of("stylize", plan.key, stylizer.key())
-        cache = StepCache(self.ctx.cache_root, "stylize", key, "styled", plan.frame_count)
+        return stylizer, StepCache(self.ctx.cache_root, "stylize", key, "styled",
+                                   plan.frame_count)
+
+    def forget(self, plan: ShotPlan) -> None:
+        """Drop ``plan``'s render and stylize cache entries, so that it renders again."""
+        import shutil
+
+        _, styled = self._stylize_cache(plan)
+        rendered = StepCache(self.ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
+        for cache in (rendered, styled):
+            shutil.rmtree(cache.dir, ignore_errors=True)
+        self.ctx.log(f"forced: {plan.name} renders again")
+
+    def stylize(self, plan: ShotPlan, rendered: StepCache) -> tuple[StepCache, bool]:
+        """Stylize ``plan``'s rendered frames once per style; returns (cache, was cached)."""
+        from PIL import Image
+
+        from reskin.core.atomic import atomic_path
+
+        stylizer, cache = self._stylize_cache(plan)
         if cache.is_done():
             return cache, True
         style = self._style_asset(stylizer)
@@ -179,10 +198,21 @@ class Builder:
         return record
 
     def _progress(self, jobs):
-        """A progress callback drawing an overall bar and one bar per shot in flight."""
+        """The executor's progress callback: tqdm bars, one line per finished shot, or None."""
+        sizes = {j.name: len(j.shot["frames"]) for j in jobs}
+        if self.progress == "lines":
+            done: dict[str, int] = {}
+
+            def line(name: str, n: int) -> None:
+                done[name] = done.get(name, 0) + n
+                if done[name] == sizes[name]:
+                    self.ctx.log(f"rendered {name} ({sizes[name]} frames)")
+
+            return line
+        if self.progress != "bars":
+            return None
         from tqdm import tqdm
 
-        sizes = {j.name: len(j.shot["frames"]) for j in jobs}
         overall = tqdm(total=sum(sizes.values()), desc="render", unit="frame", position=0)
         shots: dict = {}
 
@@ -200,29 +230,31 @@ class Builder:
         return update
 
     def run(self, only_episodes: list[str] | None = None,
-            only_shots: list[str] | None = None) -> BuildReport:
+            only_shots: list[str] | None = None,
+            force_shots: list[str] | None = None) -> BuildReport:
+        """Build ``only_episodes`` (default: all). Each episode is built and published whole;
+        ``only_shots`` must name shots of it; ``force_shots`` are rendered again."""
         started = time.perf_counter()
         cast, episodes, wardrobes = load_inputs(self.ctx.series)
-        if only_episodes:
-            unknown = set(only_episodes) - {e.id for e in episodes}
-            if unknown:
-                raise ReskinError(f"no episode {sorted(unknown)[0]!r}", file=self.ctx.series.root)
-            episodes = [e for e in episodes if e.id in only_episodes]
-            wardrobes = {k: v for k, v in wardrobes.items() if k[1] in only_episodes}
+        episodes, wardrobes = select_episodes(self.ctx.series, episodes, wardrobes,
+                                              only_episodes)
         props = prop_refs(self.ctx, episodes)  # a missing prop stops the build before any work
         skins = self.skins(cast, wardrobes)
         plans = {ep.id: compile_episode(self.ctx.series, ep,
                                         {c: s for (c, e), s in skins.items() if e == ep.id},
                                         props)
                  for ep in episodes}
+        known = {p.shot for ps in plans.values() for p in ps}
+        check_shots(known, only_shots, "--shots")
+        check_shots(known, force_shots, "--shot")
         if only_shots:
-            known = {p.shot for ps in plans.values() for p in ps}
-            for shot in only_shots:
-                if shot not in known:
-                    raise ReskinError(f"no shot {shot!r} (shots: {', '.join(sorted(known))})",
-                                      field="--shots")
-            plans = {e: [p for p in ps if p.shot in only_shots] for e, ps in plans.items()}
-            episodes = [ep for ep in episodes if plans[ep.id]]
+            # the episodes holding them, published from all their shots (the rest cached)
+            episodes = [ep for ep in episodes if any(p.shot in only_shots for p in plans[ep.id])]
+        if force_shots:
+            for ep in episodes:
+                for plan in plans[ep.id]:
+                    if plan.shot in force_shots:
+                        self.forget(plan)
         # Every shot of the build goes to the executor at once, so workers stay busy.
         rendered = self.render([p for ep in episodes for p in plans[ep.id]])
         results = []
@@ -238,10 +270,12 @@ class Builder:
                            assets_made=self.made, episodes=results)
 
 
-def build(root: str | Path, *, log: Log | None = None, progress: bool = False,
+def build(root: str | Path, *, log: Log | None = None, progress: bool | str = False,
           episodes: list[str] | None = None, executor: Executor | None = None,
-          shots: list[str] | None = None, style: str | None = None) -> BuildReport:
-    """Build the series at ``root`` (only ``episodes`` / ``shots`` when given)."""
+          shots: list[str] | None = None, style: str | None = None,
+          force: list[str] | None = None) -> BuildReport:
+    """Build the series at ``root`` (only ``episodes`` when given, whole; ``shots`` must be
+    theirs; ``force`` shots render again)."""
     with BuildContext.open(root, style=style, log=log) as ctx, \
             Builder(ctx, executor=executor, progress=progress) as builder:
-        return builder.run(episodes, shots)
+        return builder.run(episodes, shots, force)

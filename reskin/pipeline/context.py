@@ -46,7 +46,7 @@ class BuildContext:
              log: Log | None = None) -> BuildContext:
         """Read ``root``'s series.yaml (and ``styles/<style>.yaml``) and open its library."""
         series = load_series(root)
-        publish_root = series.out_dir
+        publish_root = series.out_dir.resolve()  # absolute: reports name files anywhere
         if style is not None:
             # A named style publishes beside the series' own output, never over it.
             series = dataclasses.replace(series, style=load_style(root, style))

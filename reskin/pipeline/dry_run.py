@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from reskin.core.errors import ReskinError
 from reskin.pipeline.cache import StepCache
-from reskin.pipeline.inputs import load_inputs
-from reskin.pipeline.locks import read_lock
+from reskin.pipeline.inputs import check_shots, load_inputs, select_episodes
+from reskin.pipeline.locks import lock_path, read_lock
 from reskin.pipeline.refs import prop_refs
 from reskin.scenes.compile import ModelRef, ShotPlan, compile_episode
 
@@ -15,17 +16,25 @@ if TYPE_CHECKING:
     from reskin.pipeline.context import BuildContext
 
 
-def dry_run(ctx: BuildContext) -> list[dict]:
-    """What a build would do for each shot, and why; makes and renders nothing."""
+def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
+            force_shots: list[str] | None = None) -> list[dict]:
+    """What a build of ``only_episodes`` (default: all) would do for each shot, and why;
+    renders nothing. It checks what the build checks first (episodes, props, locks, shots) and
+    raises the same one-line ReskinError."""
     from reskin.rigging.rigged import find_rigged
     from reskin.skins.make import skin_key, skin_name
 
     cast, episodes, wardrobes = load_inputs(ctx.series)
+    episodes, wardrobes = select_episodes(ctx.series, episodes, wardrobes, only_episodes)
+    props = prop_refs(ctx, episodes)  # the build's own check: a missing prop is an error here
     refs: dict[tuple[str, str], ModelRef] = {}
     pending: dict[str, str] = {}  # episode -> why its skins are not ready
     for (char, ep), wardrobe in sorted(wardrobes.items()):
         locked = read_lock(ctx.lib.root, ep)
-        if locked is not None and char in locked:
+        if locked is not None and char not in locked:
+            raise ReskinError(f"{ep} is locked without {char}; unlock it to add them",
+                              file=lock_path(ctx.lib.root, ep))
+        if locked is not None:
             skin = ctx.lib.get(locked[char])
             refs[(char, ep)] = ModelRef(ref=skin.ref, glb="", content_hash=skin.content_hash,
                                        height=float(skin.meta["height"]))
@@ -40,6 +49,7 @@ def dry_run(ctx: BuildContext) -> list[dict]:
             continue
         refs[(char, ep)] = ModelRef(ref=found.ref, glb="", content_hash=found.content_hash,
                                    height=float(found.meta["height"]))
+    check_shots({s.id for ep in episodes for s in ep.shots}, force_shots, "--shot")
     rows = []
     for ep in episodes:
         if ep.id in pending:
@@ -51,11 +61,13 @@ def dry_run(ctx: BuildContext) -> list[dict]:
         except (OSError, ValueError):
             previous = {}
         ep_skins = {c: r for (c, e), r in refs.items() if e == ep.id}
-        for plan in compile_episode(ctx.series, ep, ep_skins, prop_refs(ctx, [ep])):
+        for plan in compile_episode(ctx.series, ep, ep_skins, props):
             cache = StepCache(ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
             missing = len(cache.missing())
             row = {"episode": ep.id, "shot": plan.shot, "frames": plan.frame_count}
-            if cache.is_done():
+            if force_shots and plan.shot in force_shots:
+                row |= {"action": "render", "why": "forced (--force)"}
+            elif cache.is_done():
                 row |= {"action": "cached", "why": "inputs unchanged"}
             elif missing < plan.frame_count:
                 row |= {"action": "resume",

@@ -56,3 +56,27 @@ def load_inputs(
                         file=ep.file, field=f"shots.{shot.id}.cast")
                 wardrobes[k] = load_wardrobe(path, entry.character, ep.id)
     return cast, episodes, wardrobes
+
+
+def select_episodes(
+    series: SeriesConfig, episodes: list[Episode],
+    wardrobes: dict[tuple[str, str], WardrobeSpec], only: list[str] | None,
+) -> tuple[list[Episode], dict[tuple[str, str], WardrobeSpec]]:
+    """The episodes named by ``only`` (all when None) and their wardrobes; an unknown episode
+    is a one-line error. The build and the dry run choose alike."""
+    if not only:
+        return episodes, wardrobes
+    unknown = set(only) - {e.id for e in episodes}
+    if unknown:
+        raise ReskinError(f"no episode {sorted(unknown)[0]!r}", file=series.root)
+    return ([e for e in episodes if e.id in only],
+            {k: v for k, v in wardrobes.items() if k[1] in only})
+
+
+def check_shots(known: set[str], shots: list[str] | None, option: str) -> None:
+    """Every one of ``shots`` (given with ``option``) is one of the ``known`` shot ids, else a
+    one-line error listing them."""
+    for shot in shots or ():
+        if shot not in known:
+            raise ReskinError(f"no shot {shot!r} (shots: {', '.join(sorted(known))})",
+                              field=option)

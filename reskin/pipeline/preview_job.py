@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 def preview_episode(builder: Builder, episode_id: str) -> dict:
     """Draft ``episode_id`` with the preview renderer: same plan, cameras and poses (the skins
-    are made by ``builder`` if missing)."""
+    are made by ``builder`` if missing). Returns the build report's keys for an episode (id,
+    video: None, shots with id, frames, folder, video; absolute paths) plus seconds and fps."""
     import io
 
     import numpy as np
@@ -41,7 +42,7 @@ def preview_episode(builder: Builder, episode_id: str) -> dict:
             skin.blobs["texture.png"]))).convert("RGB"))
         characters[ref] = PreviewCharacter.from_rig(rig, texture, ctx.series.fps,
                                                     PROCEDURAL_CLIPS)
-    out = ctx.series.out_dir / episode_id / "preview"
+    out = ctx.series.out_dir.resolve() / episode_id / "preview"
     started, frames_drawn, shots = time.perf_counter(), 0, []
     with PreviewRenderer(ctx.series.width, ctx.series.height) as renderer:
         ep_skins = {c: s for (c, _), s in skins.items()}
@@ -49,10 +50,11 @@ def preview_episode(builder: Builder, episode_id: str) -> dict:
             rgba = renderer.render_shot(plan.to_dict(), characters)
             frames_drawn += len(rgba)
             paths = write_frames(rgba, out / plan.shot, ctx.series.style.background)
-            write_mp4(paths, plan.fps, out / plan.shot / f"{plan.shot}.mp4")
+            video = out / plan.shot / f"{plan.shot}.mp4"
+            write_mp4(paths, plan.fps, video)
             shots.append({"id": plan.shot, "frames": len(paths),
-                          "folder": str(out / plan.shot)})
+                          "folder": str(out / plan.shot), "video": str(video)})
     seconds = time.perf_counter() - started
-    return {"episode": episode_id, "shots": shots, "seconds": round(seconds, 3),
-            "fps": round(frames_drawn / seconds, 2)}
+    return {"id": episode_id, "episode": episode_id, "video": None, "shots": shots,
+            "seconds": round(seconds, 3), "fps": round(frames_drawn / seconds, 2)}
 

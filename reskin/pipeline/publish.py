@@ -55,7 +55,7 @@ def publish_episode(ctx: BuildContext, ep: Episode,
     for plan, styled, cached in shots:
         folder = out / plan.shot
         video = folder / f"{plan.shot}.mp4"
-        if stamps.get(plan.shot) != styled.dir.name or not video.exists():
+        if not cached or stamps.get(plan.shot) != styled.dir.name or not video.exists():
             tmp = out / f".{plan.shot}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             for i, src in enumerate(styled.frames):
@@ -77,7 +77,7 @@ def publish_episode(ctx: BuildContext, ep: Episode,
     write_text_atomic(out / ".plans.json", json.dumps(
         {p.shot: {"key": p.key, "plan": p.to_dict()} for p, _, _ in shots}, indent=1))
     ep_key = key_of([s.dir.name for _, s, _ in shots])
-    if stamps.get("_episode") != ep_key or not (
+    if not all(c for _, _, c in shots) or stamps.get("_episode") != ep_key or not (
         Path(result.video).exists() and Path(result.contact_sheet).exists()
     ):
         write_mp4(all_frames, ctx.series.fps, Path(result.video))

@@ -146,9 +146,26 @@ def load_style(root: str | Path, name: str) -> StyleSettings:
     return parse_style(load_yaml(path), root)
 
 
+def find_series_root(start: str | Path, *, walk_up: bool = True) -> Path:
+    """The folder to open as a series for ``start``, the one place a series is located.
+
+    ``start`` must exist (else a one-line ReskinError). With ``walk_up`` (as git finds a
+    repository) it is the first of ``start`` and the folders above it holding series.yaml, or
+    ``start`` itself when none does, so that reading it reports what is missing.
+    """
+    start = Path(start)
+    if not start.is_dir():
+        raise ReskinError(f"no series at {start} (the folder does not exist)")
+    if walk_up and not (start / "series.yaml").exists():
+        for folder in start.resolve().parents:
+            if (folder / "series.yaml").exists():
+                return folder
+    return start
+
+
 def load_series(root: str | Path) -> SeriesConfig:
     """Read and validate ``root/series.yaml``."""
-    root = Path(root)
+    root = find_series_root(root, walk_up=False)
     path = root / "series.yaml"
     if not path.exists():
         raise ReskinError("not a reskin series: series.yaml is missing (run `reskin init`)",
