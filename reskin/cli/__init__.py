@@ -13,7 +13,6 @@ import click
 from reskin import __version__
 from reskin.core.errors import ReskinError
 
-
 _RESUMABLE = {"build", "render", "stylize", "demo"}
 
 
@@ -42,6 +41,11 @@ def main() -> None:
     Characters are made once, rigged once, re-skinned per episode, rendered by headless
     Blender and stylized. Start with `reskin demo` to build the sample series, or
     `reskin init my-series` for an empty one.
+
+    \b
+    Examples:
+      reskin demo
+      reskin build my-series -e ep01
     """
 
 

@@ -13,7 +13,13 @@ from reskin.cli import _SERIES, main
 
 @main.group()
 def asset() -> None:
-    """Browse the asset library of a series."""
+    """Browse the asset library of a series.
+
+    \b
+    Examples:
+      reskin asset list -s my-series
+      reskin asset show lamp -s my-series
+    """
 
 
 @asset.command("list")
@@ -22,7 +28,12 @@ def asset() -> None:
 @click.option("--tag", help="Only versions with this tag.")
 @click.option("--json", "as_json", is_flag=True)
 def asset_list(root: Path, kind: str | None, tag: str | None, as_json: bool) -> None:
-    """List every asset version in the library."""
+    """List every asset version in the library.
+
+    \b
+    Examples:
+      reskin asset list --kind skin -s my-series
+    """
     from reskin.assets.library import Library
 
     with Library(root / ".reskin") as lib:
@@ -50,7 +61,12 @@ def _print_assets(records, as_json: bool) -> None:
 @click.option("--kind", help="Only assets of this kind.")
 @click.option("--all-versions", is_flag=True, help="Every version, not only the latest.")
 def asset_sheet(root: Path, out: Path, kind: str | None, all_versions: bool) -> None:
-    """Draw a contact sheet of the library's thumbnails (drawn once per version, cached)."""
+    """Draw a contact sheet of the library's thumbnails (drawn once per version, cached).
+
+    \b
+    Examples:
+      reskin asset sheet -s my-series -o library.png
+    """
     from reskin.assets.library import Library
     from reskin.render.thumbnails import library_sheet
 
@@ -71,7 +87,12 @@ def asset_sheet(root: Path, out: Path, kind: str | None, all_versions: bool) -> 
 @_SERIES
 @click.option("--json", "as_json", is_flag=True)
 def asset_show(ref: str, root: Path, as_json: bool) -> None:
-    """Show an asset (NAME, NAME@latest or NAME@V) and its whole lineage."""
+    """Show an asset (NAME, NAME@latest or NAME@V) and its whole lineage.
+
+    \b
+    Examples:
+      reskin asset show mira@latest -s my-series
+    """
     from reskin.assets.library import Library
 
     with Library(root / ".reskin") as lib:
@@ -114,6 +135,10 @@ def asset_import(path: Path, name: str, kind: str | None, license_: str | None,
 
     The file is validated first; a fatal problem refuses it with one line and leaves the library
     untouched. Repairs and the normalisation (metres, +Y up, feet at the origin) are recorded.
+
+    \b
+    Examples:
+      reskin asset import model.glb --name lamp --kind prop --license CC-BY-4.0 -s my-series
     """
     from reskin.assets.importer import ImportOptions, import_file
 
@@ -140,7 +165,12 @@ def asset_import(path: Path, name: str, kind: str | None, license_: str | None,
               help="FILE.glb, FILE.usda or FILE.usdc.")
 @_SERIES
 def asset_export(ref: str, out: Path, root: Path) -> None:
-    """Export an asset version (NAME, NAME@V) as GLB or USD (UsdSkel for rigged ones)."""
+    """Export an asset version (NAME, NAME@V) as GLB or USD (UsdSkel for rigged ones).
+
+    \b
+    Examples:
+      reskin asset export mira@2 -o mira.glb -s my-series
+    """
     from reskin.assets.export import export_asset
     from reskin.assets.library import Library
 
@@ -154,7 +184,12 @@ def asset_export(ref: str, out: Path, root: Path) -> None:
 @_SERIES
 @click.option("--json", "as_json", is_flag=True)
 def asset_history(name: str, root: Path, as_json: bool) -> None:
-    """Every version of NAME, oldest first."""
+    """Every version of NAME, oldest first.
+
+    \b
+    Examples:
+      reskin asset history mira -s my-series
+    """
     from reskin.assets.library import Library
 
     with Library(root / ".reskin") as lib:
@@ -167,7 +202,12 @@ def asset_history(name: str, root: Path, as_json: bool) -> None:
 @click.option("--remove", is_flag=True, help="Remove the tags instead.")
 @_SERIES
 def asset_tag(ref: str, tags: tuple[str, ...], remove: bool, root: Path) -> None:
-    """Tag an asset version (NAME@V; NAME means the latest)."""
+    """Tag an asset version (NAME@V; NAME means the latest).
+
+    \b
+    Examples:
+      reskin asset tag lamp@2 approved -s my-series
+    """
     from reskin.assets.library import Library
 
     with Library(root / ".reskin") as lib:
@@ -180,7 +220,12 @@ def asset_tag(ref: str, tags: tuple[str, ...], remove: bool, root: Path) -> None
 @_SERIES
 @click.option("--json", "as_json", is_flag=True)
 def asset_search(text: str, root: Path, as_json: bool) -> None:
-    """Find assets by name, tag, kind, license, author or prompt text."""
+    """Find assets by name, tag, kind, license, author or prompt text.
+
+    \b
+    Examples:
+      reskin asset search lamp -s my-series --json
+    """
     from reskin.assets.library import Library
 
     with Library(root / ".reskin") as lib:
@@ -191,7 +236,12 @@ def asset_search(text: str, root: Path, as_json: bool) -> None:
 @click.argument("ref")
 @_SERIES
 def asset_rm(ref: str, root: Path) -> None:
-    """Remove NAME@V, unless another asset or a locked episode depends on it."""
+    """Remove NAME@V, unless another asset or a locked episode depends on it.
+
+    \b
+    Examples:
+      reskin asset rm lamp@1 -s my-series
+    """
     from reskin.assets.library import Library
 
     with Library(root / ".reskin") as lib:
@@ -203,7 +253,12 @@ def asset_rm(ref: str, root: Path) -> None:
 @click.option("--repair", is_flag=True, help="Move corrupt blobs and stray files to quarantine/.")
 @_SERIES
 def asset_fsck(repair: bool, root: Path) -> None:
-    """Verify every blob's hash and every reference in the library."""
+    """Verify every blob's hash and every reference in the library.
+
+    \b
+    Examples:
+      reskin asset fsck -s my-series --repair
+    """
     from reskin.assets.fsck import fsck
     from reskin.assets.library import Library
 
@@ -226,7 +281,12 @@ def asset_fsck(repair: bool, root: Path) -> None:
 @click.option("--dry-run", is_flag=True)
 @_SERIES
 def asset_gc(grace: float, dry_run: bool, root: Path) -> None:
-    """Delete blobs no asset references (and temp files left by interrupted writes)."""
+    """Delete blobs no asset references (and temp files left by interrupted writes).
+
+    \b
+    Examples:
+      reskin asset gc -s my-series --dry-run
+    """
     from reskin.assets.fsck import gc
     from reskin.assets.library import Library
 
@@ -241,7 +301,12 @@ def asset_gc(grace: float, dry_run: bool, root: Path) -> None:
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path))
 @_SERIES
 def asset_pack(refs: tuple[str, ...], out: Path, root: Path) -> None:
-    """Write assets and their whole lineage to a pack file (zip with a manifest)."""
+    """Write assets and their whole lineage to a pack file (zip with a manifest).
+
+    \b
+    Examples:
+      reskin asset pack mira@2 lamp -o cast.zip -s my-series
+    """
     from reskin.assets.library import Library
     from reskin.assets.packs import pack
 
@@ -254,7 +319,12 @@ def asset_pack(refs: tuple[str, ...], out: Path, root: Path) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @_SERIES
 def asset_unpack(path: Path, root: Path) -> None:
-    """Add the assets of a pack file to this library (every hash is checked first)."""
+    """Add the assets of a pack file to this library (every hash is checked first).
+
+    \b
+    Examples:
+      reskin asset unpack cast.zip -s my-series
+    """
     from reskin.assets.library import Library
     from reskin.assets.packs import unpack
 

@@ -60,6 +60,11 @@ def rig() -> None:
     The new version's parent is the version rigged (NAME means the latest). A character that
     is already rigged keeps its weights unless --recompute-weights; --skeleton FILE moves
     joints by hand (a YAML mapping such as `leftHand: [0.71, 1.42, 0.02]`, metres).
+
+    \b
+    Examples:
+      reskin rig hero -s my-series --skeleton fixes.yaml
+      reskin rig preview hero --clip walk -o walk.mp4 -s my-series
     """
 
 
@@ -109,7 +114,12 @@ rig_character.context_class = _UnnamedContext
 @click.option("--size", default="360x640", show_default=True, help="Video size WxH in pixels.")
 def rig_preview(name: str, clip_name: str, out: Path, root: Path, frames: int | None,
                 size: str) -> None:
-    """Draw rigged character NAME playing clip C with the preview rasterizer, as an MP4."""
+    """Draw rigged character NAME playing clip C with the preview rasterizer, as an MP4.
+
+    \b
+    Examples:
+      reskin rig preview hero --clip walk -o walk.mp4 -s my-series
+    """
     from reskin.assets.library import Library
     from reskin.render.rig_preview import load_rig, render_clip_preview
     from reskin.rigging.clip_assets import clip_for_character
@@ -127,7 +137,13 @@ def rig_preview(name: str, clip_name: str, out: Path, root: Path, frames: int | 
 
 @main.group()
 def clip() -> None:
-    """Motion clips in the library (BVH imports), reusable by every character."""
+    """Motion clips in the library (BVH imports), reusable by every character.
+
+    \b
+    Examples:
+      reskin clip import walk.bvh --name walk -s my-series
+      reskin clip list -s my-series
+    """
 
 
 @clip.command("import")
@@ -139,7 +155,12 @@ def clip() -> None:
 def clip_import(path: Path, name: str, root: Path, license_: str | None,
                 author: str | None) -> None:
     """Import a BVH file as a clip on the canonical skeleton (retargeted to each character
-    when used)."""
+    when used).
+
+    \b
+    Examples:
+      reskin clip import walk.bvh --name walk -s my-series
+    """
     from reskin.assets.library import Library
     from reskin.rigging.clip_assets import import_bvh_clip
 
@@ -155,7 +176,12 @@ def clip_import(path: Path, name: str, root: Path, license_: str | None,
 @_SERIES
 @click.option("--json", "as_json", is_flag=True)
 def clip_list(root: Path, as_json: bool) -> None:
-    """List the clip assets in the library (and the procedural clips every character has)."""
+    """List the clip assets in the library (and the procedural clips every character has).
+
+    \b
+    Examples:
+      reskin clip list -s my-series --json
+    """
     from reskin.assets.library import Library
     from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS
 

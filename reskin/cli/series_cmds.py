@@ -15,7 +15,12 @@ from reskin.cli import _SERIES, SERIES_PATH, _log, _print_report, main
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", help="Series name (default: the folder's name).")
 def init(path: Path, name: str | None) -> None:
-    """Create an empty series folder at PATH."""
+    """Create an empty series folder at PATH.
+
+    \b
+    Examples:
+      reskin init my-series --name "Night Shift"
+    """
     from reskin.pipeline.series_init import init_series
 
     root = init_series(path, name)
@@ -104,7 +109,13 @@ def _progress(as_json: bool) -> bool | str:
               help="Draft with the OpenGL preview renderer instead of Blender.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def render(episode: str, root: Path, preview: bool, as_json: bool) -> None:
-    """Render one EPISODE: a fast OpenGL draft with --preview, else the full Blender build."""
+    """Render one EPISODE: a fast OpenGL draft with --preview, else the full Blender build.
+
+    \b
+    Examples:
+      reskin render ep01 -s my-series --preview
+      reskin render ep01 --json
+    """
     from reskin.pipeline.build import Builder
     from reskin.pipeline.build import build as run_build
     from reskin.pipeline.context import BuildContext
@@ -164,6 +175,11 @@ def lock_cmd(episode: str, root: Path, release: bool) -> None:
 
     A locked episode keeps rendering from those versions when wardrobes or characters change,
     and `asset rm` refuses to delete them.
+
+    \b
+    Examples:
+      reskin lock ep01 -s my-series
+      reskin lock ep01 --release -s my-series
     """
     from reskin.pipeline.build import Builder
     from reskin.pipeline.context import BuildContext
@@ -185,7 +201,13 @@ def lock_cmd(episode: str, root: Path, release: bool) -> None:
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default="demo-series")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 def demo(path: Path, as_json: bool) -> None:
-    """Create the built-in sample series at PATH (default ./demo-series) and build it."""
+    """Create the built-in sample series at PATH (default ./demo-series) and build it.
+
+    \b
+    Examples:
+      reskin demo
+      reskin demo /tmp/sample --json
+    """
     from reskin.pipeline.build import build as run_build
     from reskin.pipeline.series_init import create_demo
 

@@ -66,7 +66,12 @@ def reskin_alias() -> None:
 @_SERIES
 @click.option("--json", "as_json", is_flag=True, help="Print the skins made as JSON.")
 def skin_make(character: str | None, episode: str, root: Path, as_json: bool) -> None:
-    """Make CHARACTER's skin for EPISODE (the whole cast without CHARACTER); cached if unchanged."""
+    """Make CHARACTER's skin for EPISODE (the whole cast without CHARACTER); cached if unchanged.
+
+    \b
+    Examples:
+      reskin skin make mira -e ep03 -s my-series
+    """
     from reskin.pipeline.skin_runner import reskin_episode
 
     rows = reskin_episode(root, episode, [character] if character else None,
@@ -88,7 +93,12 @@ def skin_make(character: str | None, episode: str, root: Path, as_json: bool) ->
               required=True, help="PNG file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def skin_sheet(character: str, root: Path, out: Path, as_json: bool) -> None:
-    """Continuity sheet: CHARACTER's base and every episode's skin, plus difference heat maps."""
+    """Continuity sheet: CHARACTER's base and every episode's skin, plus difference heat maps.
+
+    \b
+    Examples:
+      reskin skin sheet mira -s my-series -o mira.png
+    """
     from reskin.pipeline.continuity import continuity_sheet
 
     result = continuity_sheet(root, character, out, log=_log(as_json))
