@@ -213,3 +213,57 @@ def test_locked_episode_keeps_its_skins_when_the_wardrobe_changes(built, tmp_pat
     assert runner.invoke(main, ["lock", "ep01", "--release", "-s", str(copy)]).exit_code == 0
     dry = runner.invoke(main, ["build", str(copy), "--dry-run"])
     assert "skin mira.ep01 will be made" in dry.output
+
+
+def _frame_count(video: str) -> int:
+    reader = imageio_ffmpeg.read_frames(video)
+    next(reader)
+    return sum(1 for _ in reader)
+
+
+def test_stylizing_some_shots_republishes_the_whole_episode(built, tmp_path):
+    root, _, _ = built
+    copy = tmp_path / "some"
+    shutil.copytree(root, copy)
+    out = copy / "out" / "ep01"
+    sheet = (out / "ep01_sheet.png").read_bytes()
+    result = CliRunner().invoke(main, ["stylize", "ep01", "-s", str(copy), "--shots",
+                                       "s02-closeup", "--json"])
+    assert result.exit_code == 0, result.output
+    (ep,) = json.loads(result.output)["episodes"]
+    assert [(s["id"], s["cached"]) for s in ep["shots"]] == [("s01-medium", True),
+                                                             ("s02-closeup", True)]
+    assert _frame_count(ep["video"]) == 6  # both shots, not the one asked for
+    assert (out / "ep01_sheet.png").read_bytes() == sheet  # both rows
+    assert "00:00:00,200 -->" in (out / "ep01.srt").read_text()  # s01's line is still there
+
+
+def test_force_renders_a_shot_again_and_logs_a_line_per_shot(built, tmp_path):
+    root, report, _ = built
+    copy = tmp_path / "force"
+    shutil.copytree(root, copy)
+    result = CliRunner().invoke(main, ["build", str(copy), "-e", "ep01", "--shot",
+                                       "s02-closeup", "--force"])
+    assert result.exit_code == 0, result.output
+    # not a terminal: one line per finished shot instead of progress bars
+    assert "reskin: rendered ep01/s02-closeup (3 frames)\n" in result.stderr
+    assert "rendered ep01/s01-medium" not in result.stderr
+    assert "ep01: 2 shots (1 cached)" in result.stdout and "ep02" not in result.stdout
+    again = run_build(copy)
+    assert all(s["cached"] for e in again["episodes"] for s in e["shots"])
+    forced = Path(shot(again, "ep01", "s02-closeup")["folder"])
+    first = Path(shot(report, "ep01", "s02-closeup")["folder"])
+    assert np.array_equal(frames_of({"folder": forced}), frames_of({"folder": first}))
+
+
+def test_json_paths_are_absolute(built, tmp_path, monkeypatch):
+    root, _, _ = built
+    shutil.copytree(root, tmp_path / "rel")
+    monkeypatch.chdir(tmp_path)
+    report = run_build(Path("rel"))
+    for ep in report["episodes"]:
+        assert Path(ep["video"]).is_absolute() and Path(ep["video"]).exists()
+        assert Path(ep["contact_sheet"]).is_absolute()
+        for s in ep["shots"]:
+            assert {"id", "frames", "folder", "video"} <= set(s)
+            assert Path(s["folder"]).is_absolute() and Path(s["video"]).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,3 +61,16 @@ def test_preview_matches_blender_silhouettes(series):
 def test_preview_of_a_missing_episode_is_a_clear_error(series):
     result = CliRunner().invoke(main, ["render", "ep09", "-s", str(series), "--preview"])
     assert result.exit_code == 2 and "no episode 'ep09'" in result.output
+
+
+def test_preview_json_has_the_build_keys_with_absolute_paths(series, monkeypatch):
+    monkeypatch.chdir(series.parent)
+    result = CliRunner().invoke(main, ["render", "ep01", "-s", series.name, "--preview",
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["id"] == "ep01" and report["video"] is None
+    (shot,) = report["shots"]
+    assert set(shot) == {"id", "frames", "folder", "video"}
+    assert shot["folder"] == str(series.resolve() / "out" / "ep01" / "preview" / "wave")
+    assert shot["video"] == shot["folder"] + "/wave.mp4" and Path(shot["video"]).exists()
