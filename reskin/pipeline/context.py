@@ -52,7 +52,7 @@ class BuildContext:
             series = dataclasses.replace(series, style=load_style(root, style))
             publish_root = series.out_dir / "styles" / style
         return cls(series=series, lib=Library(series.library_dir),
-                   cache_root=series.library_dir / "cache", publish_root=publish_root,
+                   cache_root=series.library_dir.resolve() / "cache", publish_root=publish_root,
                    style_name=f"style.{style}".lower() if style else "style.series",
                    log=log or _quiet)
 

@@ -98,4 +98,4 @@ def continuity_sheet(root: str | Path, character: str, out: str | Path, *, width
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
-    return {"file": str(out), "episodes": episodes, "confined": confined}
+    return {"file": str(Path(out).resolve()), "episodes": episodes, "confined": confined}
