@@ -58,5 +58,5 @@ def test_a_character_named_like_a_subcommand_and_the_old_command_name(tmp_path):
     assert old.exit_code == 0, old.output
     assert "`reskin reskin` is deprecated; use `reskin skin`" in old.output
     assert "sheet ep01: sheet.ep01@1 (cached)" in old.output
-    listed = CliRunner().invoke(main, ["--help"]).output
+    listed = CliRunner().invoke(main, ["--help"]).output.split("Commands:")[1]
     assert "  skin " in listed and "  reskin " not in listed
