@@ -1,7 +1,7 @@
 """The character's body in GLB form, exported and identity-checked once per rig, reused by skins.
 
 Every skin of a character carries the same body (identity lock): the same split geometry,
-influences, skeleton, bind pose and clips. :func:`reskin.assets.gltf_export.character_body`
+influences, skeleton, bind pose and clips. :func:`reskin.assets.gltf.character.character_body`
 holds exactly that part of the GLB, and a skin's material and garments only append after it,
 so one export serves every skin of a rig (with the same hidden parts and clips).
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reskin.assets import derived
-from reskin.assets.gltf_export import CharacterBody, character_body, finish_character_glb
+from reskin.assets.gltf.character import CharacterBody, character_body, finish_character_glb
 from reskin.assets.library import Library
 from reskin.core.hashing import key_of
 from reskin.rigging.procedural_clips import Clips, clip_ids, clip_list
@@ -46,7 +46,7 @@ class VerifiedBody:
 
 def body_key(rigged: RiggedCharacter, hidden: Sequence[str], clips: Clips,
              name: str) -> str:
-    from reskin.assets.gltf_export import EXPORTER_VERSION
+    from reskin.assets.gltf.character import EXPORTER_VERSION
 
     return key_of(KIND, BODY_CACHE_VERSION, EXPORTER_VERSION, rigged.record.content_hash,
                   sorted(hidden), clip_ids(clips), name)

@@ -45,7 +45,7 @@ def skin_name(character: str, episode: str) -> str:
 
 
 def skin_key(rigged: AssetRecord, spec: CharacterSpec, wardrobe: WardrobeSpec, fps: int) -> str:
-    from reskin.assets.gltf_export import EXPORTER_VERSION
+    from reskin.assets.gltf.character import EXPORTER_VERSION
 
     return key_of("skin", SKIN_VERSION, EXPORTER_VERSION, PROCEDURAL_VERSION, PROCEDURAL_CLIPS,
                   rigged.content_hash, spec.identity(), wardrobe.to_dict(), fps)
@@ -115,7 +115,7 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     Raises :class:`~reskin.skins.identity.IdentityLockError` for a spec that would change
     the person, before anything is written.
     """
-    from reskin.assets.gltf_export import finish_character_parts
+    from reskin.assets.gltf.character import finish_character_parts
     from reskin.skins import identity
     from reskin.skins.body_cache import verified_body
     from reskin.skins.garment_fit import fit_garments

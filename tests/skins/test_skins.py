@@ -7,7 +7,7 @@ import pytest
 
 from reskin.assets.character_spec import load_character
 from reskin.assets.characters import ensure_generated
-from reskin.assets.gltf_validate import errors_of, validate_gltf_bytes
+from reskin.assets.gltf.validate import errors_of, validate_gltf_bytes
 from reskin.assets.library import Library
 from reskin.pipeline.series_init import create_demo
 from reskin.rigging.procedural_clips import make_clip

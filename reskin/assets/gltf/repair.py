@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reskin.assets import gltf_scene as gs
-from reskin.assets.gltf_read import GltfDocument, as_float
+from reskin.assets.gltf import scene as gs
+from reskin.assets.gltf.read import GltfDocument, as_float
 from reskin.assets.validation import Report, check_finite, check_indices, clean_triangles
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reskin.assets.gltf_read import GltfDocument, as_float
+from reskin.assets.gltf.read import GltfDocument, as_float
 from reskin.core.errors import ReskinError
 from reskin.core.transforms import trs_matrix
 

@@ -16,7 +16,7 @@ import struct
 import numpy as np
 
 from reskin import __version__
-from reskin.assets.gltf_read import GltfDocument
+from reskin.assets.gltf.read import GltfDocument
 
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
 # A 1x1 magenta PNG stands in for a texture that was missing at import (with --allow-missing),
