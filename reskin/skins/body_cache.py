@@ -25,6 +25,7 @@ import numpy as np
 from reskin.assets import derived
 from reskin.assets.gltf.character import CharacterBody, character_body, finish_character_glb
 from reskin.assets.library import Library
+from reskin.core.errors import ReskinError
 from reskin.core.hashing import key_of
 from reskin.rigging.procedural_clips import Clips, clip_ids, clip_list
 from reskin.rigging.rigged import RiggedCharacter
@@ -62,7 +63,8 @@ def _body_glb(body: CharacterBody, key: str) -> bytes:
 
 
 def _load(lib: Library, owner: str, key: str) -> VerifiedBody | None:
-    from reskin.skins.skin_glb import body_arrays_of, read_glb
+    from reskin.assets.gltf.glb import read_glb
+    from reskin.skins.skin_glb import body_arrays_of
 
     glb = derived.read(lib, KIND, owner, key)
     if glb is None:
@@ -76,7 +78,7 @@ def _load(lib: Library, owner: str, key: str) -> VerifiedBody | None:
             doc.pop(k, None)
         body = CharacterBody(name=doc["nodes"][0]["name"], document=json.dumps(
             doc, separators=(",", ":")), binary=bytes(binary))
-    except (ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError):
+    except (ReskinError, ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError):
         return None
     return VerifiedBody(key, body, arrays)
 
