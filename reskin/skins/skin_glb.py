@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from reskin.assets.gltf.accessors import BufferBuilder, accessor_array
+from reskin.assets.gltf.character import float32_weights
 from reskin.assets.gltf.glb import pack_glb, read_glb
 from reskin.assets.gltf.types import (
     ARRAY_BUFFER,
@@ -61,10 +62,7 @@ def _normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
 def _influences(joints: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Float32 rows summing to 1 within an ulp, unused slots on joint 0 (validator rules)."""
     w = np.asarray(weights, np.float64)
-    w = (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
-    rows = np.arange(len(w))
-    top = np.argmax(w, axis=1)
-    w[rows, top] = (1.0 - (w.astype(np.float64).sum(axis=1) - w[rows, top])).astype(np.float32)
+    w = float32_weights(w / w.sum(axis=1, keepdims=True))
     j = np.where(w > 0, joints, 0).astype(np.uint8 if joints.max(initial=0) < 256 else np.uint16)
     return j, w
 

@@ -74,16 +74,24 @@ def _skin_attributes(
         raise ValueError(f"{len(bad)} vertices have no skin weight (first: vertex {bad[0]})")
     # glTF says unused influences carry joint 0; the validator warns otherwise.
     j[~used] = 0
-    w32 = (w / total[:, None]).astype(np.float32)
-    # Renormalise in float32: put the rounding residue on each row's largest weight so the
-    # float32 sum the validator checks is 1 to within one ulp.
+    w32 = float32_weights(w / total[:, None])
+    j[w32 == 0] = 0  # also weights too small for float32, which would now be "used zero"
+    jdtype = np.uint8 if n_joints <= 256 else np.uint16  # 256 joints -> max index 255 fits a byte
+    return j.astype(jdtype), w32
+
+
+def float32_weights(weights: np.ndarray) -> np.ndarray:
+    """(s, k) float64 skin weights with rows summing to 1 -> (s, k) float32 whose float32 row
+    sums (what the glTF-Validator checks) are 1 to within one ulp.
+
+    The rounding residue goes onto each row's largest weight.
+    """
+    w32 = np.asarray(weights, np.float64).astype(np.float32)
     rows = np.arange(len(w32))
     top = np.argmax(w32, axis=1)
     others = w32.astype(np.float64).sum(axis=1) - w32[rows, top]
     w32[rows, top] = (1.0 - others).astype(np.float32)
-    j[w32 == 0] = 0  # also weights too small for float32, which would now be "used zero"
-    jdtype = np.uint8 if n_joints <= 256 else np.uint16  # 256 joints -> max index 255 fits a byte
-    return j.astype(jdtype), w32
+    return w32
 
 
 def _clip_rotations(clip: Clip, k: int) -> np.ndarray:
