@@ -41,7 +41,7 @@ def write_mesh(path: Path, verts: np.ndarray, faces: np.ndarray) -> None:
     import trimesh
 
     if path.suffix == ".glb":
-        from reskin.assets.gltf_write import write_glb
+        from reskin.assets.gltf.write import write_glb
         from reskin.assets.mesh_read import StaticPart, StaticScene, static_document
 
         doc = static_document(StaticScene(parts=[StaticPart("sheet", verts, faces)]))

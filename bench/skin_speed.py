@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import reskin.assets.gltf_export  # noqa: F401 - imported once per process, as in a build
+import reskin.assets.gltf.character  # noqa: F401 - imported once per process, as in a build
 from reskin.assets.character_spec import load_character
 from reskin.assets.characters import ensure_generated
 from reskin.assets.library import Library

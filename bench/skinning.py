@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from reskin.assets.generator import HumanoidParams, generate_humanoid
-from reskin.assets.gltf_export import write_character_glb
+from reskin.assets.gltf.character import write_character_glb
 from reskin.core.clip import Clip
 from reskin.core.skeleton import Skeleton, forward_kinematics, skinning_matrices
 from reskin.rigging.blender_ref import blender_rig_eval

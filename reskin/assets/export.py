@@ -2,7 +2,7 @@
 
 Imported assets and skins already hold a GLB (``model.glb`` / ``skin.glb``). Characters the
 build makes hold arrays (``mesh.npz``, and ``rig.npz`` once rigged); they are written as GLB by
-:func:`reskin.assets.gltf_export.write_character_glb` (rigged) or as a static mesh. USD is always
+:func:`reskin.assets.gltf.character.write_character_glb` (rigged) or as a static mesh. USD is always
 made from that GLB, so both formats describe the same thing.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from reskin.assets.arrays import unpack_arrays
-from reskin.assets.gltf_write import write_glb
+from reskin.assets.gltf.write import write_glb
 from reskin.assets.library import AssetRecord, Library
 from reskin.core.atomic import atomic_path, write_bytes_atomic
 from reskin.core.errors import ReskinError
@@ -50,7 +50,7 @@ def asset_glb(lib: Library, record: AssetRecord) -> bytes:
                           f"(blobs: {', '.join(record.blobs) or 'none'})")
     mesh = Mesh.from_arrays(unpack_arrays(lib.read_blob(record.blobs["mesh.npz"])))
     if "rig.npz" in record.blobs:
-        from reskin.assets.gltf_export import write_character_glb
+        from reskin.assets.gltf.character import write_character_glb
         from reskin.core.skeleton import Skeleton
 
         rig = unpack_arrays(lib.read_blob(record.blobs["rig.npz"]))

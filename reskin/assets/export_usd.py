@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reskin.assets import gltf_scene as gs
-from reskin.assets.gltf_read import GltfDocument, as_float, load_gltf
+from reskin.assets.gltf import scene as gs
+from reskin.assets.gltf.read import GltfDocument, as_float, load_gltf
 from reskin.assets.safe_io import Limits
 from reskin.core.errors import MissingExtra
 from reskin.core.transforms import trs_matrix

@@ -21,9 +21,9 @@ import numpy as np
 import reskin
 from reskin.assets import normalize
 from reskin.assets.arrays import pack_arrays
-from reskin.assets.gltf_import import Part, flatten, repair
-from reskin.assets.gltf_read import GltfDocument, load_gltf
-from reskin.assets.gltf_write import write_glb
+from reskin.assets.gltf.read import GltfDocument, load_gltf
+from reskin.assets.gltf.repair import Part, flatten, repair
+from reskin.assets.gltf.write import write_glb
 from reskin.assets.library import KINDS, AssetRecord, Library, parse_ref
 from reskin.assets.mesh_read import read_obj, read_trimesh, static_document
 from reskin.assets.safe_io import Limits, read_limited

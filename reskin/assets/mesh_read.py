@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reskin.assets.gltf_read import GltfDocument
+from reskin.assets.gltf.read import GltfDocument
 from reskin.assets.safe_io import ExternalReader, Limits, check_image
 from reskin.assets.validation import Report, unique_rows
 from reskin.core.errors import ReskinError

@@ -36,7 +36,8 @@ def garments_of_glb(glb: bytes, rig: RiggedCharacter) -> list[tuple[RiggedCharac
     """
     from PIL import Image
 
-    from reskin.skins.skin_glb import accessor_array, read_glb
+    from reskin.assets.gltf.accessors import accessor_array
+    from reskin.assets.gltf.glb import read_glb
 
     doc, binary = read_glb(glb)
     skin_joints = doc["skins"][0]["joints"]

@@ -1,9 +1,10 @@
 """Read a skinned glTF's rig: bind-space mesh, skin weights, joints and sampled animations.
 
-trimesh drops skins and animation, so this small reader goes to the accessors with pygltflib.
-It takes the first skinned mesh node (all its triangle primitives merged), follows the glTF
-skinning rule (a skinned vertex is ``sum_k w_k * global(joint_k) @ inverseBind_k @ v``; the mesh
-node's own transform is ignored) and samples node animations (STEP, LINEAR, CUBICSPLINE).
+trimesh drops skins and animation, so this goes to the accessors with reskin's glTF reader
+(:mod:`reskin.assets.gltf`). It takes the first skinned mesh node (all its triangle primitives
+merged), follows the glTF skinning rule (a skinned vertex is
+``sum_k w_k * global(joint_k) @ inverseBind_k @ v``; the mesh node's own transform is ignored)
+and samples node animations with the package's sampler (STEP, LINEAR, CUBICSPLINE).
 Used to compare reskin's weights with artists' on real rigs; the asset importers live elsewhere.
 """
 
@@ -13,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pygltflib as gl
 
-from reskin.core.transforms import quat_to_matrix
+from reskin.assets.gltf import scene as gs
+from reskin.assets.gltf.read import GltfDocument, as_float, load_gltf
+from reskin.assets.gltf.sampler import sample
+from reskin.assets.safe_io import Limits
+from reskin.core.transforms import trs_matrix
 
-_NP = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32,
-       5126: np.float32}
-_WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
+_TRS = ("translation", "rotation", "scale")
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,8 +46,7 @@ class GltfRig:
     joint_parents: np.ndarray
     inverse_bind: np.ndarray
     animations: tuple[str, ...]
-    _doc: gl.GLTF2
-    _blob: bytes
+    _doc: GltfDocument
     _joint_nodes: tuple[int, ...]
 
     @property
@@ -55,25 +56,29 @@ class GltfRig:
 
     def world(self, animation: int | None = None, times: np.ndarray | None = None) -> np.ndarray:
         """(f, j, 4, 4) global joint matrices at ``times`` (s) of ``animation``; rest if None."""
-        local = _rest_trs(self._doc)
+        js = self._doc.json
+        nodes = js.get("nodes", [])
         times = np.zeros(1) if times is None else np.asarray(times, np.float64)
-        trs = {k: np.repeat(v[None], len(times), 0) for k, v in local.items()}
+        rest = [gs.node_trs(n) for n in nodes]
+        trs = {path: np.repeat(np.array([r[k] for r in rest]).reshape(len(nodes), -1)[None],
+                               len(times), 0) for k, path in enumerate(_TRS)}
         if animation is not None:
-            anim = self._doc.animations[animation]
-            for ch in anim.channels:
-                path = ch.target.path
-                if ch.target.node is None or path not in trs:
+            anim = js["animations"][animation]
+            for ch in anim.get("channels", []):
+                target = ch.get("target", {})
+                path = target.get("path")
+                if "node" not in target or path not in trs:
                     continue  # morph weights and pointer targets do not move joints
-                s = anim.samplers[ch.sampler]
-                keys = _read(self._doc, self._blob, s.input).ravel().astype(np.float64)
-                vals = _read(self._doc, self._blob, s.output).astype(np.float64)
-                trs[path][:, ch.target.node] = _sample(keys, vals, times, s.interpolation, path)
-        mats = _compose(trs, local["matrix"])  # (f, nodes, 4, 4)
-        glob = np.empty_like(mats)
-        for node in _topological(self._doc):
-            p = _parents(self._doc)[node]
-            glob[:, node] = mats[:, node] if p < 0 else glob[:, p] @ mats[:, node]
-        return glob[:, list(self._joint_nodes)]
+                s = anim["samplers"][int(ch["sampler"])]
+                keys = as_float(self._doc, int(s["input"])).ravel()
+                vals = as_float(self._doc, int(s["output"]))
+                trs[path][:, int(target["node"])] = sample(
+                    keys, vals, s.get("interpolation", "LINEAR"), times, path == "rotation")
+        mats = trs_matrix(trs["translation"], trs["rotation"], trs["scale"])  # (f, nodes, 4, 4)
+        for i, node in enumerate(nodes):
+            if "matrix" in node:  # a node with a matrix cannot be animated (spec)
+                mats[:, i] = gs.node_local(node)
+        return gs.world_matrices(js, mats)[:, list(self._joint_nodes)]
 
     def skin_matrices(self, animation: int | None = None,
                       times: np.ndarray | None = None) -> np.ndarray:
@@ -81,153 +86,49 @@ class GltfRig:
         return self.world(animation, times) @ self.inverse_bind[None]
 
     def duration(self, animation: int) -> float:
-        anim = self._doc.animations[animation]
-        return max(float(self._doc.accessors[s.input].max[0]) for s in anim.samplers)
-
-
-def _read(doc: gl.GLTF2, blob: bytes, index: int) -> np.ndarray:
-    """Accessor ``index`` as (count, width) float or int array (normalised ints -> [0, 1])."""
-    acc = doc.accessors[index]
-    if acc.sparse is not None:
-        raise ValueError(f"accessor {index}: sparse accessors are not supported for rigs")
-    dtype = np.dtype(_NP[acc.componentType])
-    width = _WIDTH[acc.type]
-    view = doc.bufferViews[acc.bufferView]
-    if view.buffer != 0 or doc.buffers[0].uri is not None:
-        raise ValueError("only self-contained GLB (or embedded) buffers are supported")
-    start = (view.byteOffset or 0) + (acc.byteOffset or 0)
-    stride = view.byteStride or dtype.itemsize * width
-    rows = np.ndarray((acc.count, width), dtype, blob, start, (stride, dtype.itemsize))
-    out = np.array(rows)
-    if acc.normalized:
-        out = out.astype(np.float64) / np.iinfo(dtype).max
-    return out
-
-
-def _parents(doc: gl.GLTF2) -> np.ndarray:
-    p = np.full(len(doc.nodes), -1)
-    for i, n in enumerate(doc.nodes):
-        for c in n.children or []:
-            p[c] = i
-    return p
-
-
-def _topological(doc: gl.GLTF2) -> list[int]:
-    parents = _parents(doc)
-    order, stack = [], [i for i in range(len(doc.nodes)) if parents[i] < 0][::-1]
-    while stack:
-        i = stack.pop()
-        order.append(i)
-        stack.extend((doc.nodes[i].children or [])[::-1])
-    return order
-
-
-def _rest_trs(doc: gl.GLTF2) -> dict[str, np.ndarray]:
-    n = len(doc.nodes)
-    t, r, s = np.zeros((n, 3)), np.tile([0.0, 0, 0, 1], (n, 1)), np.ones((n, 3))
-    matrix = np.full((n, 4, 4), np.nan)
-    for i, node in enumerate(doc.nodes):
-        if node.matrix is not None:
-            matrix[i] = np.array(node.matrix, np.float64).reshape(4, 4).T  # column-major
-        t[i] = node.translation or t[i]
-        r[i] = node.rotation or r[i]
-        s[i] = node.scale or s[i]
-    return {"translation": t, "rotation": r, "scale": s, "matrix": matrix}
-
-
-def _compose(trs: dict[str, np.ndarray], matrix: np.ndarray) -> np.ndarray:
-    f, n = trs["translation"].shape[:2]
-    m = np.zeros((f, n, 4, 4))
-    m[..., :3, :3] = quat_to_matrix(trs["rotation"]) * trs["scale"][..., None, :]
-    m[..., :3, 3] = trs["translation"]
-    m[..., 3, 3] = 1.0
-    fixed = ~np.isnan(matrix[:, 0, 0])  # a node with a matrix cannot be animated (spec)
-    m[:, fixed] = matrix[fixed]
-    return m
-
-
-def _slerp(a: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
-    b = np.where((np.einsum("ij,ij->i", a, b) < 0)[:, None], -b, b)
-    dot = np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0)
-    theta = np.arccos(dot)
-    small = theta < 1e-6
-    sin = np.where(small, 1.0, np.sin(theta))
-    wa = np.where(small, 1 - u, np.sin((1 - u) * theta) / sin)
-    wb = np.where(small, u, np.sin(u * theta) / sin)
-    q = wa[:, None] * a + wb[:, None] * b
-    return q / np.linalg.norm(q, axis=1, keepdims=True)
-
-
-def _sample(keys: np.ndarray, vals: np.ndarray, times: np.ndarray, interp: str | None,
-            path: str) -> np.ndarray:
-    """Values (len(times), width) of one channel; times outside the keys clamp to the ends."""
-    cubic = interp == "CUBICSPLINE"
-    if cubic:  # (in-tangent, value, out-tangent) per key
-        tri = vals.reshape(len(keys), 3, -1)
-        vals, tin, tout = tri[:, 1], tri[:, 0], tri[:, 2]
-    t = np.clip(times, keys[0], keys[-1])
-    i = np.clip(np.searchsorted(keys, t, side="right") - 1, 0, len(keys) - 1)
-    i1 = np.minimum(i + 1, len(keys) - 1)
-    dt = keys[i1] - keys[i]
-    u = np.where(dt > 0, (t - keys[i]) / np.where(dt > 0, dt, 1.0), 0.0)
-    if interp == "STEP":
-        return vals[i]
-    if cubic:
-        u2, u3 = u * u, u * u * u
-        h = [2 * u3 - 3 * u2 + 1, u3 - 2 * u2 + u, -2 * u3 + 3 * u2, u3 - u2]
-        out = (h[0][:, None] * vals[i] + (h[1] * dt)[:, None] * tout[i]
-               + h[2][:, None] * vals[i1] + (h[3] * dt)[:, None] * tin[i1])
-        if path == "rotation":
-            out /= np.linalg.norm(out, axis=1, keepdims=True)
-        return out
-    if path == "rotation":
-        return _slerp(vals[i], vals[i1], u)
-    return (1 - u)[:, None] * vals[i] + u[:, None] * vals[i1]
+        """Seconds to the last key of ``animation`` (the largest ``max`` of its inputs)."""
+        js = self._doc.json
+        anim = js["animations"][animation]
+        return max(float(js["accessors"][int(s["input"])]["max"][0]) for s in anim["samplers"])
 
 
 def load_gltf_rig(path: str | Path) -> GltfRig:
-    """The first skinned mesh of a .glb/.gltf (embedded buffers) with its skin and animations.
+    """The first skinned mesh of a .glb/.gltf (buffers embedded or in files beside it) with its
+    skin and animations, read with :func:`reskin.assets.gltf.read.load_gltf`.
 
     Raises ValueError when the file has no skinned triangle mesh.
     """
-    doc = gl.GLTF2().load(str(path))
-    blob = doc.binary_blob()
-    if blob is None and doc.buffers and doc.buffers[0].uri:
-        doc.convert_buffers(gl.BufferFormat.BINARYBLOB)
-        blob = doc.binary_blob()
-    node = next((n for n in doc.nodes if n.mesh is not None and n.skin is not None), None)
+    path = Path(path)
+    doc = load_gltf(path, path.read_bytes(), Limits(), allow_missing=True)
+    js = doc.json
+    node = next((n for n in js.get("nodes", []) if "mesh" in n and "skin" in n), None)
     if node is None:
         raise ValueError(f"{path}: no skinned mesh")
-    skin = doc.skins[node.skin]
+    skin = js["skins"][int(node["skin"])]
     verts, faces, joints, weights = [], [], [], []
     offset = 0
-    for prim in doc.meshes[node.mesh].primitives:
-        if (prim.mode if prim.mode is not None else 4) != 4:
+    for prim in js["meshes"][int(node["mesh"])].get("primitives", []):
+        if int(prim.get("mode", 4)) != 4:
             continue
-        a = prim.attributes
-        v = _read(doc, blob, a.POSITION).astype(np.float64)
-        idx = (_read(doc, blob, prim.indices).ravel() if prim.indices is not None
-               else np.arange(len(v)))
+        a = prim["attributes"]
+        v = as_float(doc, int(a["POSITION"]))
         verts.append(v)
-        faces.append(idx.reshape(-1, 3).astype(np.int64) + offset)
-        js = [getattr(a, f"JOINTS_{k}", None) for k in range(4)]
-        ws = [getattr(a, f"WEIGHTS_{k}", None) for k in range(4)]
-        js = [_read(doc, blob, x).astype(np.int64) for x in js if x is not None]
-        ws = [_read(doc, blob, x).astype(np.float64) for x in ws if x is not None]
-        if not js or len(js) != len(ws):
+        faces.append(gs.triangles(doc, prim, len(v)) + offset)
+        js_k = [int(a[f"JOINTS_{k}"]) for k in range(4) if f"JOINTS_{k}" in a]
+        ws_k = [int(a[f"WEIGHTS_{k}"]) for k in range(4) if f"WEIGHTS_{k}" in a]
+        if not js_k or len(js_k) != len(ws_k):
             raise ValueError(f"{path}: a skinned primitive lacks JOINTS_n/WEIGHTS_n pairs")
-        joints.append(np.concatenate(js, axis=1))
-        weights.append(np.concatenate(ws, axis=1))
+        joints.append(np.concatenate([doc.accessors[j].astype(np.int64) for j in js_k], 1))
+        weights.append(np.concatenate([as_float(doc, w) for w in ws_k], 1))
         offset += len(v)
     k = max(j.shape[1] for j in joints)
     joints = np.concatenate([np.pad(j, ((0, 0), (0, k - j.shape[1]))) for j in joints])
     weights = np.concatenate([np.pad(w, ((0, 0), (0, k - w.shape[1]))) for w in weights])
     weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
-    jn = tuple(skin.joints)
-    ibm = (_read(doc, blob, skin.inverseBindMatrices).reshape(-1, 4, 4).transpose(0, 2, 1)
-           .astype(np.float64) if skin.inverseBindMatrices is not None
-           else np.tile(np.eye(4), (len(jn), 1, 1)))
-    node_parent = _parents(doc)
+    jn = tuple(int(j) for j in skin["joints"])
+    ibm = (as_float(doc, int(skin["inverseBindMatrices"])).reshape(-1, 4, 4).transpose(0, 2, 1)
+           if "inverseBindMatrices" in skin else np.tile(np.eye(4), (len(jn), 1, 1)))
+    node_parent = gs.parent_table(js)
     slot = {n: i for i, n in enumerate(jn)}
     jp = np.full(len(jn), -1)
     for i, n in enumerate(jn):
@@ -235,7 +136,7 @@ def load_gltf_rig(path: str | Path) -> GltfRig:
         while p >= 0 and p not in slot:
             p = node_parent[p]
         jp[i] = slot.get(p, -1) if p >= 0 else -1
-    names = tuple(doc.nodes[n].name or f"joint{i}" for i, n in enumerate(jn))
-    anims = tuple(a.name or f"anim{i}" for i, a in enumerate(doc.animations))
+    names = tuple(js["nodes"][n].get("name") or f"joint{i}" for i, n in enumerate(jn))
+    anims = tuple(a.get("name") or f"anim{i}" for i, a in enumerate(js.get("animations", [])))
     return GltfRig(np.concatenate(verts), np.concatenate(faces), joints, weights, names, jp,
-                   ibm, anims, doc, blob, jn)
+                   ibm, anims, doc, jn)

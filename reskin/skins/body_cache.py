@@ -1,7 +1,7 @@
 """The character's body in GLB form, exported and identity-checked once per rig, reused by skins.
 
 Every skin of a character carries the same body (identity lock): the same split geometry,
-influences, skeleton, bind pose and clips. :func:`reskin.assets.gltf_export.character_body`
+influences, skeleton, bind pose and clips. :func:`reskin.assets.gltf.character.character_body`
 holds exactly that part of the GLB, and a skin's material and garments only append after it,
 so one export serves every skin of a rig (with the same hidden parts and clips).
 
@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from reskin.assets import derived
-from reskin.assets.gltf_export import CharacterBody, character_body, finish_character_glb
+from reskin.assets.gltf.character import CharacterBody, character_body, finish_character_glb
 from reskin.assets.library import Library
+from reskin.core.errors import ReskinError
 from reskin.core.hashing import key_of
 from reskin.rigging.procedural_clips import Clips, clip_ids, clip_list
 from reskin.rigging.rigged import RiggedCharacter
@@ -46,7 +47,7 @@ class VerifiedBody:
 
 def body_key(rigged: RiggedCharacter, hidden: Sequence[str], clips: Clips,
              name: str) -> str:
-    from reskin.assets.gltf_export import EXPORTER_VERSION
+    from reskin.assets.gltf.character import EXPORTER_VERSION
 
     return key_of(KIND, BODY_CACHE_VERSION, EXPORTER_VERSION, rigged.record.content_hash,
                   sorted(hidden), clip_ids(clips), name)
@@ -62,7 +63,8 @@ def _body_glb(body: CharacterBody, key: str) -> bytes:
 
 
 def _load(lib: Library, owner: str, key: str) -> VerifiedBody | None:
-    from reskin.skins.skin_glb import body_arrays_of, read_glb
+    from reskin.assets.gltf.glb import read_glb
+    from reskin.skins.skin_glb import body_arrays_of
 
     glb = derived.read(lib, KIND, owner, key)
     if glb is None:
@@ -76,7 +78,7 @@ def _load(lib: Library, owner: str, key: str) -> VerifiedBody | None:
             doc.pop(k, None)
         body = CharacterBody(name=doc["nodes"][0]["name"], document=json.dumps(
             doc, separators=(",", ":")), binary=bytes(binary))
-    except (ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError):
+    except (ReskinError, ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError):
         return None
     return VerifiedBody(key, body, arrays)
 

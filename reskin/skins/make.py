@@ -45,7 +45,7 @@ def skin_name(character: str, episode: str) -> str:
 
 
 def skin_key(rigged: AssetRecord, spec: CharacterSpec, wardrobe: WardrobeSpec, fps: int) -> str:
-    from reskin.assets.gltf_export import EXPORTER_VERSION
+    from reskin.assets.gltf.character import EXPORTER_VERSION
 
     return key_of("skin", SKIN_VERSION, EXPORTER_VERSION, PROCEDURAL_VERSION, PROCEDURAL_CLIPS,
                   rigged.content_hash, spec.identity(), wardrobe.to_dict(), fps)
@@ -115,7 +115,8 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     Raises :class:`~reskin.skins.identity.IdentityLockError` for a spec that would change
     the person, before anything is written.
     """
-    from reskin.assets.gltf_export import finish_character_parts
+    from reskin.assets.gltf.character import finish_character_parts
+    from reskin.assets.gltf.glb import pack_glb
     from reskin.skins import identity
     from reskin.skins.body_cache import verified_body
     from reskin.skins.garment_fit import fit_garments
@@ -123,7 +124,7 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     from reskin.skins.garments import build_garment, read_ref
     from reskin.skins.paint import paint_indexed, paint_materials
     from reskin.skins.penetration import WARN_DEPTH
-    from reskin.skins.skin_glb import add_to_skin, body_arrays_of, write_glb
+    from reskin.skins.skin_glb import add_to_skin, body_arrays_of
 
     log = log or (lambda msg: None)
     mesh, skeleton = rigged.mesh, rigged.skeleton
@@ -172,7 +173,7 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     binary = bytearray(binary)
     if garments or mr_png is not None:
         add_to_skin(doc, binary, garments, skeleton.heads.astype(np.float64), mr_png)
-    glb = write_glb(doc, binary)
+    glb = pack_glb(doc, binary)
     # The identity lock on what is written: the document and binary chunk just packed.
     identity.check_same_body(body_arrays_of(doc, binary), checked.arrays, f"skin {name}")
     meta = {

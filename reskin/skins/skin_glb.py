@@ -10,105 +10,34 @@ every byte of the body's accessors stays where and what it was.
 
 from __future__ import annotations
 
-import json
-import struct
-
 import numpy as np
-import pygltflib as gl
 
+from reskin.assets.gltf.accessors import BufferBuilder, accessor_array
+from reskin.assets.gltf.character import float32_weights
+from reskin.assets.gltf.glb import pack_glb, read_glb
+from reskin.assets.gltf.types import (
+    ARRAY_BUFFER,
+    ELEMENT_ARRAY_BUFFER,
+    TRIANGLES,
+    texture_sampler,
+)
 from reskin.skins.garments import Garment
 
-_COMPONENT = {np.dtype(np.uint8): gl.UNSIGNED_BYTE, np.dtype(np.uint16): gl.UNSIGNED_SHORT,
-              np.dtype(np.uint32): gl.UNSIGNED_INT, np.dtype(np.float32): gl.FLOAT}
-_TYPE = {1: "SCALAR", 2: "VEC2", 3: "VEC3", 4: "VEC4", 16: "MAT4"}
-_NP = {gl.UNSIGNED_BYTE: np.uint8, gl.UNSIGNED_SHORT: np.uint16, gl.UNSIGNED_INT: np.uint32,
-       gl.FLOAT: np.float32}
-_WIDTH = {v: k for k, v in _TYPE.items()}
 
+class _Appender(BufferBuilder):
+    """A :class:`BufferBuilder` on a character GLB that also embeds PNG textures."""
 
-def read_glb(data: bytes) -> tuple[dict, bytearray]:
-    """GLB bytes -> (JSON document, binary chunk)."""
-    magic, version, _ = struct.unpack_from("<4sII", data, 0)
-    if magic != b"glTF" or version != 2:
-        raise ValueError("not a GLB 2.0 file")
-    length, kind = struct.unpack_from("<I4s", data, 12)
-    doc = json.loads(data[20:20 + length])
-    binary = bytearray()
-    offset = 20 + length
-    if offset < len(data):
-        blen, _ = struct.unpack_from("<I4s", data, offset)
-        binary = bytearray(data[offset + 8:offset + 8 + blen])
-    return doc, binary
-
-
-def write_glb(doc: dict, binary: bytes) -> bytes:
-    """(JSON document, binary chunk) -> GLB bytes, padded as the spec requires."""
-    binary = bytes(binary) + b"\x00" * (-len(binary) % 4)
-    if doc.get("buffers"):
-        doc["buffers"][0]["byteLength"] = len(binary)
-    js = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-    js += b" " * (-len(js) % 4)
-    chunks = struct.pack("<I4s", len(js), b"JSON") + js
-    if binary:
-        chunks += struct.pack("<I4s", len(binary), b"BIN\x00") + binary
-    return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
-
-
-def accessor_array(doc: dict, binary: bytes, index: int) -> np.ndarray:
-    """(count, width) or (count,) array of a (non-sparse) accessor."""
-    acc = doc["accessors"][index]
-    view = doc["bufferViews"][acc["bufferView"]]
-    dtype = np.dtype(_NP[acc["componentType"]])
-    width = _WIDTH[acc["type"]]
-    start = view.get("byteOffset", 0) + acc.get("byteOffset", 0)
-    stride = view.get("byteStride")
-    count = acc["count"]
-    if stride and stride != width * dtype.itemsize:
-        raw = np.frombuffer(bytes(binary), np.uint8, count=stride * count, offset=start)
-        raw = raw.reshape(count, stride)[:, :width * dtype.itemsize].copy()
-        arr = raw.view(dtype).reshape(count, width)
-    else:
-        arr = np.frombuffer(bytes(binary), dtype, count=count * width, offset=start).reshape(
-            count, width)
-    return arr[:, 0] if width == 1 else arr
-
-
-class _Appender:
     def __init__(self, doc: dict, binary: bytearray):
-        self.doc, self.bin = doc, binary
-        for key in ("bufferViews", "accessors", "meshes", "nodes", "materials", "images",
-                    "textures", "samplers"):
+        super().__init__(doc, binary)
+        for key in ("meshes", "nodes", "materials", "images", "textures", "samplers"):
             doc.setdefault(key, [])
 
-    def view(self, payload: bytes, target: int | None = None) -> int:
-        self.bin += b"\x00" * (-len(self.bin) % 4)
-        v = {"buffer": 0, "byteOffset": len(self.bin), "byteLength": len(payload)}
-        if target is not None:
-            v["target"] = target
-        self.doc["bufferViews"].append(v)
-        self.bin += payload
-        return len(self.doc["bufferViews"]) - 1
-
-    def accessor(self, array: np.ndarray, target: int | None = None, bounds: bool = False) -> int:
-        array = np.ascontiguousarray(array)
-        width = 1 if array.ndim == 1 else int(array.shape[1])
-        acc = {"bufferView": self.view(array.tobytes(), target), "byteOffset": 0,
-               "componentType": _COMPONENT[array.dtype], "count": len(array),
-               "type": _TYPE[width]}
-        if bounds:
-            flat = array.reshape(len(array), width)
-            acc["min"] = [float(x) for x in flat.min(axis=0)]
-            acc["max"] = [float(x) for x in flat.max(axis=0)]
-        self.doc["accessors"].append(acc)
-        return len(self.doc["accessors"]) - 1
-
     def texture(self, png: bytes, name: str) -> int:
+        """Embed ``png`` as a new image and texture (sharing one sampler); returns its index."""
         self.doc["images"].append({"bufferView": self.view(png), "mimeType": "image/png",
                                    "name": name})
         if not self.doc["samplers"]:
-            self.doc["samplers"].append({"magFilter": gl.LINEAR,
-                                         "minFilter": gl.LINEAR_MIPMAP_LINEAR,
-                                         "wrapS": gl.REPEAT, "wrapT": gl.REPEAT})
+            self.doc["samplers"].append(texture_sampler())
         self.doc["textures"].append({"sampler": 0, "source": len(self.doc["images"]) - 1})
         return len(self.doc["textures"]) - 1
 
@@ -133,10 +62,7 @@ def _normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
 def _influences(joints: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Float32 rows summing to 1 within an ulp, unused slots on joint 0 (validator rules)."""
     w = np.asarray(weights, np.float64)
-    w = (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
-    rows = np.arange(len(w))
-    top = np.argmax(w, axis=1)
-    w[rows, top] = (1.0 - (w.astype(np.float64).sum(axis=1) - w[rows, top])).astype(np.float32)
+    w = float32_weights(w / w.sum(axis=1, keepdims=True))
     j = np.where(w > 0, joints, 0).astype(np.uint8 if joints.max(initial=0) < 256 else np.uint16)
     return j, w
 
@@ -149,7 +75,7 @@ def add_to_skin_glb(glb: bytes, garments: list[Garment], heads: np.ndarray,
     """
     doc, binary = read_glb(glb)
     add_to_skin(doc, binary, garments, heads, metal_rough_png)
-    return write_glb(doc, binary)
+    return pack_glb(doc, binary)
 
 
 def add_to_skin(doc: dict, binary: bytearray, garments: list[Garment], heads: np.ndarray,
@@ -175,26 +101,27 @@ def add_to_skin(doc: dict, binary: bytearray, garments: list[Garment], heads: np
         else:
             parent = character
             node["skin"] = 0
-        attrs = {"POSITION": out.accessor(v, gl.ARRAY_BUFFER, bounds=True),
-                 "NORMAL": out.accessor(_normals(v, f), gl.ARRAY_BUFFER)}
+        attrs = {"POSITION": out.accessor(v, target=ARRAY_BUFFER, bounds=True),
+                 "NORMAL": out.accessor(_normals(v, f), target=ARRAY_BUFFER)}
         pbr = {"baseColorFactor": [float(c) for c in srgb_to_linear(g.color)] + [1.0],
                "metallicFactor": float(g.spec.metallic),
                "roughnessFactor": float(g.spec.roughness)}
         if g.uvs is not None and g.texture is not None:
-            attrs["TEXCOORD_0"] = out.accessor(np.asarray(g.uvs, np.float32), gl.ARRAY_BUFFER)
+            uvs = np.asarray(g.uvs, np.float32)
+            attrs["TEXCOORD_0"] = out.accessor(uvs, target=ARRAY_BUFFER)
             pbr["baseColorTexture"] = {"index": out.texture(g.texture, f"{g.spec.name}_base")}
             pbr["baseColorFactor"] = [1.0, 1.0, 1.0, 1.0]
         if g.spec.bind == "transfer":
             j, w = _influences(g.joints, g.weights)
-            attrs["JOINTS_0"] = out.accessor(j, gl.ARRAY_BUFFER)
-            attrs["WEIGHTS_0"] = out.accessor(w, gl.ARRAY_BUFFER)
+            attrs["JOINTS_0"] = out.accessor(j, target=ARRAY_BUFFER)
+            attrs["WEIGHTS_0"] = out.accessor(w, target=ARRAY_BUFFER)
         index_dtype = np.uint16 if len(v) < 0xFFFF else np.uint32
-        indices = out.accessor(f.reshape(-1).astype(index_dtype), gl.ELEMENT_ARRAY_BUFFER)
+        indices = out.accessor(f.reshape(-1).astype(index_dtype), target=ELEMENT_ARRAY_BUFFER)
         doc["materials"].append({"name": f"{g.spec.name}_material", "doubleSided": True,
                                  "pbrMetallicRoughness": pbr})
         doc["meshes"].append({"name": g.spec.name, "primitives": [
             {"attributes": attrs, "indices": indices, "material": len(doc["materials"]) - 1,
-             "mode": gl.TRIANGLES}]})
+             "mode": TRIANGLES}]})
         node["mesh"] = len(doc["meshes"]) - 1
         doc["nodes"].append(node)
         doc["nodes"][parent].setdefault("children", []).append(len(doc["nodes"]) - 1)

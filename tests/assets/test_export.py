@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reskin.assets import gltf_scene as gs
 from reskin.assets.arrays import pack_arrays
 from reskin.assets.export import export_asset
-from reskin.assets.gltf_read import as_float, load_gltf
-from reskin.assets.gltf_validate import errors_of, validate_gltf_bytes
+from reskin.assets.gltf import scene as gs
+from reskin.assets.gltf.read import as_float, load_gltf
+from reskin.assets.gltf.validate import errors_of, validate_gltf_bytes
 from reskin.assets.importer import import_file
 from reskin.assets.library import Library
 from reskin.assets.safe_io import Limits

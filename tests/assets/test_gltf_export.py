@@ -11,8 +11,8 @@ import trimesh
 from PIL import Image
 
 from reskin import __version__
-from reskin.assets.gltf_export import write_character_glb
-from reskin.assets.gltf_validate import errors_of, validate_gltf_bytes
+from reskin.assets.gltf.character import write_character_glb
+from reskin.assets.gltf.validate import errors_of, validate_gltf_bytes
 from reskin.core.clip import Clip
 from reskin.core.mesh import Mesh
 from reskin.core.skeleton import Skeleton

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from reskin.assets.arrays import unpack_arrays
-from reskin.assets.gltf_read import load_gltf
+from reskin.assets.gltf.read import load_gltf
 from reskin.assets.importer import ImportOptions, import_file
 from reskin.assets.library import Library
 from reskin.assets.safe_io import Limits

@@ -86,7 +86,7 @@ def test_rejects_bad_shapes():
 def blender_character(tmp_path_factory):
     pytest.importorskip("bpy")  # only to know it is installed; it runs in a subprocess
     from reskin.assets.generator import HumanoidParams, generate_humanoid
-    from reskin.assets.gltf_export import write_character_glb
+    from reskin.assets.gltf.character import write_character_glb
     from reskin.rigging.fit import fit_skeleton
     from reskin.rigging.procedural_clips import make_clip
     from reskin.rigging.weights import bind_weights

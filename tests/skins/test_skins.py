@@ -7,7 +7,8 @@ import pytest
 
 from reskin.assets.character_spec import load_character
 from reskin.assets.characters import ensure_generated
-from reskin.assets.gltf_validate import errors_of, validate_gltf_bytes
+from reskin.assets.gltf.glb import read_glb
+from reskin.assets.gltf.validate import errors_of, validate_gltf_bytes
 from reskin.assets.library import Library
 from reskin.pipeline.series_init import create_demo
 from reskin.rigging.procedural_clips import make_clip
@@ -16,7 +17,7 @@ from reskin.rigging.skinning import lbs
 from reskin.skins.identity import IdentityLockError, expected_body, kept_faces
 from reskin.skins.make import ensure_skin
 from reskin.skins.penetration import garment_penetration, pose_matrices
-from reskin.skins.skin_glb import body_arrays, read_glb
+from reskin.skins.skin_glb import body_arrays
 from reskin.skins.wardrobe import load_wardrobe
 
 PENETRATION_BOUND = 0.01  # metres: the scarf may not sink more than 1 cm in any clip frame
@@ -282,7 +283,7 @@ def _garment_of(glb: bytes, name: str) -> dict:
 
     from PIL import Image
 
-    from reskin.skins.skin_glb import accessor_array
+    from reskin.assets.gltf.accessors import accessor_array
 
     doc, binary = read_glb(glb)
     mesh = next(m for m in doc["meshes"] if m["name"] == name)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reskin.assets import gltf_scene as gs
-from reskin.assets.gltf_read import GltfDocument, as_float
+from reskin.assets.gltf import scene as gs
+from reskin.assets.gltf.read import GltfDocument, as_float
+from reskin.assets.gltf.types import COMPONENT_TYPES, FLOAT
 from reskin.assets.validation import Report, check_finite, check_indices, clean_triangles
 
 
@@ -84,7 +85,7 @@ def _repair_weights(doc: GltfDocument, prim: dict, skin: dict | None, report: Re
         for k, ((_, w_acc), w) in enumerate(zip(sets, weights, strict=True)):
             like = doc.json["accessors"][w_acc]
             attrs[f"WEIGHTS_{k}"] = _new_accessor(doc, (w / total[:, None]).astype(np.float32),
-                                                  {**like, "componentType": 5126,
+                                                  {**like, "componentType": FLOAT,
                                                    "normalized": False})
         report.add("weights_not_normalised", "repaired",
                    f"renormalised skin weights (row sums {total.min():.3g}..{total.max():.3g})",
@@ -135,7 +136,7 @@ def repair(doc: GltfDocument, report: Report) -> None:
                 dtype = np.uint16 if len(positions) < 0xFFFF else np.uint32
                 prim["indices"] = _new_accessor(
                     doc, cleaned.reshape(-1).astype(dtype),
-                    {"componentType": 5123 if dtype == np.uint16 else 5125, "type": "SCALAR"})
+                    {"componentType": COMPONENT_TYPES[np.dtype(dtype)], "type": "SCALAR"})
                 prim["mode"] = 4
 
 

@@ -28,7 +28,8 @@ def validator_dir() -> Path:
     else:
         here = Path(__file__).resolve()
         candidates = [parent / _TOOL_REL for parent in here.parents]
-        folder = next((c for c in candidates if (c / "validate.js").is_file()), candidates[2])
+        # Fallback (for the error message): the repository root, above reskin/assets/gltf/.
+        folder = next((c for c in candidates if (c / "validate.js").is_file()), candidates[3])
     missing = [
         p for p in ("validate.js", "node_modules/gltf-validator") if not (folder / p).exists()
     ]

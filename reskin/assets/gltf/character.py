@@ -16,81 +16,24 @@ Layout of the node tree (node indices are fixed, which keeps the output determin
 from __future__ import annotations
 
 import json
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pygltflib as gl
 
 from reskin import __version__
+from reskin.assets.gltf.accessors import BufferBuilder
+from reskin.assets.gltf.glb import pack_glb
+from reskin.assets.gltf.types import ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, TRIANGLES, texture_sampler
 from reskin.core.clip import Clip
 from reskin.core.mesh import Mesh
 from reskin.core.skeleton import Skeleton
 
 EXPORTER_VERSION = "2"  # bump when the bytes written for the same inputs change
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_COMPONENT_TYPES = {
-    np.dtype(np.uint8): gl.UNSIGNED_BYTE,
-    np.dtype(np.uint16): gl.UNSIGNED_SHORT,
-    np.dtype(np.uint32): gl.UNSIGNED_INT,
-    np.dtype(np.float32): gl.FLOAT,
-}
-_ACCESSOR_TYPES = {1: gl.SCALAR, 2: gl.VEC2, 3: gl.VEC3, 4: gl.VEC4, 16: gl.MAT4}
 _MESH_NODE = 1  # node index of the skinned mesh
 _FIRST_JOINT_NODE = 2  # joint i of the skeleton is node _FIRST_JOINT_NODE + i
-
-
-class _BinaryBuffer:
-    """Accumulates the GLB's single binary buffer, one 4-byte aligned bufferView per array, and
-    the document's ``bufferViews`` and ``accessors`` as plain JSON dicts."""
-
-    def __init__(self, doc: dict) -> None:
-        self.doc = doc
-        doc.setdefault("bufferViews", [])
-        doc.setdefault("accessors", [])
-        self.data = bytearray()
-
-    def view(self, payload: bytes, target: int | None = None) -> int:
-        # 4-byte alignment keeps every accessor's elements aligned to their component size,
-        # as the glTF spec requires for vertex attributes and for float data generally.
-        self.data += b"\x00" * (-len(self.data) % 4)
-        view = {"buffer": 0, "byteOffset": len(self.data), "byteLength": len(payload)}
-        if target is not None:
-            view["target"] = target
-        self.doc["bufferViews"].append(view)
-        self.data += payload
-        return len(self.doc["bufferViews"]) - 1
-
-    def accessor(
-        self, array: np.ndarray, *, target: int | None = None, bounds: bool = False
-    ) -> int:
-        """Add ``array`` (count, width) or (count,) as an accessor; returns its index.
-
-        ``bounds`` writes min/max, required for POSITION and for animation inputs.
-        """
-        array = np.ascontiguousarray(array)
-        width = 1 if array.ndim == 1 else int(np.prod(array.shape[1:]))
-        flat = array.reshape(len(array), width)
-        acc = {
-            "bufferView": self.view(array.tobytes(), target),
-            "byteOffset": 0,
-            "componentType": _COMPONENT_TYPES[array.dtype],
-            "count": len(array),
-            "type": _ACCESSOR_TYPES[width],
-        }
-        if bounds:
-            # float(np.float32) is exact and JSON keeps doubles exactly, so the validator sees
-            # bounds equal to the stored data, not merely close to it.
-            acc["min"] = [_py(x) for x in flat.min(axis=0)]
-            acc["max"] = [_py(x) for x in flat.max(axis=0)]
-        self.doc["accessors"].append(acc)
-        return len(self.doc["accessors"]) - 1
-
-
-def _py(x: np.generic) -> float | int:
-    return int(x) if np.issubdtype(type(x), np.integer) else float(x)
 
 
 def _unit_rows(v: np.ndarray, fallback: Sequence[float]) -> np.ndarray:
@@ -131,16 +74,24 @@ def _skin_attributes(
         raise ValueError(f"{len(bad)} vertices have no skin weight (first: vertex {bad[0]})")
     # glTF says unused influences carry joint 0; the validator warns otherwise.
     j[~used] = 0
-    w32 = (w / total[:, None]).astype(np.float32)
-    # Renormalise in float32: put the rounding residue on each row's largest weight so the
-    # float32 sum the validator checks is 1 to within one ulp.
+    w32 = float32_weights(w / total[:, None])
+    j[w32 == 0] = 0  # also weights too small for float32, which would now be "used zero"
+    jdtype = np.uint8 if n_joints <= 256 else np.uint16  # 256 joints -> max index 255 fits a byte
+    return j.astype(jdtype), w32
+
+
+def float32_weights(weights: np.ndarray) -> np.ndarray:
+    """(s, k) float64 skin weights with rows summing to 1 -> (s, k) float32 whose float32 row
+    sums (what the glTF-Validator checks) are 1 to within one ulp.
+
+    The rounding residue goes onto each row's largest weight.
+    """
+    w32 = np.asarray(weights, np.float64).astype(np.float32)
     rows = np.arange(len(w32))
     top = np.argmax(w32, axis=1)
     others = w32.astype(np.float64).sum(axis=1) - w32[rows, top]
     w32[rows, top] = (1.0 - others).astype(np.float32)
-    j[w32 == 0] = 0  # also weights too small for float32, which would now be "used zero"
-    jdtype = np.uint8 if n_joints <= 256 else np.uint16  # 256 joints -> max index 255 fits a byte
-    return j.astype(jdtype), w32
+    return w32
 
 
 def _clip_rotations(clip: Clip, k: int) -> np.ndarray:
@@ -161,7 +112,7 @@ def _clip_rotations(clip: Clip, k: int) -> np.ndarray:
     return (q * sign[:, None]).astype(np.float32)
 
 
-def _add_animation(buf: _BinaryBuffer, clip: Clip, skeleton: Skeleton) -> dict:
+def _add_animation(buf: BufferBuilder, clip: Clip, skeleton: Skeleton) -> dict:
     if clip.frames < 1:
         raise ValueError(f"clip {clip.name!r} has no frames")
     if not np.isfinite(clip.root_translation).all():
@@ -205,18 +156,6 @@ def _check_inputs(
     names = [c.name for c in clips]
     if len(set(names)) != len(names):
         raise ValueError(f"clip names must be unique (they become Blender actions): {names}")
-
-
-def _glb(document: dict, binary: bytes) -> bytes:
-    """Pack a glTF JSON document and its binary buffer into GLB 2.0 container bytes."""
-    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    js = text.encode("utf-8")
-    js += b" " * (-len(js) % 4)  # the spec pads the JSON chunk with spaces, BIN with zeros
-    binary += b"\x00" * (-len(binary) % 4)
-    chunks = struct.pack("<I4s", len(js), b"JSON") + js
-    if binary:
-        chunks += struct.pack("<I4s", len(binary), b"BIN\x00") + binary
-    return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
 
 
 def split_for_export(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -265,7 +204,7 @@ def character_body(
     weights = np.asarray(weights)
     _check_inputs(mesh, skeleton, joints, weights, clips)
     doc: dict = {}
-    buf = _BinaryBuffer(doc)
+    buf = BufferBuilder(doc)
 
     # --- geometry: one vertex per (position, uv) pair, as GPUs and glTF need
     src, uv, faces = split_for_export(mesh)
@@ -278,15 +217,15 @@ def character_body(
     # 0xFFFF is the primitive-restart value, invalid as an index: shorts only below it.
     index_dtype = np.uint16 if len(src) <= 0xFFFF else np.uint32
     attributes = {
-        "POSITION": buf.accessor(positions, target=gl.ARRAY_BUFFER, bounds=True),
-        "NORMAL": buf.accessor(normals, target=gl.ARRAY_BUFFER),
-        "TEXCOORD_0": buf.accessor(texcoords, target=gl.ARRAY_BUFFER),
-        "JOINTS_0": buf.accessor(skin_j, target=gl.ARRAY_BUFFER),
-        "WEIGHTS_0": buf.accessor(skin_w, target=gl.ARRAY_BUFFER),
+        "POSITION": buf.accessor(positions, target=ARRAY_BUFFER, bounds=True),
+        "NORMAL": buf.accessor(normals, target=ARRAY_BUFFER),
+        "TEXCOORD_0": buf.accessor(texcoords, target=ARRAY_BUFFER),
+        "JOINTS_0": buf.accessor(skin_j, target=ARRAY_BUFFER),
+        "WEIGHTS_0": buf.accessor(skin_w, target=ARRAY_BUFFER),
     }
-    indices = buf.accessor(faces.reshape(-1).astype(index_dtype), target=gl.ELEMENT_ARRAY_BUFFER)
+    indices = buf.accessor(faces.reshape(-1).astype(index_dtype), target=ELEMENT_ARRAY_BUFFER)
     doc["meshes"] = [{"name": f"{name}_mesh", "primitives": [
-        {"attributes": attributes, "indices": indices, "material": 0, "mode": gl.TRIANGLES}]}]
+        {"attributes": attributes, "indices": indices, "material": 0, "mode": TRIANGLES}]}]
 
     # --- nodes: character, mesh, joints
     j = len(skeleton.names)
@@ -354,15 +293,13 @@ def finish_character_parts(
     extras_json = json.loads(json.dumps(extras or {}, sort_keys=True, allow_nan=False))
     name = body.name
     doc = json.loads(body.document)
-    buf = _BinaryBuffer(doc)
-    buf.data = bytearray(body.binary)
+    buf = BufferBuilder(doc, bytearray(body.binary))
     pbr: dict = {"baseColorFactor": base_color, "metallicFactor": float(metallic),
                  "roughnessFactor": float(roughness)}
     if texture_png is not None:
         doc["images"] = [{"bufferView": buf.view(bytes(texture_png)), "mimeType": "image/png",
                           "name": f"{name}_base"}]
-        doc["samplers"] = [{"magFilter": gl.LINEAR, "minFilter": gl.LINEAR_MIPMAP_LINEAR,
-                            "wrapS": gl.REPEAT, "wrapT": gl.REPEAT}]
+        doc["samplers"] = [texture_sampler()]
         doc["textures"] = [{"sampler": 0, "source": 0}]
         pbr["baseColorTexture"] = {"index": 0, "texCoord": 0}
     doc["materials"] = [{"name": f"{name}_material", "pbrMetallicRoughness": pbr}]
@@ -377,7 +314,7 @@ def finish_character_parts(
 def finish_character_glb(body: CharacterBody, **material: Any) -> bytes:
     """The GLB of ``body`` with its material: :func:`finish_character_parts`, packed (the
     material arguments as :func:`write_character_glb` takes them)."""
-    return _glb(*finish_character_parts(body, **material))
+    return pack_glb(*finish_character_parts(body, **material))
 
 
 def write_character_glb(

@@ -11,32 +11,21 @@ from __future__ import annotations
 
 import copy
 import json
-import struct
 
 import numpy as np
 
 from reskin import __version__
-from reskin.assets.gltf_read import GltfDocument
+from reskin.assets.gltf.accessors import BufferBuilder, json_number
+from reskin.assets.gltf.glb import pack_glb
+from reskin.assets.gltf.read import GltfDocument
+from reskin.assets.gltf.types import ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER
 
-_ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
 # A 1x1 magenta PNG stands in for a texture that was missing at import (with --allow-missing),
 # so material and texture indices stay valid and the gap is obvious in a render.
 PLACEHOLDER_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415478"
     "9c63f8cff01f0005fe02fe33125e2a0000000049454e44ae426082"
 )
-
-
-def glb_bytes(document: dict, binary: bytes) -> bytes:
-    """GLB 2.0 container bytes for a glTF JSON document and its single binary buffer."""
-    js = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                    sort_keys=True).encode("utf-8")
-    js += b" " * (-len(js) % 4)
-    binary = binary + b"\x00" * (-len(binary) % 4)
-    chunks = struct.pack("<I4s", len(js), b"JSON") + js
-    if binary:
-        chunks += struct.pack("<I4s", len(binary), b"BIN\x00") + binary
-    return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
 
 
 def _referenced_accessors(js: dict) -> tuple[list[int], set[int], set[int]]:
@@ -84,10 +73,6 @@ def _remap(js: dict, new: dict[int, int]) -> None:
             s["input"], s["output"] = new[int(s["input"])], new[int(s["output"])]
 
 
-def _bound(x: np.generic) -> float | int:
-    return int(x) if np.issubdtype(type(x), np.integer) else float(x)
-
-
 def write_glb(doc: GltfDocument, *, root_matrix: np.ndarray | None = None,
               root_name: str = "reskin_normalize", extras: dict | None = None) -> bytes:
     """A self-contained GLB of ``doc``; ``root_matrix`` (4, 4) wraps the scene's roots.
@@ -97,19 +82,8 @@ def write_glb(doc: GltfDocument, *, root_matrix: np.ndarray | None = None,
     js = copy.deepcopy(doc.json)
     js.pop("buffers", None)
     js.pop("bufferViews", None)
-    binary = bytearray()
-    views: list[dict] = []
-
-    def add_view(payload: bytes, target: int | None = None, stride: int | None = None) -> int:
-        binary.extend(b"\x00" * (-len(binary) % 4))
-        view = {"buffer": 0, "byteOffset": len(binary), "byteLength": len(payload)}
-        if target is not None:
-            view["target"] = target
-        if stride is not None:
-            view["byteStride"] = stride
-        views.append(view)
-        binary.extend(payload)
-        return len(views) - 1
+    store = BufferBuilder({})  # the new bufferViews, kept apart until the end
+    add_view = store.view
 
     order, attributes, indices = _referenced_accessors(js)
     old = js.get("accessors", [])
@@ -129,12 +103,12 @@ def write_glb(doc: GltfDocument, *, root_matrix: np.ndarray | None = None,
             padded = np.zeros((len(flat), stride), np.uint8)
             padded[:, :elem] = flat.view(np.uint8).reshape(len(flat), elem)
             payload = padded.tobytes()
-        target = (_ARRAY_BUFFER if i in attributes
-                  else _ELEMENT_ARRAY_BUFFER if i in indices else None)
+        target = (ARRAY_BUFFER if i in attributes
+                  else ELEMENT_ARRAY_BUFFER if i in indices else None)
         if len(arr):
             acc["bufferView"] = add_view(payload, target, stride)
-            acc["min"] = [_bound(x) for x in flat.min(axis=0)]
-            acc["max"] = [_bound(x) for x in flat.max(axis=0)]
+            acc["min"] = [json_number(x) for x in flat.min(axis=0)]
+            acc["max"] = [json_number(x) for x in flat.max(axis=0)]
         new[i] = len(accessors)
         accessors.append(acc)
     _remap(js, new)
@@ -156,9 +130,10 @@ def write_glb(doc: GltfDocument, *, root_matrix: np.ndarray | None = None,
         scenes[s]["nodes"] = [len(nodes) - 1]
         js["scene"] = s
 
+    binary = bytes(store.data)
     if binary:
         js["buffers"] = [{"byteLength": len(binary) + (-len(binary) % 4)}]
-        js["bufferViews"] = views
+        js["bufferViews"] = store.doc["bufferViews"]
     asset = js.setdefault("asset", {})
     source_generator = asset.get("generator")
     asset["version"] = "2.0"
@@ -167,4 +142,4 @@ def write_glb(doc: GltfDocument, *, root_matrix: np.ndarray | None = None,
         f" (from {source_generator})" if source_generator else "")
     if extras:
         asset["extras"] = json.loads(json.dumps(extras, sort_keys=True, allow_nan=False))
-    return glb_bytes(js, bytes(binary))
+    return pack_glb(js, binary, sort_keys=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reskin.assets.gltf_read import GltfDocument, as_float
+from reskin.assets.gltf.read import GltfDocument, as_float
+from reskin.assets.gltf.sampler import sample
 from reskin.core.errors import ReskinError
 from reskin.core.transforms import trs_matrix
 
@@ -63,7 +64,8 @@ def scene_roots(js: dict) -> list[int]:
 
 
 def world_matrices(js: dict, local: np.ndarray | None = None) -> np.ndarray:
-    """(n_nodes, 4, 4) world transforms; ``local`` (n_nodes, 4, 4) overrides the rest pose."""
+    """(..., n_nodes, 4, 4) world transforms; ``local`` (..., n_nodes, 4, 4) overrides the rest
+    pose (leading axes, e.g. animation frames, are carried through)."""
     nodes = js.get("nodes", [])
     parents = parent_table(js)
     if local is None:
@@ -71,16 +73,16 @@ def world_matrices(js: dict, local: np.ndarray | None = None) -> np.ndarray:
     world = np.zeros_like(local)
     done = np.zeros(len(nodes), bool)
 
-    def solve(i: int) -> np.ndarray:
+    def solve(i: int) -> None:
         chain = []
         while i >= 0 and not done[i]:
             chain.append(i)
             i = parents[i]
         for k in reversed(chain):
             p = parents[k]
-            world[k] = local[k] if p < 0 else world[p] @ local[k]
+            world[..., k, :, :] = (local[..., k, :, :] if p < 0
+                                   else world[..., p, :, :] @ local[..., k, :, :])
             done[k] = True
-        return world
 
     for i in range(len(nodes)):
         solve(i)
@@ -144,31 +146,8 @@ def skinned_positions(positions: np.ndarray, joints: np.ndarray, weights: np.nda
     return np.einsum("nab,nb->na", blended, homo)[:, :3]
 
 
-def sample_channel(times: np.ndarray, values: np.ndarray, interpolation: str, at: np.ndarray,
-                   rotation: bool) -> np.ndarray:
-    """Sample one animation sampler at times ``at`` (s,).
-
-    times : (k,) keyframe times; values : (k, w) (or (3k, w) for CUBICSPLINE: in-tangent,
-    value, out-tangent per key; the tangents are ignored here). Returns (s, w); rotations are
-    interpolated linearly and renormalised, which is close to slerp at animation key rates.
-    """
-    if interpolation == "CUBICSPLINE":
-        values = values[1::3]
-    idx = np.clip(np.searchsorted(times, at, side="right") - 1, 0, len(times) - 1)
-    if interpolation == "STEP" or len(times) == 1:
-        return values[idx]
-    nxt = np.minimum(idx + 1, len(times) - 1)
-    span = np.where(nxt > idx, times[nxt] - times[idx], 1.0)
-    u = np.clip((at - times[idx]) / span, 0.0, 1.0)[:, None]
-    a, b = values[idx], values[nxt]
-    if rotation:
-        b = np.where((np.sum(a * b, axis=1) < 0)[:, None], -b, b)  # shortest arc
-        out = a * (1 - u) + b * u
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
-    return a * (1 - u) + b * u
-
-
 def animation_duration(doc: GltfDocument, anim: dict) -> float:
+    """Seconds to the last key of any of the animation's samplers (0 when it has none)."""
     return max((float(as_float(doc, int(s["input"])).max(initial=0.0))
                 for s in anim.get("samplers", [])), default=0.0)
 
@@ -189,6 +168,6 @@ def sample_animation(doc: GltfDocument, anim: dict, at: np.ndarray
         s = samplers[int(ch["sampler"])]
         times = as_float(doc, int(s["input"])).reshape(-1)
         values = as_float(doc, int(s["output"]))
-        out.setdefault(int(target["node"]), {})[path] = sample_channel(
+        out.setdefault(int(target["node"]), {})[path] = sample(
             times, values, s.get("interpolation", "LINEAR"), at, path == "rotation")
     return out
