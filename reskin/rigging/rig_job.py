@@ -61,13 +61,7 @@ def load_joint_overrides(path: str | Path, names: tuple[str, ...], lo: np.ndarra
 
     f = load_yaml(path)
     out: dict[str, np.ndarray] = {}
-    for key in list(f.items):
-        if key not in names:
-            import difflib
-
-            near = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
-            hint = f"did you mean {near[0]!r}?" if near else f"joints: {', '.join(names)}"
-            f.error(f"unknown joint ({hint})", key)
+    for key in f.keys(names, "joint"):
         point = np.array(f.numbers(key, 3), np.float64)
         if (point < lo).any() or (point > hi).any():
             box = ", ".join(f"[{a:.2f}, {b:.2f}]" for a, b in zip(lo, hi, strict=True))

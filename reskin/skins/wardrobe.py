@@ -270,9 +270,7 @@ def _layer(path: Path) -> tuple[dict, tuple[str, Fields] | None]:
     base = (f.get("base", str), f) if f.has("base") else None
     if (rf := f.sub("regions", None)) is not None:
         layer["regions"] = {}
-        for key in list(rf.items):
-            if key not in REGIONS:
-                rf.get(key, dict, choices=REGIONS)  # raises with a did-you-mean
+        for key in rf.keys(REGIONS, "region"):
             layer["regions"][key] = _region_layer(rf.sub(key), root)
         rf.done()
     if f.has("sleeves"):
@@ -294,9 +292,7 @@ def _layer(path: Path) -> tuple[dict, tuple[str, Fields] | None]:
         layer["hide"].append(name)
     layer["padding"] = {}
     if (pf := f.sub("padding", None)) is not None:
-        for key in list(pf.items):
-            if key not in REGIONS:
-                pf.get(key, float, choices=REGIONS)
+        for key in pf.keys(REGIONS, "region"):
             layer["padding"][key] = pf.get(
                 key, float, check=lambda v: None if -0.05 <= v <= 0.05 else "must be -0.05..0.05 m")
         pf.done()

@@ -133,3 +133,17 @@ decals:
     assert tuple(rgb[0, 2]) == (0, 255, 0)  # bottoms: blue remapped to green by the palette
     assert (rgb[:, [0, 3]] == bare[:, [0, 3]]).all()  # head and hands untouched
     assert mr[0, 1, 1] == 51 and mr[0, 1, 2] == 255 and mr[0, 0, 1] == 179
+
+
+def test_unknown_region_is_named_with_the_known_ones(tmp_path):
+    path = write(tmp_path, "ep01", "# juno\nsleeves: long\nregions:\n  top: {color: '#ff0000'}\n"
+                                   "  jacket:\n    color: '#ffffff'\n")
+    with pytest.raises(ReskinError) as err:
+        load_wardrobe(path, "mira", "ep01")
+    assert err.value.one_line() == (f"{path}:5: regions.jacket: unknown region "
+                                    "(known: top, bottoms, shoes)")
+    path = write(tmp_path, "ep02", "regions:\n  top: {color: '#ff0000'}\npadding:\n  topp: 0.01\n")
+    with pytest.raises(ReskinError) as err:
+        load_wardrobe(path, "mira", "ep02")
+    assert err.value.one_line() == (f"{path}:4: padding.topp: unknown region "
+                                    "(known: top, bottoms, shoes; did you mean 'top'?)")

@@ -1,0 +1,34 @@
+"""The YAML field reader: mapping-keyed fields and plain-words syntax errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from reskin.core.errors import ReskinError
+from reskin.core.fields import load_yaml
+
+
+def _error(tmp_path, text: str, name: str = "f.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ReskinError) as err:
+        f = load_yaml(path, display=name)
+        if f.has("regions"):
+            f.sub("regions").keys(("top", "bottoms", "shoes"), "region")
+    return err.value.one_line()
+
+
+def test_unknown_key_of_a_named_mapping_lists_the_known_and_suggests(tmp_path):
+    msg = _error(tmp_path, "regions:\n  top: {color: red}\n  shose: {color: blue}\n")
+    assert msg == ("f.yaml:3: regions.shose: unknown region "
+                   "(known: top, bottoms, shoes; did you mean 'shoes'?)")
+    msg = _error(tmp_path, "regions:\n  jacket:\n    color: red\n")
+    assert msg == "f.yaml:2: regions.jacket: unknown region (known: top, bottoms, shoes)"
+
+
+def test_a_mapping_where_a_choice_is_expected_never_prints_internals(tmp_path):
+    path = tmp_path / "f.yaml"
+    path.write_text("pattern: {a: 1}\n")
+    with pytest.raises(ReskinError) as err:
+        load_yaml(path, display="f.yaml").get("pattern", (str, dict), choices=("solid",))
+    assert err.value.one_line() == "f.yaml:1: pattern: expected one of solid, got a mapping"
