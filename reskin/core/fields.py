@@ -58,10 +58,11 @@ def load_yaml(path: str | Path, *, display: str | None = None) -> Fields:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{shown}:{mark.line + 1}" if mark else shown
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ReskinError(f"not valid YAML: {problem}", file=where) from None
+        from reskin.core.yaml_errors import describe
+
+        line, problem = describe(exc, text)
+        where = f"{shown}:{line}" if line else shown
+        raise ReskinError(problem, file=where) from None
     if node is None:
         root = Located({}, 1)
     else:
