@@ -156,8 +156,11 @@ def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None
     if influences is not None and influences not in INFLUENCES:
         raise ReskinError(f"influences must be 4 or 8, got {influences}", field="--influences")
     base = lib.get(ref)
-    if base.kind != "character" or "mesh.npz" not in base.blobs:
-        raise ReskinError(f"{base.ref} is a {base.kind} without a mesh; only characters with "
+    if base.kind != "character":
+        raise ReskinError(f"{base.ref} is a {base.kind}; rig rigs characters: import it again "
+                          "with --kind character")
+    if "mesh.npz" not in base.blobs:
+        raise ReskinError(f"{base.ref} is a character without a mesh; only characters with "
                           "mesh.npz (generated or imported) can be rigged")
     mesh = Mesh.from_arrays(unpack_arrays(lib.read_blob(base.blobs["mesh.npz"])))
     old = unpack_arrays(lib.read_blob(base.blobs["rig.npz"])) if "rig.npz" in base.blobs else None
