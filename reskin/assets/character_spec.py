@@ -37,9 +37,7 @@ def load_character(path: str | Path) -> CharacterSpec:
     params: dict = {}
     if (p := f.sub("params", None)) is not None:
         allowed = [fl.name for fl in dataclasses.fields(HumanoidParams)]
-        for key in list(p.items):
-            if key not in allowed:
-                p.error(f"unknown generator parameter (known: {', '.join(allowed)})", key)
+        for key in p.keys(allowed, "generator parameter"):
             params[key] = p.get(key, float)
         try:
             HumanoidParams(**params)

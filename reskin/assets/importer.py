@@ -144,6 +144,10 @@ def prepare(path: str | Path, opts: ImportOptions | None = None) -> PreparedImpo
         matrix, norm = normalize.normalization(points, file_format=fmt, kind=kind,
                                                unit=opts.unit, up=opts.up)
         check_extent(float(max(norm["size_m"])), report)
+        if not norm["up_certain"]:
+            report.add("up_uncertain", "warning",
+                       f"up axis guessed as +{norm['up'].upper()}, not certain: "
+                       f"{norm['up_reason']}")
         mesh = mesh_arrays(parts, matrix)
         glb = write_glb(doc, root_matrix=matrix)
     except ReskinError as exc:

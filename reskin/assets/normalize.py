@@ -14,16 +14,40 @@ Z_UP_TO_Y_UP = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]
 HUMAN_HEIGHT_M = 1.7
 
 
-def guess_up(extent: np.ndarray, file_format: str) -> str:
-    """'y' or 'z' for a bounding-box ``extent`` (3,): Z-up when Z is clearly the tallest axis.
+FLOOR_TOLERANCE = 0.02
+"""A side of the bounding box within this fraction of the model's size of 0 is "on the floor"."""
 
-    glTF is always Y-up. STL (CAD) is usually Z-up, so for it a tie goes to Z.
+
+def guess_up(lo: np.ndarray, hi: np.ndarray, file_format: str) -> tuple[str, bool, str]:
+    """(axis 'y' or 'z', certain, why) for a bounding box ``lo``..``hi`` (3,) in file units.
+
+    glTF is always Y-up. Otherwise two hypotheses, Y-up and Z-up, are scored by what an
+    authored model usually shows: its feet on the floor (the axis whose minimum is at 0 while
+    the model extends above it) and its height (taller along up than along the other of y, z;
+    x is left out, a T-pose is as wide as it is tall). The guess is certain when both agree, or
+    when one is clearly taller; STL (CAD) breaks a tie towards Z.
     """
     if file_format in ("glb", "gltf"):
-        return "y"
-    x, y, z = (float(e) for e in extent)
-    margin = 1.0 if file_format == "stl" else 1.2
-    return "z" if z > margin * y and z >= x else "y"
+        return "y", True, "glTF is +Y up"
+    extent = hi - lo
+    size = float(extent.max()) or 1.0
+    floor = {a: abs(float(lo[i])) <= FLOOR_TOLERANCE * size and float(hi[i]) > 0
+             for a, i in (("y", 1), ("z", 2))}
+    tall = {"y": float(extent[1]), "z": float(extent[2])}
+    taller = "z" if tall["z"] > tall["y"] else "y"
+    clearly = max(tall.values()) > 1.2 * min(tall.values())
+    if floor["y"] != floor["z"]:
+        axis = "y" if floor["y"] else "z"
+        if taller == axis or not clearly:
+            return axis, True, f"feet at {axis} = 0 and tallest along {axis}"
+        return axis, False, (f"feet at {axis} = 0 but taller along {taller}; "
+                             f"pass --up {taller} if it lies down")
+    if clearly:
+        return taller, True, f"clearly tallest along {taller}"
+    default = "z" if file_format == "stl" else "y"
+    other = "y" if default == "z" else "z"
+    return default, False, (f"about as tall along y as along z, assumed {default} "
+                            f"({file_format.upper()} default); pass --up {other} if it lies down")
 
 
 def guess_unit(extent: np.ndarray, up_height: float, file_format: str, kind: str | None) -> str:
@@ -54,7 +78,10 @@ def normalization(points: np.ndarray, *, file_format: str, kind: str | None,
     """
     lo, hi = points.min(axis=0), points.max(axis=0)
     extent = hi - lo
-    up_used = guess_up(extent, file_format) if up == "auto" else up
+    if up == "auto":
+        up_used, up_certain, up_reason = guess_up(lo, hi, file_format)
+    else:
+        up_used, up_certain, up_reason = up, True, "--up"
     rot = Z_UP_TO_Y_UP if up_used == "z" else np.eye(4)
     up_height = float(extent[2] if up_used == "z" else extent[1])
     unit_used = guess_unit(extent, up_height, file_format, kind) if unit == "auto" else unit
@@ -68,6 +95,7 @@ def normalization(points: np.ndarray, *, file_format: str, kind: str | None,
         "matrix": [[float(x) for x in row] for row in m],
         "unit": unit_used, "unit_guessed": unit == "auto" and file_format not in ("glb", "gltf"),
         "up": up_used, "up_guessed": up == "auto" and file_format not in ("glb", "gltf"),
+        "up_certain": up_certain, "up_reason": up_reason,
         "source_bounds": [[float(x) for x in lo], [float(x) for x in hi]],
         "size_m": [float(x) for x in (hi2 - lo2)],
     }

@@ -108,6 +108,9 @@ def asset_show(ref: str, root: Path, as_json: bool) -> None:
         for k, v in sorted(r.provenance.items()):
             if k != "parents":
                 click.echo(f"{pad}  {k}: {v}")
+        for finding in r.provenance.get("validation", []):
+            if finding.get("severity") == "warning":
+                click.echo(f"{pad}  warning: {finding['message']}")
 
 
 @asset.command("import")

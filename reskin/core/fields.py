@@ -18,20 +18,27 @@ from reskin.core.errors import ReskinError
 class Located:
     """A parsed YAML value with the line it came from (1-based)."""
 
-    __slots__ = ("value", "line")
+    __slots__ = ("value", "line", "key_lines")
 
-    def __init__(self, value: Any, line: int):
+    def __init__(self, value: Any, line: int, key_lines: dict[str, int] | None = None):
         self.value = value
         self.line = line
+        self.key_lines = key_lines or {}
+        """For a mapping: the line each key is written on (a block value starts below it)."""
+
+    def __repr__(self) -> str:  # an accidental leak into a message still reads as the value
+        return repr(self.value)
 
 
 def _build(node: yaml.Node) -> Located:
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Located] = {}
+        key_lines: dict[str, int] = {}
         for k, v in node.value:
             out[str(k.value)] = _build(v)
-        return Located(out, line)
+            key_lines[str(k.value)] = k.start_mark.line + 1
+        return Located(out, line, key_lines)
     if isinstance(node, yaml.SequenceNode):
         return Located([_build(v) for v in node.value], line)
     loader = yaml.SafeLoader("")
@@ -51,10 +58,11 @@ def load_yaml(path: str | Path, *, display: str | None = None) -> Fields:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{shown}:{mark.line + 1}" if mark else shown
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ReskinError(f"not valid YAML: {problem}", file=where) from None
+        from reskin.core.yaml_errors import describe
+
+        line, problem = describe(exc, text)
+        where = f"{shown}:{line}" if line else shown
+        raise ReskinError(problem, file=where) from None
     if node is None:
         root = Located({}, 1)
     else:
@@ -72,6 +80,7 @@ class Fields:
         if not isinstance(located.value, dict):
             self.error(f"expected a mapping, got {_kind(located.value)}")
         self.items: dict[str, Located] = located.value
+        self.key_lines: dict[str, int] = located.key_lines
         self._used: set[str] = set()
 
     def error(self, message: str, key: str | None = None, line: int | None = None) -> ReskinError:
@@ -90,6 +99,18 @@ class Fields:
         if near:
             self.error(f"unknown field (did you mean {key!r}?)", near)
         self.error("required field is missing", key)
+
+    def keys(self, known: Sequence[str], what: str = "field") -> list[str]:
+        """The keys of this mapping, each checked to be one of ``known`` (for mappings keyed by
+        name: wardrobe regions, generator parameters, joints). An unknown key raises
+        ``file:line: path.key: unknown <what> (known: a, b; did you mean 'a'?)``."""
+        for key in self.items:
+            if key not in known:
+                near = _closest(str(key), [str(k) for k in known])
+                hint = f"; did you mean {near!r}?" if near else ""
+                self.error(f"unknown {what} (known: {', '.join(map(str, known))}{hint})", key,
+                           self.key_lines.get(key))
+        return list(self.items)
 
     def has(self, key: str) -> bool:
         return key in self.items
@@ -120,6 +141,9 @@ class Fields:
             want = " or ".join(_name(k) for k in kinds)
             self.error(f"expected {want}, got {_kind(value)}", key, loc.line)
         if choices is not None and value not in choices:
+            if isinstance(value, (dict, list)):
+                self.error(f"expected one of {', '.join(map(str, choices))}, got "
+                           f"{_kind(value)}", key, loc.line)
             near = _closest(str(value), [str(c) for c in choices])
             hint = f" (did you mean {near!r}?)" if near else ""
             self.error(f"{value!r} is not one of {', '.join(map(str, choices))}{hint}",
@@ -175,7 +199,7 @@ class Fields:
             if key not in self._used:
                 near = _closest(key, sorted(self._used))
                 hint = f" (did you mean {near!r}?)" if near else ""
-                self.error(f"unknown field{hint}", key, loc.line)
+                self.error(f"unknown field{hint}", key, self.key_lines.get(key, loc.line))
 
 
 def _kind(value: Any) -> str:

@@ -61,13 +61,7 @@ def load_joint_overrides(path: str | Path, names: tuple[str, ...], lo: np.ndarra
 
     f = load_yaml(path)
     out: dict[str, np.ndarray] = {}
-    for key in list(f.items):
-        if key not in names:
-            import difflib
-
-            near = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
-            hint = f"did you mean {near[0]!r}?" if near else f"joints: {', '.join(names)}"
-            f.error(f"unknown joint ({hint})", key)
+    for key in f.keys(names, "joint"):
         point = np.array(f.numbers(key, 3), np.float64)
         if (point < lo).any() or (point > hi).any():
             box = ", ".join(f"[{a:.2f}, {b:.2f}]" for a, b in zip(lo, hi, strict=True))
@@ -162,8 +156,11 @@ def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None
     if influences is not None and influences not in INFLUENCES:
         raise ReskinError(f"influences must be 4 or 8, got {influences}", field="--influences")
     base = lib.get(ref)
-    if base.kind != "character" or "mesh.npz" not in base.blobs:
-        raise ReskinError(f"{base.ref} is a {base.kind} without a mesh; only characters with "
+    if base.kind != "character":
+        raise ReskinError(f"{base.ref} is a {base.kind}; rig rigs characters: import it again "
+                          "with --kind character")
+    if "mesh.npz" not in base.blobs:
+        raise ReskinError(f"{base.ref} is a character without a mesh; only characters with "
                           "mesh.npz (generated or imported) can be rigged")
     mesh = Mesh.from_arrays(unpack_arrays(lib.read_blob(base.blobs["mesh.npz"])))
     old = unpack_arrays(lib.read_blob(base.blobs["rig.npz"])) if "rig.npz" in base.blobs else None

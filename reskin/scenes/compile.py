@@ -16,6 +16,12 @@ RENDER_PLAN_VERSION = "4"  # 4: uv pass; 3: camera moves; 2: passes beside the b
 SENSOR_MM = 24.0
 # Framing by intent: (centre height, visible height), as fractions of the subject's height.
 FRAMING = {"closeup": (0.90, 0.34), "medium": (0.70, 0.64), "wide": (0.52, 1.25)}
+# Framings that show several people: all the shot's cast unless ``on:`` names some.
+GROUP_FRAMINGS = ("two-shot", "wide")
+# (smallest visible height as a fraction of the tallest, room above the heads as a fraction of
+# the visible height). Wide for one person is FRAMING["wide"] (whose headroom is 0.116).
+GROUP_FRAMING = {"two-shot": (0.72, 0.07), "wide": (1.25, 0.116)}
+GROUP_SIDE_MARGIN_M = 0.9
 
 
 @dataclass(frozen=True)
@@ -99,20 +105,34 @@ def frame_camera(spec: ShotSpec, cast: list[dict], heights: dict[str, float],
         location = np.array([loc_xz[0], 0.88 * heights[a["name"]], loc_xz[1]])
         target = np.array([xz[b["name"]][0], 0.85 * heights[b["name"]], xz[b["name"]][1]])
         return location, target
-    names = list(cam.on) or ([c["name"] for c in cast] if cam.framing == "two-shot"
-                             else [cast[0]["name"]])
+    group = cam.framing in GROUP_FRAMINGS
+    names = list(cam.on) or ([c["name"] for c in cast] if group else [cast[0]["name"]])
     height = max(heights[n] for n in names)
     facing = math.degrees(math.atan2(
         sum(math.sin(math.radians(by_name[n]["facing_deg"])) for n in names),
         sum(math.cos(math.radians(by_name[n]["facing_deg"])) for n in names)))
     centre_xz = np.mean([xz[n] for n in names], axis=0)
-    if cam.framing == "two-shot":
+    if group and (len(names) > 1 or cam.framing == "two-shot"):
         span = max(np.linalg.norm(xz[p] - xz[q]) for p in names for q in names)
-        centre, visible = FRAMING["medium"]
-        visible = max(visible * height, (span + 0.9) / aspect)
-        return _framed(centre_xz, facing + cam.yaw, 1.0, visible, centre * height, cam.lens)
+        centre, visible = _group_frame(cam.framing, height, span, aspect)
+        return _framed(centre_xz, facing + cam.yaw, 1.0, visible, centre, cam.lens)
     centre, visible = FRAMING[cam.framing]
     return _framed(centre_xz, facing + cam.yaw, height, visible * height, centre, cam.lens)
+
+
+def _group_frame(framing: str, height: float, span: float, aspect: float
+                 ) -> tuple[float, float]:
+    """(centre height, visible height) in metres for a framing of several people ``span``
+    metres apart (centre to centre), the tallest ``height`` tall, in a frame of ``aspect``.
+
+    Wide enough for everyone plus half a body's width each side; the tops of the heads a fixed
+    fraction of the frame below its top edge (in the upper third however tall the frame must
+    be to fit them all side by side in 9:16), so the room left over goes below, not above.
+    """
+    base, headroom = GROUP_FRAMING[framing]
+    visible = max(base * height, (span + GROUP_SIDE_MARGIN_M) / aspect)
+    top = height + headroom * visible
+    return top - visible / 2, visible
 
 
 def camera_path(spec: ShotSpec, location: np.ndarray, target: np.ndarray,

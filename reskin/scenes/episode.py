@@ -153,8 +153,9 @@ def _camera(cam: Fields, cast: list[CastEntry]) -> CameraSpec:
             on = (others[0],)
     elif over is not None:
         cam.error("`over` only applies to framing: over-shoulder", "over")
-    if framing != "two-shot" and len(on) > 1:
-        cam.error(f"{framing} frames one character; use framing: two-shot for several", "on")
+    if framing not in ("two-shot", "wide") and len(on) > 1:
+        cam.error(f"{framing} frames one character; use framing: two-shot or wide for several",
+                  "on")
     location = cam.numbers("location", 3, default=None)
     target = cam.numbers("target", 3, default=None)
     if (location is None) != (target is None):

@@ -31,6 +31,8 @@ class ControlNetSettings:
     """Local diffusers ControlNet folder (relative paths are from the series root)."""
     scale: float = 1.0
     """Conditioning scale."""
+    where: str | None = field(default=None, compare=False)
+    """file:line of ``path`` in the style file, for the error when the folder is checked."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class StyleSettings:
     """diffusion: long side in pixels to diffuse at (never upscales)."""
     coherence: str = "exact"
     """diffusion: 'exact' carries frames forward by the motion pass; 'none' is per frame."""
+    model_where: str | None = field(default=None, compare=False)
+    """file:line of ``model`` in the style file, for the error when the folder is checked."""
 
 
 @dataclass(frozen=True)
@@ -96,10 +100,12 @@ def _diffusion_style(s: Fields, root: Path) -> dict:
             path=root / c.get("path", str),
             scale=c.get("scale", float, 1.0,
                         check=lambda v: None if 0 <= v <= 4 else "must be 0..4"),
+            where=f"{c.file}:{c.items['path'].line}",
         ))
         c.done()
     return {
         "model": root / model if model else None,
+        "model_where": f"{s.file}:{s.items['model'].line}" if model else None,
         "controlnets": tuple(nets),
         "prompt": s.get("prompt", str, ""),
         "negative_prompt": s.get("negative_prompt", str, ""),

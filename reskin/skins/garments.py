@@ -138,13 +138,16 @@ def procedural_garment(kind: str, mesh: Mesh, skeleton: Skeleton, gap: float
 
 
 # garments from files or the library ------------------------------------------------------------
-def load_mesh_bytes(data: bytes, suffix: str, where: str
+def load_mesh_bytes(data: bytes, suffix: str, where: str, field: str | None = None,
+                    name: str = "the mesh file"
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, bytes | None,
                                tuple[float, float, float] | None]:
     """A mesh file's triangles with node transforms applied.
 
-    Returns (vertices (g, 3) float32, faces (h, 3) int32, uvs (g, 2) float32 in glTF
-    orientation or None, base-colour PNG or None, base colour (r, g, b) or None).
+    ``where`` (spec file:line), ``field`` and ``name`` (the file's path or asset ref) make
+    every error say which spec line and which file. Returns (vertices (g, 3) float32, faces
+    (h, 3) int32, uvs (g, 2) float32 in glTF orientation or None, base-colour PNG or None,
+    base colour (r, g, b) or None).
     """
     import trimesh
 
@@ -152,13 +155,14 @@ def load_mesh_bytes(data: bytes, suffix: str, where: str
         loaded = trimesh.load(io.BytesIO(data), file_type=suffix.lstrip(".").lower(),
                               force="mesh", process=False)
     except Exception as exc:  # noqa: BLE001 - any parser failure is the user's file
-        raise ReskinError(f"cannot read garment mesh: {exc}", file=where) from None
+        raise ReskinError(f"cannot read {name} as a mesh: {exc}", file=where,
+                          field=field) from None
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
-        raise ReskinError("garment mesh has no triangles", file=where)
+        raise ReskinError(f"{name} has no triangles", file=where, field=field)
     v = np.asarray(loaded.vertices, np.float32)
     f = np.asarray(loaded.faces, np.int32)
     if not np.isfinite(v).all():
-        raise ReskinError("garment mesh has NaN or infinite vertices", file=where)
+        raise ReskinError(f"{name} has NaN or infinite vertices", file=where, field=field)
     uvs = png = color = None
     visual = loaded.visual
     material = getattr(visual, "material", None)
@@ -213,7 +217,8 @@ def build_garment(spec: GarmentSpec, mesh: Mesh, skeleton: Skeleton,
         v = v.astype(np.float32)
     else:
         data, suffix = read(spec.mesh)
-        v, f, uvs, png, color = load_mesh_bytes(data, suffix, spec.where)
+        field = f"{spec.spec_field}.mesh" if spec.spec_field else None
+        v, f, uvs, png, color = load_mesh_bytes(data, suffix, spec.where, field, spec.mesh)
         v = place(v, spec, anchor)
     return Garment(spec=spec, vertices=v, faces=f, uvs=uvs, texture=png,
                    color=spec.color or color or GREY)

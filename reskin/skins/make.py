@@ -86,9 +86,12 @@ def _png_indexed(labels: np.ndarray, palette: np.ndarray) -> bytes:
 
 def _images(lib: Library, wardrobe: WardrobeSpec) -> dict[str, np.ndarray]:
     """Every texture and decal the spec names, as (h, w, 4) float32 RGBA."""
-    refs = [r.texture for r in wardrobe.regions.values() if r.texture]
-    refs += [d.image for d in wardrobe.decals]
-    refs += [g.texture for g in wardrobe.garments if g.texture]
+    fields = {r.texture: f"regions.{k}.texture" for k, r in wardrobe.regions.items()
+              if r.texture}
+    fields.update({d.image: f"decals[{i}].image" for i, d in enumerate(wardrobe.decals)})
+    fields.update({g.texture: f"{g.spec_field or g.name}.texture" for g in wardrobe.garments
+                   if g.texture})
+    refs = list(fields)
     if not refs:
         return {}
     from PIL import Image
@@ -102,7 +105,8 @@ def _images(lib: Library, wardrobe: WardrobeSpec) -> dict[str, np.ndarray]:
         try:
             img = Image.open(io.BytesIO(data)).convert("RGBA")
         except OSError as exc:
-            raise ReskinError(f"cannot read image: {exc}", file=ref) from None
+            raise ReskinError(f"cannot read {ref} as an image: {exc}", file=wardrobe.file,
+                              field=fields[ref]) from None
         out[ref] = np.asarray(img, np.float32) / 255.0
     return out
 

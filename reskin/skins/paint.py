@@ -19,31 +19,55 @@ PALETTE_TOLERANCE = 0.12
 """Euclidean RGB distance (0..1 units) under which a texel counts as a palette source colour."""
 
 
+FACE_LABELS = ("skin", "hair", "iris", "mouth", "sclera", "lid")
+"""The identity's palette labels, in order (0 skin ... 5 lid line)."""
+
+
+def identity_colors(identity: dict) -> list[np.ndarray]:
+    """The float32 colour of each of :data:`FACE_LABELS`: eye whites, iris and lid line moved
+    in lightness where needed so that the eyes read on this skin (see ``eye_colors``)."""
+    from reskin.skins.eye_colors import eye_colors
+
+    skin = tuple(float(c) for c in identity["skin_tone"])
+    sclera, iris, lid = eye_colors(skin, tuple(float(c) for c in identity["eyes"]))
+    return [np.asarray(skin, np.float32), np.asarray(identity["hair"], np.float32),
+            np.asarray(iris, np.float32), (np.array(skin) * 0.55).astype(np.float32),
+            np.asarray(sclera, np.float32), np.asarray(lid, np.float32)]
+
+
+def _face_labels(points: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+    """(k,) uint8 :data:`FACE_LABELS` index of head surface points (k, 3) float32: hair cap,
+    and on the front of the face two eyes (white, iris, a lid line over each) and a mouth."""
+    y, x, z = points[:, 1], points[:, 0], points[:, 2]
+    head, top = skeleton.heads[skeleton.index("head")], skeleton.tails[skeleton.index("head")]
+    head_len = float(top[1] - head[1])
+    hairline = head[1] + 0.62 * head_len
+    hair = (y > hairline) | ((z < head[2] - 0.02) & (y > head[1] + 0.3 * head_len))
+    front = z > head[2] + 0.02
+    eye_y, eye_dx, eye_r = head[1] + 0.5 * head_len, 0.16 * head_len, 0.055 * head_len
+    dist2 = (np.abs(x) - eye_dx) ** 2 + (y - eye_y) ** 2
+    eyes = front & (dist2 < eye_r ** 2)
+    iris = eyes & (dist2 < (0.55 * eye_r) ** 2)
+    lid = front & (dist2 < (1.25 * eye_r) ** 2) & (dist2 > (0.8 * eye_r) ** 2) & (
+        y > eye_y + 0.2 * eye_r)
+    mouth = front & (np.abs(x) < 0.13 * head_len) & (np.abs(y - (head[1] + 0.25 * head_len))
+                                                     < 0.025 * head_len)
+    lab = np.zeros(len(points), np.uint8)
+    lab[hair] = 1
+    lab[eyes] = 4
+    lab[iris] = 2
+    lab[lid] = 5
+    lab[mouth] = 3
+    return lab
+
+
 def paint_identity(
     position: np.ndarray, part: np.ndarray, part_names: tuple[str, ...], skeleton: Skeleton,
     identity: dict,
 ) -> np.ndarray:
     """(s, s, 3) float32 linear-ish sRGB: skin, hair, eyes and mouth; no clothes."""
-    position = np.asarray(position, np.float32)  # rigs keep it as float16
-    img = np.empty(position.shape, np.float32)
-    img[:] = identity["skin_tone"]
-    y, x, z = position[..., 1], position[..., 0], position[..., 2]
-    head, top = skeleton.heads[skeleton.index("head")], skeleton.tails[skeleton.index("head")]
-    head_len = float(top[1] - head[1])
-    is_head = part == part_names.index("head")
-    # Hair: a cap over the crown and the back of the head.
-    hairline = head[1] + 0.62 * head_len
-    hair = is_head & ((y > hairline) | ((z < head[2] - 0.02) & (y > head[1] + 0.3 * head_len)))
-    img[hair] = identity["hair"]
-    # Eyes and mouth on the front of the face.
-    front = is_head & (z > head[2] + 0.02)
-    eye_y, eye_dx, eye_r = head[1] + 0.5 * head_len, 0.16 * head_len, 0.055 * head_len
-    eyes = front & (((np.abs(x) - eye_dx) ** 2 + (y - eye_y) ** 2) < eye_r ** 2)
-    img[eyes] = identity["eyes"]
-    mouth = front & (np.abs(x) < 0.13 * head_len) & (np.abs(y - (head[1] + 0.25 * head_len))
-                                                     < 0.025 * head_len)
-    img[mouth] = np.array(identity["skin_tone"]) * 0.55
-    return img
+    labels, colors = _identity_labels(position, part, part_names, skeleton, identity)
+    return np.asarray(colors, np.float32)[labels]
 
 
 def sample_tiled(image: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -149,33 +173,13 @@ class Indexed:
 
 def _identity_labels(position: np.ndarray, part: np.ndarray, part_names: tuple[str, ...],
                      skeleton: Skeleton, identity: dict) -> tuple[np.ndarray, list]:
-    """:func:`paint_identity` as labels (0 skin, 1 hair, 2 eyes, 3 mouth) and their float32
-    colours: only head texels can be anything but skin, so only they are looked at."""
+    """:func:`paint_identity` as :data:`FACE_LABELS` labels and their float32 colours: only
+    head texels can be anything but skin, so only they are looked at."""
     labels = np.zeros(part.shape, np.uint8)
-    colors = [np.asarray(identity["skin_tone"], np.float32),
-              np.asarray(identity["hair"], np.float32),
-              np.asarray(identity["eyes"], np.float32),
-              (np.array(identity["skin_tone"]) * 0.55).astype(np.float32)]
     idx = np.flatnonzero(part.ravel() == part_names.index("head"))
-    points = position.reshape(-1, 3)
-    # The expressions of paint_identity, on the head's texels (is_head is true for all).
-    head_points = np.take(points, idx, axis=0).astype(np.float32)  # as paint_identity sees it
-    y, x, z = head_points[:, 1], head_points[:, 0], head_points[:, 2]
-    head, top = skeleton.heads[skeleton.index("head")], skeleton.tails[skeleton.index("head")]
-    head_len = float(top[1] - head[1])
-    hairline = head[1] + 0.62 * head_len
-    hair = (y > hairline) | ((z < head[2] - 0.02) & (y > head[1] + 0.3 * head_len))
-    front = z > head[2] + 0.02
-    eye_y, eye_dx, eye_r = head[1] + 0.5 * head_len, 0.16 * head_len, 0.055 * head_len
-    eyes = front & (((np.abs(x) - eye_dx) ** 2 + (y - eye_y) ** 2) < eye_r ** 2)
-    mouth = front & (np.abs(x) < 0.13 * head_len) & (np.abs(y - (head[1] + 0.25 * head_len))
-                                                     < 0.025 * head_len)
-    lab = np.zeros(len(idx), np.uint8)
-    lab[hair] = 1
-    lab[eyes] = 2
-    lab[mouth] = 3
-    labels.ravel()[idx] = lab
-    return labels, colors
+    head_points = np.take(np.asarray(position).reshape(-1, 3), idx, axis=0).astype(np.float32)
+    labels.ravel()[idx] = _face_labels(head_points, skeleton)
+    return labels, identity_colors(identity)
 
 
 def paint_indexed(

@@ -93,6 +93,9 @@ class GarmentSpec:
     texture: str | None = None
     texture_sha: str | None = None
     where: str = field(default="", compare=False)
+    """file:line of ``mesh:`` in the spec, for errors found when the mesh is read."""
+    spec_field: str = field(default="", compare=False)
+    """The garment's field path in the spec (``garments[0]``), for the same errors."""
 
     @property
     def painted(self) -> bool:
@@ -102,6 +105,7 @@ class GarmentSpec:
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("where")
+        d.pop("spec_field")
         if self.mesh_sha:
             d.pop("mesh")  # a moved file with the same bytes is the same garment
         if self.texture_sha:
@@ -158,8 +162,11 @@ def _series_root(spec_path: Path) -> Path:
     return spec_path.resolve().parents[2]  # <series>/cast/<character>/<episode>.yaml
 
 
-def _file_ref(f: Fields, key: str, root: Path) -> tuple[str, str | None]:
-    """A file path relative to the series (checked to exist, hashed) or a pinned asset ref."""
+def _file_ref(f: Fields, key: str, root: Path, kind: str = "image") -> tuple[str, str | None]:
+    """A file path relative to the series (checked to exist and to be an ``kind``: image or
+    mesh; hashed) or a pinned asset ref."""
+    from reskin.skins.file_checks import image_problem, mesh_problem
+
     text = f.get(key, str)
     if text.startswith(ASSET_PREFIX):
         ref = text[len(ASSET_PREFIX):]
@@ -171,7 +178,11 @@ def _file_ref(f: Fields, key: str, root: Path) -> tuple[str, str | None]:
     path = (root / text).resolve()
     if not path.is_file():
         f.error(f"file not found: {text} (paths are relative to the series folder {root})", key)
-    return str(path), hashlib.sha256(path.read_bytes()).hexdigest()
+    data = path.read_bytes()
+    problem = mesh_problem(path, data) if kind == "mesh" else image_problem(data)
+    if problem:
+        f.error(f"{path}: {problem}", key)
+    return str(path), hashlib.sha256(data).hexdigest()
 
 
 def _region_layer(f: Fields, root: Path) -> dict:
@@ -213,8 +224,8 @@ def _decal(f: Fields, root: Path) -> Decal:
 def _garment(f: Fields, root: Path, index: int) -> GarmentSpec:
     from reskin.core.skeleton import HUMANOID_JOINTS
 
-    where = f"{f.file}:{f.line}"
     text = f.get("mesh", str)
+    where = f"{f.file}:{f.items['mesh'].line}"
     if text.startswith("procedural:"):
         kind = text.split(":", 1)[1]
         if kind not in PROCEDURAL_GARMENTS:
@@ -224,7 +235,7 @@ def _garment(f: Fields, root: Path, index: int) -> GarmentSpec:
         default_bind = "joint" if kind == "cap" else "transfer"
         default_name = kind
     else:
-        mesh, sha = _file_ref(f, "mesh", root)
+        mesh, sha = _file_ref(f, "mesh", root, "mesh")
         default_bind = None
         default_name = Path(text.split("@")[0]).stem.lower() or f"garment{index}"
     bind = f.get("bind", str, default_bind if default_bind else ..., choices=BINDS)
@@ -254,7 +265,7 @@ def _garment(f: Fields, root: Path, index: int) -> GarmentSpec:
         scale=f.get("scale", float, 0.06,
                     check=lambda v: None if 0.005 <= v <= 1 else "must be 0.005..1 m"),
         texture=texture, texture_sha=texture_sha,
-        where=where,
+        where=where, spec_field=f.path,
     )
     f.done()
     return spec
@@ -270,9 +281,7 @@ def _layer(path: Path) -> tuple[dict, tuple[str, Fields] | None]:
     base = (f.get("base", str), f) if f.has("base") else None
     if (rf := f.sub("regions", None)) is not None:
         layer["regions"] = {}
-        for key in list(rf.items):
-            if key not in REGIONS:
-                rf.get(key, dict, choices=REGIONS)  # raises with a did-you-mean
+        for key in rf.keys(REGIONS, "region"):
             layer["regions"][key] = _region_layer(rf.sub(key), root)
         rf.done()
     if f.has("sleeves"):
@@ -294,9 +303,7 @@ def _layer(path: Path) -> tuple[dict, tuple[str, Fields] | None]:
         layer["hide"].append(name)
     layer["padding"] = {}
     if (pf := f.sub("padding", None)) is not None:
-        for key in list(pf.items):
-            if key not in REGIONS:
-                pf.get(key, float, choices=REGIONS)
+        for key in pf.keys(REGIONS, "region"):
             layer["padding"][key] = pf.get(
                 key, float, check=lambda v: None if -0.05 <= v <= 0.05 else "must be -0.05..0.05 m")
         pf.done()

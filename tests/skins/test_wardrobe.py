@@ -133,3 +133,55 @@ decals:
     assert tuple(rgb[0, 2]) == (0, 255, 0)  # bottoms: blue remapped to green by the palette
     assert (rgb[:, [0, 3]] == bare[:, [0, 3]]).all()  # head and hands untouched
     assert mr[0, 1, 1] == 51 and mr[0, 1, 2] == 255 and mr[0, 0, 1] == 179
+
+
+def test_unknown_region_is_named_with_the_known_ones(tmp_path):
+    path = write(tmp_path, "ep01", "# juno\nsleeves: long\nregions:\n  top: {color: '#ff0000'}\n"
+                                   "  jacket:\n    color: '#ffffff'\n")
+    with pytest.raises(ReskinError) as err:
+        load_wardrobe(path, "mira", "ep01")
+    assert err.value.one_line() == (f"{path}:5: regions.jacket: unknown region "
+                                    "(known: top, bottoms, shoes)")
+    path = write(tmp_path, "ep02", "regions:\n  top: {color: '#ff0000'}\npadding:\n  topp: 0.01\n")
+    with pytest.raises(ReskinError) as err:
+        load_wardrobe(path, "mira", "ep02")
+    assert err.value.one_line() == (f"{path}:4: padding.topp: unknown region "
+                                    "(known: top, bottoms, shoes; did you mean 'top'?)")
+
+
+def test_a_file_that_is_not_what_its_field_wants_names_the_spec_line_field_and_file(tmp_path):
+    (tmp_path / "hat.glb").write_bytes(b"this is not a model")
+    (tmp_path / "cloth.png").write_bytes(b"not a png either")
+    (tmp_path / "logo.png").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("hello")
+    cases = [
+        ("garments:\n  - name: hat\n    mesh: hat.glb\n",
+         f"3: garments[0].mesh: {tmp_path / 'hat.glb'}: not a GLB model (its header is not "
+         "'glTF')"),
+        ("garments:\n  - {mesh: notes.txt}\n",
+         f"2: garments[0].mesh: {tmp_path / 'notes.txt'}: not a mesh file (GLB, GLTF, OBJ, "
+         "PLY, STL)"),
+        ("regions:\n  top: {color: '#ffffff', texture: cloth.png}\n",
+         f"2: regions.top.texture: {tmp_path / 'cloth.png'}: not a readable image (PNG or JPEG)"),
+        ("decals:\n  - {image: logo.png, region: top, at: [0, 1.3], size: 0.1}\n",
+         f"2: decals[0].image: {tmp_path / 'logo.png'}: not a readable image (PNG or JPEG)"),
+    ]
+    for text, tail in cases:
+        path = write(tmp_path, "ep01", text)
+        with pytest.raises(ReskinError) as err:
+            load_wardrobe(path, "mira", "ep01")
+        assert err.value.one_line() == f"{path}:{tail}"
+
+
+def test_a_mesh_that_fails_to_parse_later_names_the_spec_line_field_and_file(tmp_path):
+    from reskin.skins.garments import build_garment
+
+    (tmp_path / "hat.glb").write_bytes(b"glTF" + b"\x00" * 40)
+    path = write(tmp_path, "ep01", "garments:\n  - name: hat\n    mesh: hat.glb\n"
+                                   "    bind: transfer\n")
+    spec = load_wardrobe(path, "mira", "ep01").garments[0]
+    with pytest.raises(ReskinError) as err:  # the body is not needed to read the file
+        build_garment(spec, None, None, lambda ref: (Path(ref).read_bytes(), ".glb"))
+    msg = err.value.one_line()
+    assert msg.startswith(f"{path}:3: garments[0].mesh: cannot read {tmp_path / 'hat.glb'} "
+                          "as a mesh: ")

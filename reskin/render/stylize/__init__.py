@@ -20,10 +20,12 @@ def make_stylizer(style: StyleSettings) -> Stylizer:
 
         return DiffusionStylizer(DiffusionSettings(
             model=style.model,
-            controlnets=tuple(ControlSpec(c.kind, c.path, c.scale) for c in style.controlnets),
+            controlnets=tuple(ControlSpec(c.kind, c.path, c.scale, c.where)
+                              for c in style.controlnets),
             prompt=style.prompt, negative_prompt=style.negative_prompt, seed=style.seed,
             strength=style.strength, guidance=style.guidance, steps=style.steps,
             size=style.size, coherence=style.coherence, background=style.background,
+            model_where=style.model_where,
         ))
     if style.stylizer == "toon":
         return ToonStylizer(background=style.background, levels=style.levels, ink=style.ink)

@@ -55,6 +55,8 @@ class ControlSpec:
     """Local diffusers ControlNet folder."""
     scale: float = 1.0
     """conditioning_scale: how strongly it steers."""
+    where: str | None = field(default=None, compare=False)
+    """file:line of its ``path`` in the style file (for errors)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class DiffusionSettings:
     coherence: str = "exact"
     """'exact': carry frames forward by the motion pass; 'none': every frame independent."""
     background: tuple[float, float, float] = (0.93, 0.89, 0.82)
+    model_where: str | None = field(default=None, compare=False)
+    """file:line of ``model`` in the style file (for errors)."""
 
 
 @dataclass
@@ -164,9 +168,10 @@ class DiffusionStylizer:
 
     def check(self) -> None:
         """Raise the one-line error for a missing or incomplete model folder."""
-        check_pipeline_folder(self.settings.model)
+        check_pipeline_folder(self.settings.model, where=self.settings.model_where)
         for i, spec in enumerate(self.settings.controlnets):
-            check_controlnet_folder(spec.path, field=f"style.controlnets[{i}].path")
+            check_controlnet_folder(spec.path, field=f"style.controlnets[{i}].path",
+                                    where=spec.where)
 
     def key(self) -> dict:
         if self._key is None:

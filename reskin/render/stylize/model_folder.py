@@ -28,52 +28,56 @@ def _has_weights(folder: Path) -> bool:
                for p in folder.iterdir() if p.is_file())
 
 
-def _fail(path: Path, what: str, field: str | None) -> ReskinError:
-    return ReskinError(f"model folder {path}: {what}", field=field)
+def _fail(path: Path, what: str, field: str | None, where: str | None = None) -> ReskinError:
+    return ReskinError(f"model folder {path}: {what}", file=where, field=field)
 
 
-def check_pipeline_folder(path: Path, field: str | None = "style.model") -> dict:
+def check_pipeline_folder(path: Path, field: str | None = "style.model",
+                          where: str | None = None) -> dict:
     """Validate a diffusers pipeline folder; returns its parsed ``model_index.json``."""
     path = Path(path)
     if not path.is_dir():
         raise _fail(path, "does not exist (expected a local diffusers-format folder; "
-                          "nothing is downloaded)", field)
+                          "nothing is downloaded)", field, where)
     index_path = path / "model_index.json"
     if not index_path.is_file():
-        raise _fail(path, "model_index.json is missing (not a diffusers pipeline folder)", field)
+        raise _fail(path, "model_index.json is missing (not a diffusers pipeline folder)",
+                    field, where)
     try:
         index = json.loads(index_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise _fail(path, f"model_index.json is not valid JSON ({exc})", field) from None
+        raise _fail(path, f"model_index.json is not valid JSON ({exc})", field, where) from None
     for name in PIPELINE_COMPONENTS:
         entry = index.get(name)
         if not isinstance(entry, list) or len(entry) != 2 or entry[1] is None:
-            raise _fail(path, f"model_index.json names no {name!r} component", field)
+            raise _fail(path, f"model_index.json names no {name!r} component", field, where)
         sub = path / name
         if not sub.is_dir():
-            raise _fail(path, f"{name}/ is missing", field)
+            raise _fail(path, f"{name}/ is missing", field, where)
         if name == "tokenizer":
             if not any(sub.glob("*.json")) and not any(sub.glob("*.txt")):
-                raise _fail(path, "tokenizer/ has no vocabulary files", field)
+                raise _fail(path, "tokenizer/ has no vocabulary files", field, where)
             continue
         config = "scheduler_config.json" if name == "scheduler" else "config.json"
         if not (sub / config).is_file():
-            raise _fail(path, f"{name}/{config} is missing", field)
+            raise _fail(path, f"{name}/{config} is missing", field, where)
         if name != "scheduler" and not _has_weights(sub):
-            raise _fail(path, f"{name}/ has no weights (*.safetensors or *.bin)", field)
+            raise _fail(path, f"{name}/ has no weights (*.safetensors or *.bin)", field, where)
     return index
 
 
-def check_controlnet_folder(path: Path, field: str | None = "style.controlnets") -> None:
+def check_controlnet_folder(path: Path, field: str | None = "style.controlnets",
+                            where: str | None = None) -> None:
     """Validate a diffusers ControlNet folder (config.json + weights)."""
     path = Path(path)
     if not path.is_dir():
         raise _fail(path, "does not exist (expected a local diffusers ControlNet folder; "
-                          "nothing is downloaded)", field)
+                          "nothing is downloaded)", field, where)
     if not (path / "config.json").is_file():
-        raise _fail(path, "config.json is missing (not a diffusers ControlNet folder)", field)
+        raise _fail(path, "config.json is missing (not a diffusers ControlNet folder)",
+                    field, where)
     if not _has_weights(path):
-        raise _fail(path, "has no weights (*.safetensors or *.bin)", field)
+        raise _fail(path, "has no weights (*.safetensors or *.bin)", field, where)
 
 
 def _file_hash(path: Path) -> str:

@@ -78,3 +78,24 @@ def test_hash_follows_content_not_location(tmp_path):
     assert folder_hash(a) == folder_hash(b)
     (b / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"retrained")
     assert folder_hash(a) != folder_hash(b)
+
+
+def test_a_missing_folder_named_in_series_yaml_names_its_line(tmp_path):
+    from reskin.render.stylize import make_stylizer
+    from reskin.scenes.series import load_series
+
+    (tmp_path / "series.yaml").write_text(
+        "name: x\nstyle:\n  stylizer: diffusion\n  model: models/sd15\n"
+        "  controlnets:\n    - {kind: depth, path: models/depth}\n")
+    stylizer = make_stylizer(load_series(tmp_path).style)
+    with pytest.raises(ReskinError) as exc:
+        stylizer.check()
+    assert one_line(exc) == (
+        f"{tmp_path / 'series.yaml'}:4: style.model: model folder {tmp_path / 'models/sd15'}: "
+        "does not exist (expected a local diffusers-format folder; nothing is downloaded)")
+    (tmp_path / "models").mkdir()
+    fake_pipeline(tmp_path / "models" / "sd15")
+    with pytest.raises(ReskinError) as exc:
+        stylizer.check()
+    assert one_line(exc).startswith(f"{tmp_path / 'series.yaml'}:6: style.controlnets[0].path: "
+                                    f"model folder {tmp_path / 'models/depth'}: does not exist")

@@ -1,0 +1,70 @@
+"""Importing OBJs without axis metadata: the up-axis guess stands a humanoid upright whichever
+way it was authored, and says so when it is not certain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from reskin.assets.arrays import unpack_arrays
+from reskin.assets.generator import HumanoidParams, generate_humanoid
+from reskin.assets.importer import ImportOptions, import_file
+from reskin.assets.library import Library
+from reskin.assets.normalize import guess_up
+from reskin.cli import main
+
+Y_TO_Z_UP = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], float)  # (x, y, z) -> (x, -z, y)
+
+
+def _obj(path: Path, v: np.ndarray, f: np.ndarray) -> Path:
+    lines = [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in v]
+    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in f]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def body():
+    mesh = generate_humanoid(HumanoidParams(voxels_per_height=48))
+    return mesh.vertices.astype(np.float64), mesh.faces
+
+
+@pytest.mark.parametrize("name, rotate, scale", [
+    ("y_up", False, 1.0), ("z_up", True, 1.0), ("y_up_cm", False, 100.0),
+    ("z_up_cm", True, 100.0)])
+def test_humanoid_imports_upright_with_feet_on_the_floor(tmp_path, libroot, body, name, rotate,
+                                                         scale):
+    v, f = body
+    src = (v @ Y_TO_Z_UP.T if rotate else v) * scale
+    path = _obj(tmp_path / f"{name}.obj", src, f)
+    rec, report = import_file(libroot, path, "hero", ImportOptions(kind="character"))
+    norm = rec.provenance["normalization"]
+    assert norm["up"] == ("z" if rotate else "y") and norm["up_certain"]
+    assert not [x for x in report.findings if x.code == "up_uncertain"]
+    with Library(libroot) as lib:
+        out = unpack_arrays(lib.read_blob(rec.blobs["mesh.npz"]))["vertices"]
+    assert out[:, 1].min() == pytest.approx(0.0, abs=1e-4)
+    assert np.ptp(out[:, 1]) == pytest.approx(np.ptp(v[:, 1]), rel=1e-3)  # height along +Y
+    # upright, not upside down: the heights are the source's, not mirrored
+    np.testing.assert_allclose(np.sort(out[:, 1]), np.sort(v[:, 1]), atol=2e-3)
+
+
+def test_an_uncertain_guess_is_reported_on_import_and_in_asset_show(tmp_path):
+    assert guess_up(np.array([-1, -1, -1.0]), np.array([1, 1, 1.05]), "obj")[1] is False
+    v = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1.05, 1.05)])
+    f = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                  [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+    path = _obj(tmp_path / "crate.obj", v, f)
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", str(tmp_path / "s")]).exit_code == 0
+    result = runner.invoke(main, ["asset", "import", str(path), "--name", "crate",
+                                  "-s", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    said = ("up axis guessed as +Y, not certain: about as tall along y as along z, assumed y "
+            "(OBJ default); pass --up z if it lies down")
+    assert f"{path}: warning: {said}" in result.output
+    shown = runner.invoke(main, ["asset", "show", "crate", "-s", str(tmp_path / "s")])
+    assert f"  warning: {said}" in shown.output.splitlines()
