@@ -17,7 +17,7 @@ from reskin.core.hashing import key_of
 from reskin.pipeline.cache import StepCache
 from reskin.pipeline.context import BuildContext, Log
 from reskin.pipeline.inputs import check_shots, load_frameset, load_inputs, select_episodes
-from reskin.pipeline.locks import lock_path, read_lock
+from reskin.pipeline.locks import locked_skin, read_lock
 from reskin.pipeline.publish import EpisodeResult, publish_episode
 from reskin.pipeline.refs import prop_refs, skin_ref
 from reskin.render.executors import Executor, LocalExecutor
@@ -72,11 +72,9 @@ class Builder:
         locks = {ep: read_lock(self.ctx.lib.root, ep) for _, ep in wardrobes}
         for (char, ep), wardrobe in sorted(wardrobes.items()):
             spec = cast[char]
-            if locks[ep] is not None:
-                if char not in locks[ep]:
-                    raise ReskinError(f"{ep} is locked without {char}; unlock it to add them",
-                                      file=lock_path(self.ctx.lib.root, ep))
-                refs[(char, ep)] = skin_ref(self.ctx, self.ctx.lib.get(locks[ep][char]))
+            locked = locked_skin(self.ctx.lib.root, locks[ep], ep, char)
+            if locked is not None:
+                refs[(char, ep)] = skin_ref(self.ctx, self.ctx.lib.get(locked))
                 continue
             if char not in rig_records:
                 base, made = ensure_generated(self.ctx.lib, spec)

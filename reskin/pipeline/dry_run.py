@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from reskin.core.errors import ReskinError
 from reskin.pipeline.cache import StepCache
 from reskin.pipeline.inputs import check_shots, load_inputs, select_episodes
-from reskin.pipeline.locks import lock_path, read_lock
+from reskin.pipeline.locks import locked_skin, read_lock
 from reskin.pipeline.refs import prop_refs
 from reskin.scenes.compile import ModelRef, ShotPlan, compile_episode
 
 if TYPE_CHECKING:
+    from reskin.assets.library import AssetRecord
     from reskin.pipeline.context import BuildContext
 
 
@@ -30,14 +30,9 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
     refs: dict[tuple[str, str], ModelRef] = {}
     pending: dict[str, str] = {}  # episode -> why its skins are not ready
     for (char, ep), wardrobe in sorted(wardrobes.items()):
-        locked = read_lock(ctx.lib.root, ep)
-        if locked is not None and char not in locked:
-            raise ReskinError(f"{ep} is locked without {char}; unlock it to add them",
-                              file=lock_path(ctx.lib.root, ep))
+        locked = locked_skin(ctx.lib.root, read_lock(ctx.lib.root, ep), ep, char)
         if locked is not None:
-            skin = ctx.lib.get(locked[char])
-            refs[(char, ep)] = ModelRef(ref=skin.ref, glb="", content_hash=skin.content_hash,
-                                       height=float(skin.meta["height"]))
+            refs[(char, ep)] = _unlinked(ctx.lib.get(locked))
             continue
         rig = find_rigged(ctx.lib, cast[char])
         found = rig and ctx.lib.find_by_key(
@@ -47,8 +42,7 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
                 f"skin {skin_name(char, ep)} will be made (wardrobe or character changed)"
             pending.setdefault(ep, what)
             continue
-        refs[(char, ep)] = ModelRef(ref=found.ref, glb="", content_hash=found.content_hash,
-                                   height=float(found.meta["height"]))
+        refs[(char, ep)] = _unlinked(found)
     check_shots({s.id for ep in episodes for s in ep.shots}, force_shots, "--shot")
     rows = []
     for ep in episodes:
@@ -77,6 +71,13 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
                 row |= {"action": "render", "why": _changes(previous.get(plan.shot), plan)}
             rows.append(row)
     return rows
+
+
+def _unlinked(skin: AssetRecord) -> ModelRef:
+    """What the compiler needs of ``skin`` to key a shot; a dry run links no GLB."""
+    return ModelRef(ref=skin.ref, glb="", content_hash=skin.content_hash,
+                    height=float(skin.meta["height"]))
+
 
 def _changes(previous: dict | None, plan: ShotPlan) -> str:
     """Which parts of a shot's plan differ from the last published build."""

@@ -32,6 +32,19 @@ def read_lock(library_dir: Path, episode: str) -> dict[str, str] | None:
                           file=path) from None
 
 
+
+def locked_skin(library_dir: Path, lock: dict[str, str] | None, episode: str,
+                character: str) -> str | None:
+    """The skin ref ``character`` is locked to in ``episode`` (``lock`` as :func:`read_lock`
+    gives it), or None when the episode is not locked; a lock without the character is an
+    error, since the build may not choose a skin for a locked episode."""
+    if lock is None:
+        return None
+    if character not in lock:
+        raise ReskinError(f"{episode} is locked without {character}; unlock it to add them",
+                          file=lock_path(library_dir, episode))
+    return lock[character]
+
 def lock(lib: Library, episode: str, skins: dict[str, str]) -> Path:
     """Pin ``skins`` (character -> skin ref) for ``episode`` and write its lock file."""
     holder = f"episode:{episode}"
