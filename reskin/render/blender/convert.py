@@ -32,7 +32,8 @@ def _import_fbx(src: str) -> None:
                                           automatic_bone_orientation=False,
                                           ignore_leaf_bones=False)
     except Exception as exc:  # the importer raises whatever its parser hit on a broken file
-        raise Refused(f"Blender cannot read it as FBX: {_one_line(exc)}") from None
+        why = _one_line(exc).replace(f" '{src}'", "")  # the caller names the file already
+        raise Refused(f"Blender cannot read it as FBX: {why}") from None
     if "FINISHED" not in result:
         raise Refused("Blender cannot read it as FBX (the importer cancelled)")
 
