@@ -2,7 +2,8 @@
 
 ``python make_fbx.py DIR`` writes DIR/hero.fbx (3 bones Hips > Spine > Head, a box skinned to
 them, a shape key "Smile", a material "Skin_MAT" with an embedded PNG texture, one action
-"Wave") and DIR/bones_only.fbx (the armature alone, no mesh).
+"Wave"), DIR/ext/hero_ext.fbx (the same, its texture DIR/ext/skin_tex.png beside it, not
+embedded) and DIR/bones_only.fbx (the armature alone, no mesh).
 """
 
 import os
@@ -87,4 +88,9 @@ bpy.ops.export_scene.fbx(filepath=out, path_mode="COPY", embed_textures=True,
                          add_leaf_bones=False, bake_anim=True)
 bpy.ops.export_scene.fbx(filepath=os.path.join(folder, "bones_only.fbx"),
                          object_types={"ARMATURE"}, add_leaf_bones=False, bake_anim=False)
-os.remove(png)  # the texture now lives only inside hero.fbx
+os.makedirs(os.path.join(folder, "ext"))
+os.replace(png, os.path.join(folder, "ext", "skin_tex.png"))  # hero.fbx keeps its own copy
+tex.image.filepath = os.path.join(folder, "ext", "skin_tex.png")
+bpy.ops.export_scene.fbx(filepath=os.path.join(folder, "ext", "hero_ext.fbx"),
+                         path_mode="RELATIVE", embed_textures=False, add_leaf_bones=False,
+                         bake_anim=True)

@@ -66,6 +66,7 @@ def test_fbx_imports_with_joints_morphs_animation_and_texture(fbx_dir, series):
     assert prov["source"] == str(fbx.resolve()) and prov["source_format"] == "fbx"
     assert prov["source_sha256"] == hashlib.sha256(fbx.read_bytes()).hexdigest()
     assert prov["converter"].startswith("Blender 5.")
+    assert prov["source_files"] == []  # the texture came from inside the FBX
 
     report = validate_gltf_bytes(glb)
     assert report["issues"]["numErrors"] == 0, errors_of(report)
@@ -95,6 +96,29 @@ def test_unreadable_fbx_is_one_line_and_library_untouched(fbx_dir, series, name,
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and str(bad) in lines[0] and why in lines[0], result.output
     assert _snapshot(series) == before
+
+
+def test_external_texture_is_recorded_and_a_missing_one_refused(fbx_dir, series):
+    fbx, png = fbx_dir / "ext" / "hero_ext.fbx", fbx_dir / "ext" / "skin_tex.png"
+    args = ["asset", "import", str(fbx), "--name", "hero", "-s", str(series)]
+    hidden = png.with_name("elsewhere.png")
+    png.rename(hidden)
+    try:
+        before = _snapshot(series)
+        refused = CliRunner().invoke(main, args)
+        assert refused.exit_code == 2 and _snapshot(series) == before
+        (line,) = refused.output.strip().splitlines()
+        assert str(fbx) in line and "texture file missing" in line and "skin_tex.png" in line
+        kept = CliRunner().invoke(main, [*args, "--allow-missing"])
+        assert kept.exit_code == 0, kept.output
+        assert "warning: texture file missing" in kept.output
+    finally:
+        hidden.rename(png)
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["meta"]["textures"] == 1
+    with Library(series / ".reskin") as lib:
+        assert lib.get("hero@2").provenance["source_files"] == [str(png)]
 
 
 def test_one_worker_converts_many_files_and_survives_a_refusal(fbx_dir, tmp_path):
