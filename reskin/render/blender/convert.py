@@ -98,16 +98,22 @@ def convert_to_glb(src: str, out: str) -> dict:
                      if i.source == "FILE" and i.packed_file is None and i.filepath})
     takes = _takes_as_tracks()
     tmp = f"{out}.tmp.glb"
-    bpy.ops.export_scene.gltf(
-        filepath=tmp, export_format="GLB", export_yup=True, export_apply=False,
-        export_skins=True, export_morph=True, export_morph_normal=True,
-        export_animations=True, export_animation_mode="NLA_TRACKS",
-        export_merge_animation="NLA_TRACK",
-        export_image_format="AUTO", export_materials="EXPORT", export_texcoords=True,
-        export_normals=True, export_cameras=False, export_lights=False,
-        export_extras=False, use_selection=False, use_visible=False,
-    )
-    os.replace(tmp, out)
+    try:
+        bpy.ops.export_scene.gltf(
+            filepath=tmp, export_format="GLB", export_yup=True, export_apply=False,
+            export_skins=True, export_morph=True, export_morph_normal=True,
+            export_animations=True, export_animation_mode="NLA_TRACKS",
+            export_merge_animation="NLA_TRACK",
+            export_image_format="AUTO", export_materials="EXPORT", export_texcoords=True,
+            export_normals=True, export_cameras=False, export_lights=False,
+            export_extras=False, use_selection=False, use_visible=False,
+        )
+        os.replace(tmp, out)
+    except Exception as exc:  # the exporter choked on what the importer made of the file
+        raise Refused(f"Blender read it but could not write a GLB: {_one_line(exc)}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
     return {
         "out": out, "meshes": sorted(o.name for o in meshes),
         "armatures": sorted(o.name for o in bpy.data.objects if o.type == "ARMATURE"),
