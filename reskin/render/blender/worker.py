@@ -31,6 +31,8 @@ PROTO = _take_stdout()
 import bpy  # noqa: E402  (stdout must be redirected before bpy starts printing)
 from mathutils import Vector  # noqa: E402
 
+from reskin.render.blender.convert import Refused, convert_to_glb  # noqa: E402
+
 
 def to_blender(p: list[float]) -> Vector:
     """reskin (x, y-up, z-front) -> Blender (x, -z, y)."""
@@ -45,6 +47,10 @@ class Worker:
     """Holds the Blender session: the scene, the imported characters, the render settings."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """An empty session: no scene objects, no characters loaded."""
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
         self.characters: dict[str, dict] = {}  # key -> {"root": Object, "armature": Object}
@@ -224,6 +230,14 @@ class Worker:
         else:
             raise ValueError(f"unknown engine {engine!r}")
 
+    # conversion ------------------------------------------------------------------------------
+    def convert(self, src: str, out: str) -> dict:
+        """Convert ``src`` (FBX) to the GLB ``out``; the session is emptied before and after."""
+        try:
+            return convert_to_glb(src, out)
+        finally:
+            self.reset()  # the conversion replaced the scene the shots were set up in
+
     # rendering -------------------------------------------------------------------------------
     def render_shot(self, shot: dict) -> dict:
         placed = self.setup_shot(shot)
@@ -276,6 +290,8 @@ def main() -> None:
         try:
             if op == "render_shot":
                 result = worker.render_shot(request["shot"])
+            elif op == "convert":
+                result = worker.convert(request["src"], request["out"])
             elif op == "ping":
                 result = {}
             elif op == "quit":
@@ -286,7 +302,9 @@ def main() -> None:
             send({"ok": True, "seconds": time.perf_counter() - started, **result})
         except Exception as exc:  # report to the client; the worker stays usable
             traceback.print_exc()
-            send({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+            refused = isinstance(exc, Refused)  # the file's fault, not the worker's
+            send({"ok": False, "refused": refused,
+                  "error": str(exc) if refused else f"{type(exc).__name__}: {exc}"})
 
 
 if __name__ == "__main__":
