@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from reskin.assets.importer import ImportOptions, commit, prepare
+from reskin.assets.importer import ImportOptions, PreparedImport, commit, prepare
 from reskin.assets.library import AssetRecord, Library, parse_ref
 from reskin.assets.safe_io import read_limited
 from reskin.assets.validation import Report
@@ -72,20 +72,16 @@ def convert_foreign(path: str | Path, work_dir: str | Path,
     return convert(path, work_dir, worker).glb
 
 
-def import_foreign(library_root: str | Path, path: str | Path, name: str,
-                   opts: ImportOptions | None = None,
-                   worker: BlenderWorker | None = None) -> tuple[AssetRecord, Report]:
-    """Convert ``path`` (an FBX) and add it to the library as the next version of ``name``.
+def prepare_foreign(path: str | Path, opts: ImportOptions | None = None,
+                    worker: BlenderWorker | None = None) -> PreparedImport:
+    """Convert ``path`` (an FBX) and check it like any GLB import, without touching a library.
 
     The converted GLB is validated, repaired and normalised like any GLB import; provenance
     records the FBX (path, SHA-256, format) and the Blender version that converted it. Refusals
-    are one-line ReskinErrors naming the FBX; the library is opened only after all checks pass.
+    are one-line ReskinErrors naming the FBX.
     """
     opts = opts or ImportOptions()
     path = Path(path)
-    parse_ref(name)
-    if "@" in name:
-        raise ReskinError(f"asset name {name!r} must not carry a version")
     data = read_limited(path, opts.limits.max_file_bytes)
     with tempfile.TemporaryDirectory(prefix="reskin-convert-") as tmp:
         conv = convert(path, tmp, worker)
@@ -110,5 +106,18 @@ def import_foreign(library_root: str | Path, path: str | Path, name: str,
         "source_files": [p for p in conv.images if p not in missing],
         "converter": f"Blender {conv.blender}", "validation": report.to_json(),
     })
+    return prepared
+
+
+def import_foreign(library_root: str | Path, path: str | Path, name: str,
+                   opts: ImportOptions | None = None,
+                   worker: BlenderWorker | None = None) -> tuple[AssetRecord, Report]:
+    """Convert ``path`` (an FBX) and add it to the library as the next version of ``name``
+    (:func:`prepare_foreign`; the library is opened only after all checks pass)."""
+    opts = opts or ImportOptions()
+    parse_ref(name)
+    if "@" in name:
+        raise ReskinError(f"asset name {name!r} must not carry a version")
+    prepared = prepare_foreign(path, opts, worker)
     with Library(library_root) as lib:
-        return commit(lib, name, prepared, tags=opts.tags), report
+        return commit(lib, name, prepared, tags=opts.tags), prepared.report

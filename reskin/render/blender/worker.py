@@ -53,7 +53,7 @@ class Worker:
         """An empty session: no scene objects, no characters loaded."""
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
-        self.characters: dict[str, dict] = {}  # key -> {"root": Object, "armature": Object}
+        self.characters: dict[str, dict] = {}  # key -> {"root", "armatures", "objects", "clips"}
         self.shot_objects: list = []
 
     # characters ---------------------------------------------------------------------------
@@ -78,11 +78,14 @@ class Worker:
         self.scene.collection.objects.link(root)
         for o in tops:
             o.parent = root
-        armature = next((o for o in new if o.type == "ARMATURE"), None)
-        if armature is not None and armature.animation_data is not None:
-            # Only the action we assign per shot plays; the importer's NLA tracks stay silent.
-            armature.animation_data.use_nla = False
-        entry = {"root": root, "armature": armature, "objects": new, "clips": clips}
+        # A character made of several skinned meshes may import as several armatures (one per
+        # glTF skin): every one of them plays the shot's clip.
+        armatures = [o for o in new if o.type == "ARMATURE"]
+        for arm in armatures:
+            if arm.animation_data is not None:
+                # Only the action we assign per shot plays; the importer's NLA tracks are silent.
+                arm.animation_data.use_nla = False
+        entry = {"root": root, "armatures": armatures, "objects": new, "clips": clips}
         self.characters[cache_key] = entry
         return entry
 
@@ -111,14 +114,14 @@ class Worker:
             root.location = to_blender(member["position"])
             root.rotation_euler = (0.0, 0.0, math.radians(member["facing_deg"]))
             base = 0.0
-            arm = entry["armature"]
-            if arm is not None and member.get("clip"):
+            if entry["armatures"] and member.get("clip"):
                 action = entry["clips"].get(member["clip"])
                 if action is None:
                     raise KeyError(f"character {member['key']} has no clip {member['clip']!r}")
-                arm.animation_data_create()
-                arm.animation_data.use_nla = False
-                arm.animation_data.action = action
+                for arm in entry["armatures"]:
+                    arm.animation_data_create()
+                    arm.animation_data.use_nla = False
+                    arm.animation_data.action = action
                 base = action.frame_range[0]
             placed.append((entry, base))
 
