@@ -5,8 +5,8 @@ eyes, tear glands, teeth): all meshes merged in their bind pose, the artist's sk
 reskin Skeleton (heads = joint rest positions, tails = first child's head), then
 (a) reskin's ``bind_weights`` and (b) nearest-bone rigid weights (every vertex 100% to its
 nearest bone segment). The skeleton plays an artist-style set of poses (arms down, elbows and
-knees bent, a squat, head turned and nodded, spine bent and twisted, a wave); every vertex's
-distance from where the artist's own weights put it is measured, as a fraction of height.
+knees bent, a squat, head turned and nodded, spine bent and twisted, a wave, eyes looking
+aside); every vertex's distance from where the artist's own weights put it is measured, as a fraction of height.
 Done when (issue #14): ratio (a) / (b) of the mean deviation < 0.5.
 
     .venv/bin/python bench/rig_weights.py [--avatars White_M_1_Busi ...] [--influences 4]
@@ -195,6 +195,8 @@ def artist_poses(skeleton: Skeleton) -> tuple[list[str], np.ndarray]:
         ("wave", [("RightArm", (0, 0, 1), -50), ("RightForeArm", (0, 0, 1), -70),
                   ("RightHand", (1, 0, 0), 30), ("LeftArm", (0, 0, 1), -65),
                   ("LeftForeArm", (0, 1, 0), -40), ("Head", (0, 1, 0), -20)]),
+        ("eyes_look", [("LeftEye", (0, 1, 0), 25), ("RightEye", (0, 1, 0), 25),
+                       ("LeftEye", (1, 0, 0), -10), ("RightEye", (1, 0, 0), -10)]),
     ]
     rot = np.zeros((len(poses), len(names), 4))
     rot[..., 3] = 1.0
