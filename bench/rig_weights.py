@@ -2,11 +2,12 @@
 
 For each avatar in ../shared/data/avatars (seven skinned meshes sharing one skeleton: body,
 eyes, tear glands, teeth): all meshes merged in their bind pose, the artist's skeleton as a
-reskin Skeleton (heads = joint rest positions, tails = first child's head), then
+reskin Skeleton (heads = joint rest positions, tails = the child continuing the chain), then
 (a) reskin's ``bind_weights`` and (b) nearest-bone rigid weights (every vertex 100% to its
 nearest bone segment). The skeleton plays an artist-style set of poses (arms down, elbows and
 knees bent, a squat, head turned and nodded, spine bent and twisted, a wave, eyes looking
-aside); every vertex's distance from where the artist's own weights put it is measured, as a fraction of height.
+aside); every vertex's distance from where the artist's own weights put it is measured, as a
+fraction of height.
 Done when (issue #14): ratio (a) / (b) of the mean deviation < 0.5.
 
     .venv/bin/python bench/rig_weights.py [--avatars White_M_1_Busi ...] [--influences 4]
