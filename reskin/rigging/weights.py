@@ -18,6 +18,7 @@ from scipy.sparse import coo_matrix, diags
 from scipy.sparse.linalg import splu
 
 from reskin.core.skeleton import Skeleton
+from reskin.rigging.islands import find_parts, respect_parts, source_mask
 
 # Heat-transfer constant c of H_ii = c / d_i^2; Baran & Popovic found 1 works for all shapes.
 HEAT_CONSTANT = 1.0
@@ -166,6 +167,9 @@ def heat_weights(
     n = len(v)
 
     dist = _segment_distances(v, heads, tails)  # (n, b)
+    parts = find_parts(v, f, heads, tails, owners, n_joints) if len(f) else None
+    if parts is not None:  # a bone inside an island (an eye bone) heats only that island
+        dist = np.where(source_mask(parts, len(heads)), dist, np.inf)
     extent = float(np.ptp(np.concatenate([v, heads, tails]), axis=0).max()) or 1.0
     nearest = dist.min(axis=1)
     # Ties (a vertex equidistant from two bones, e.g. around a shared joint) split the source.
@@ -203,6 +207,8 @@ def heat_weights(
     solved = lu.solve(rhs)
     dense = np.zeros((n, n_joints))
     dense[:, used] = np.clip(solved, 0.0, None)
+    if parts is not None:
+        dense = respect_parts(parts, v, dense)
     joints, weights = normalize_top_k(dense, max_influences)
     return joints[inverse], weights[inverse]
 
