@@ -214,8 +214,9 @@ def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None
             # Generated bodies are fitted whole, exactly as the build does; imported ones
             # without their helper geometry (tights, marker cubes), which is not body.
             generated = base.meta.get("stage") == "generated"
-            skeleton = apply_overrides(fit_skeleton(mesh if generated else _body_only(mesh)),
-                                       overrides)
+            # Imported ones take the trunk convention of the rigs and clips they meet (Mixamo).
+            skeleton = apply_overrides(fit_skeleton(mesh) if generated else fit_skeleton(
+                _body_only(mesh), trunk="mixamo"), overrides)
     except ValueError as exc:
         hint = "" if skeleton_file is not None else (
             "; correct it with --skeleton FILE (joint: [x, y, z]), or give every joint there")
