@@ -77,8 +77,10 @@ def rig() -> None:
               help="Compute new weights even if the character already has some.")
 @click.option("--influences", type=click.Choice(["4", "8"]),
               help="Joints per vertex (default 4, glTF's limit; or the existing rig's).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result (with each fitted joint's confidence) as JSON.")
 def rig_character(name: str, root: Path, skeleton_file: Path | None, recompute_weights: bool,
-                  influences: str | None) -> None:
+                  influences: str | None, as_json: bool) -> None:
     """Rig character NAME (see `reskin rig -h`)."""
     from reskin.assets.library import Library
     from reskin.rigging.rig_job import rig_asset
@@ -88,6 +90,16 @@ def rig_character(name: str, root: Path, skeleton_file: Path | None, recompute_w
                            recompute_weights=recompute_weights,
                            influences=int(influences) if influences else None)
     rec = result.record
+    for line in result.warnings:
+        click.echo(f"warning: {line}", err=True)
+    if as_json:
+        click.echo(json.dumps({
+            "ref": rec.ref, "parents": list(rec.parents), "made": result.made,
+            "skeleton": result.skeleton, "weights": result.weights,
+            "influences": rec.provenance.get("influences"),
+            "overridden": list(result.overridden), "joint_confidence": result.confidence,
+            "warnings": list(result.warnings)}, indent=2))
+        return
     if not result.made:
         click.echo(f"{rec.ref} already holds this rig (nothing to change; see --skeleton, "
                    "--recompute-weights, --influences)")
@@ -98,6 +110,11 @@ def rig_character(name: str, root: Path, skeleton_file: Path | None, recompute_w
         moved = f" by {skeleton_file}"
     click.echo(f"rigged {rec.ref} <- {', '.join(rec.parents)}: skeleton {result.skeleton}"
                f"{moved}, weights {result.weights} ({rec.provenance['influences']} per vertex)")
+    if result.confidence:
+        c = result.confidence
+        least = min(c, key=lambda n: c[n])
+        click.echo(f"joint confidence: mean {sum(c.values()) / len(c):.2f}, lowest {least} "
+                   f"{c[least]:.2f}")
 
 
 rig_character.context_class = _UnnamedContext

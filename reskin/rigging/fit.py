@@ -18,6 +18,8 @@ from reskin.core.mesh import Mesh
 from reskin.core.skeleton import Skeleton
 from reskin.rigging.fit_apose import fit_a_pose
 from reskin.rigging.voxel_body import (
+    TRUNK_RULES,
+    TrunkRule,
     VoxelBody,
     assemble,
     fit_error,
@@ -113,7 +115,7 @@ def _arm_joints(body: VoxelBody, side: int, arm: dict) -> dict[str, np.ndarray]:
     }
 
 
-def fit_skeleton(mesh: Mesh) -> Skeleton:
+def fit_skeleton(mesh: Mesh, *, trunk: str = "reskin") -> Skeleton:
     """Fit :data:`HUMANOID_JOINTS` to a closed humanoid in T- or A-pose (+Y up, facing +Z, arms
     spread to the sides along X).
 
@@ -124,18 +126,25 @@ def fit_skeleton(mesh: Mesh) -> Skeleton:
     Arms within ~20 degrees of horizontal take the T-pose rules (tuned on horizontal arms, whose
     front silhouette is one long run per column); lowered arms take the A-pose rules of
     :mod:`reskin.rigging.fit_apose`, which follow each arm along its own axis.
+
+    trunk : the convention for the joints the shape cannot place (spine and chest height, hips
+    depth): "reskin" (the generator's construction) or "mixamo" (imported characters); see
+    :data:`reskin.rigging.voxel_body.TRUNK_RULES`.
     """
+    if trunk not in TRUNK_RULES:
+        raise ValueError(f"unknown trunk convention {trunk!r}; known: {', '.join(TRUNK_RULES)}")
+    rule = TRUNK_RULES[trunk]
     body = VoxelBody(mesh)
     t_error: ValueError | None = None
     t_fit: Skeleton | None = None
     try:
-        t_fit = _fit_t_pose(body)
+        t_fit = _fit_t_pose(body, rule)
     except ValueError as exc:
         t_error = exc
     if t_fit is not None and _arm_drop_degrees(t_fit) < _T_POSE_MAX_DROP:
         return t_fit
     try:
-        return fit_a_pose(body)
+        return fit_a_pose(body, rule)
     except ValueError:
         # A body the T-pose rules managed (arms a little low) keeps that fit; otherwise report
         # the error of the rules the silhouette looked most like: T-pose for a wide span.
@@ -159,7 +168,7 @@ def _arm_drop_degrees(skeleton: Skeleton) -> float:
     return float(np.mean(drops))
 
 
-def _fit_t_pose(body: VoxelBody) -> Skeleton:
+def _fit_t_pose(body: VoxelBody, rule: TrunkRule) -> Skeleton:
     """The T-pose rules: arms traced column by column along X from the fingertips in."""
     H, xs = body.height, body.xs
     filled = xs[body.front.any(axis=1)]
@@ -174,4 +183,4 @@ def _fit_t_pose(body: VoxelBody) -> Skeleton:
     if len(core) < 4:
         raise fit_error("no trunk between the arms")
     _, legs = fit_legs(body)
-    return assemble(body, core, arm_j, legs)
+    return assemble(body, core, arm_j, legs, rule)

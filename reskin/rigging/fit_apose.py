@@ -22,7 +22,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from reskin.core.skeleton import Skeleton
-from reskin.rigging.voxel_body import VoxelBody, assemble, fit_error, fit_legs, silhouette_runs
+from reskin.rigging.voxel_body import (
+    TRUNK_RULES,
+    TrunkRule,
+    VoxelBody,
+    assemble,
+    fit_error,
+    fit_legs,
+    silhouette_runs,
+)
 
 _GAP_MIN = 0.04  # the arm-flank gap must run at least this share of the height down
 _SLICE = 1.5  # slice thickness along the arm, in voxels
@@ -31,7 +39,7 @@ _ROUND = 1.6  # a section this much longer than wide is the flat hand, not the f
 _MAX_DROP = 75.0  # degrees: arms hanging steeper than this touch the flank, no gap to find
 
 
-def fit_a_pose(body: VoxelBody) -> Skeleton:
+def fit_a_pose(body: VoxelBody, rule: TrunkRule = TRUNK_RULES["reskin"]) -> Skeleton:
     """Fit the canonical skeleton to ``body`` with both arms lowered but clear of the flanks.
 
     Raises ValueError (``cannot fit a skeleton: ...``) when an arm is not separated from the
@@ -56,7 +64,7 @@ def fit_a_pose(body: VoxelBody) -> Skeleton:
         raise fit_error("no trunk between the arms")
     _, legs = fit_legs(trunk)
     # The unfilled solid: a pocket closed off at voxel size (a mouth) is still outside.
-    return _inside(assemble(trunk, core, arm_j, legs), body)
+    return _inside(assemble(trunk, core, arm_j, legs, rule), body)
 
 
 def _inside(skeleton: Skeleton, body: VoxelBody) -> Skeleton:

@@ -69,3 +69,27 @@ def blender_auto_weights(rig: GltfRig, glb: str | Path) -> tuple[np.ndarray, np.
     w = ref["weights"][best[1]][:, keep]
     jn = np.tile(np.array([c for c in cols if c >= 0], np.int64), (len(w), 1))
     return jn, w
+
+
+# Joints whose depth inside the torso is a rig's convention (some rigs run the spine along the
+# back, others through the middle): scored on height and side only.
+PLANAR_JOINTS = ("spine", "chest", "neck")
+
+
+def joint_errors(heads: dict[str, np.ndarray], reference: dict[str, np.ndarray],
+                 height: float) -> dict[str, float]:
+    """Distance of each fitted joint from the reference joint of the same canonical name, as a
+    fraction of ``height``; :data:`PLANAR_JOINTS` ignore depth (z).
+
+    heads, reference : {canonical name: (3,)} in the same frame (+Y up, facing +Z); only names
+    in both are scored.
+    """
+    out = {}
+    for name in heads:
+        if name not in reference:
+            continue
+        d = np.asarray(heads[name], np.float64) - np.asarray(reference[name], np.float64)
+        if name in PLANAR_JOINTS:
+            d = d[:2]
+        out[name] = float(np.linalg.norm(d) / height)
+    return out

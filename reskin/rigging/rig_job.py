@@ -9,7 +9,7 @@ reuses a rig made from the command line and the command reuses one a build made.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,8 @@ class RigResult:
     skeleton   : "fitted", "given" (every joint in the override file) or "kept" (from rig.npz)
     weights    : "computed" or "kept"
     overridden : the joints the override file moved
+    confidence : {joint: confidence in [0, 1]} of a fitted skeleton (else empty)
+    warnings   : one line per joint fitted with low confidence, naming the override to give
     """
 
     record: AssetRecord
@@ -47,6 +49,8 @@ class RigResult:
     skeleton: str
     weights: str
     overridden: tuple[str, ...] = ()
+    confidence: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
 
 def load_joint_overrides(path: str | Path, names: tuple[str, ...], lo: np.ndarray,
@@ -201,24 +205,32 @@ def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None
         "given" if set(overrides) == set(CANONICAL) else "fitted")
     how_weights = "kept" if old is not None and not recompute_weights else "computed"
     if found is not None and found.name == base.name:
-        return RigResult(found, False, how_skeleton, how_weights, tuple(sorted(overrides)))
+        conf = found.meta.get("joint_confidence", {})
+        return RigResult(found, False, how_skeleton, how_weights, tuple(sorted(overrides)),
+                         conf, low_confidence_warnings(conf))
 
+    confidence: dict[str, float] = {}
     try:
         if old_skeleton is not None:
             skeleton = apply_overrides(old_skeleton, overrides)
         elif how_skeleton == "given":
             skeleton = skeleton_from_joints(overrides)
         else:
-            from reskin.rigging.fit import fit_skeleton
+            from reskin.rigging.fit_constraints import fit_with_constraints
 
             # Generated bodies are fitted whole, exactly as the build does; imported ones
-            # without their helper geometry (tights, marker cubes), which is not body.
+            # without their helper geometry (tights, marker cubes), which is not body, and with
+            # the trunk convention of the rigs and clips they meet (Mixamo). Given joints are
+            # constraints: the fit places the rest around them, even where it failed alone.
             generated = base.meta.get("stage") == "generated"
-            skeleton = apply_overrides(fit_skeleton(mesh if generated else _body_only(mesh)),
-                                       overrides)
+            report = fit_with_constraints(mesh if generated else _body_only(mesh), overrides,
+                                          trunk="reskin" if generated else "mixamo")
+            skeleton, confidence = report.skeleton, report.confidence
+            _check_bones(skeleton.names, skeleton.heads, skeleton.tails, set(overrides))
     except ValueError as exc:
         hint = "" if skeleton_file is not None else (
-            "; correct it with --skeleton FILE (joint: [x, y, z]), or give every joint there")
+            "; give a few joints with --skeleton FILE (e.g. leftHand, rightHand, neck: "
+            "[x, y, z]) and the rest is fitted around them")
         raise ReskinError(f"cannot rig {base.ref}: {exc}{hint}") from None
 
     if how_weights == "kept":
@@ -246,12 +258,14 @@ def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None
          "atlas.npz": atlas},
         meta={"stage": "rigged", "joints": len(skeleton.names),
               "height": base.meta.get("height", mesh.height),
-              "vertices": base.meta.get("vertices", len(mesh.vertices))},
+              "vertices": base.meta.get("vertices", len(mesh.vertices)),
+              **({"joint_confidence": confidence} if confidence else {})},
         provenance={k: v for k, v in {
             "generator": "reskin.rig", "generator_version": RIG_VERSION,
             "method": "geometric joint fit + bone heat diffusion weights",
             "skeleton": how_skeleton, "weights": how_weights, "influences": n_inf,
             "overrides": {k: v.round(6).tolist() for k, v in sorted(overrides.items())} or None,
+            "joint_confidence": confidence or None,
             **source,
             "author": prov.get("author"), "license": prov.get("license"),
             "reskin": reskin.__version__,
@@ -259,4 +273,16 @@ def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None
         parents=(base,),
         input_key=key,
     )
-    return RigResult(record, True, how_skeleton, how_weights, tuple(sorted(overrides)))
+    return RigResult(record, True, how_skeleton, how_weights, tuple(sorted(overrides)),
+                     confidence, low_confidence_warnings(confidence))
+
+
+def low_confidence_warnings(confidence: dict[str, float]) -> tuple[str, ...]:
+    """One line per joint under :data:`reskin.rigging.fit_constraints.LOW_CONFIDENCE`, least
+    confident first, suggesting the override that fixes it."""
+    from reskin.rigging.fit_constraints import LOW_CONFIDENCE
+
+    low = sorted((n for n, c in confidence.items() if c < LOW_CONFIDENCE),
+                 key=lambda n: confidence[n])
+    return tuple(f"joint {n} fitted with low confidence ({confidence[n]:.2f}): check it, or "
+                 f"give it with --skeleton FILE ({n}: [x, y, z])" for n in low)

@@ -8,6 +8,7 @@ from the sections between the armpits, with the arm and leg joints into the cano
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,6 +16,32 @@ from reskin.core.mesh import Mesh
 from reskin.core.skeleton import HUMANOID_JOINTS, Skeleton
 
 _VOXELS_PER_HEIGHT = 250
+
+
+@dataclass(frozen=True)
+class TrunkRule:
+    """Where a rig convention puts the trunk joints, which the body's shape cannot say.
+
+    spine_at, chest_at : share of the way from the hips joint up to the neck joint
+    hips_lift          : hips joint above the femoral heads, share of the height
+    hips_depth         : hips joint depth in the pelvis section, 0 at the back, 1 at the front;
+                         None for the section's centroid
+    """
+
+    spine_at: float
+    chest_at: float
+    hips_lift: float
+    hips_depth: float | None
+
+
+# reskin's own (the generator's construction), and Mixamo's auto-rig convention, which the
+# rigs and clips imported characters meet use (measured on the VALID avatars' artist rigs:
+# Spine 8-9 %, Spine1 26-28 % of hips->neck, Hips 2.7-3.4 % of the height above the thighs'
+# joints and a quarter of the pelvis depth from the back).
+TRUNK_RULES = {
+    "reskin": TrunkRule(spine_at=0.3, chest_at=0.62, hips_lift=0.005, hips_depth=None),
+    "mixamo": TrunkRule(spine_at=0.1, chest_at=0.28, hips_lift=0.03, hips_depth=0.25),
+}
 
 
 def _grid_axis(lo: float, hi: float, pitch: float, centred: bool) -> np.ndarray:
@@ -188,12 +215,16 @@ def fit_legs(body: VoxelBody) -> tuple[int, dict[int, dict[str, np.ndarray]]]:
         hip_y = ys[crotch] + 0.07 * H
         hip = np.array([float(np.median(cents)), hip_y, 0.0])
         # The foot: rows where the leg's section is much deeper (along Z) than wide.
-        foot_top = None
+        # Counted only once a foot-long row was seen: a heel or sole edge touching the ground
+        # first is a small round patch, not the ankle.
+        foot_top, seen_foot = None, False
         for j in range(body.row(body.ymin), body.row(body.ymin + 0.2 * H)):
             ii, kk = np.nonzero(body.occ[cols, j, :])
             if len(ii) == 0:
                 continue
-            if (kk.max() - kk.min() + 1) < 1.5 * (ii.max() - ii.min() + 1):
+            long = (kk.max() - kk.min() + 1) >= 1.5 * (ii.max() - ii.min() + 1)
+            seen_foot |= long
+            if seen_foot and not long:
                 foot_top = j
                 break
         if foot_top is None:
@@ -230,6 +261,7 @@ def assemble(
     core: np.ndarray,
     arm_j: dict[int, dict[str, np.ndarray]],
     legs: dict[int, dict[str, np.ndarray]],
+    rule: TrunkRule = TRUNK_RULES["reskin"],
 ) -> Skeleton:
     """Trunk joints from the sections of the ``core`` columns (between the armpits), joined with
     the arm and leg joints (keyed by side, +1 left) into the canonical skeleton."""
@@ -262,12 +294,16 @@ def assemble(
             raise fit_error(f"the trunk is empty at height {y:.2f}")
         return np.array([body.cx, y, c[1]])
 
-    hips_y = 0.5 * (legs[1]["UpperLeg"][1] + legs[-1]["UpperLeg"][1]) + 0.005 * H
+    hips_y = 0.5 * (legs[1]["UpperLeg"][1] + legs[-1]["UpperLeg"][1]) + rule.hips_lift * H
     neck = trunk(float(ys[base]))
+    hips = trunk(hips_y)
+    if rule.hips_depth is not None:
+        kk = np.flatnonzero(body.occ[core, body.row(hips_y), :].any(axis=0))
+        hips[2] = body.zs[kk.min()] + rule.hips_depth * (body.zs[kk.max()] - body.zs[kk.min()])
     heads: dict[str, np.ndarray] = {
-        "hips": trunk(hips_y),
-        "spine": trunk(hips_y + 0.3 * (neck[1] - hips_y)),
-        "chest": trunk(hips_y + 0.62 * (neck[1] - hips_y)),
+        "hips": hips,
+        "spine": trunk(hips_y + rule.spine_at * (neck[1] - hips_y)),
+        "chest": trunk(hips_y + rule.chest_at * (neck[1] - hips_y)),
         "neck": neck,
         "head": trunk(skull_y),
     }
