@@ -16,6 +16,11 @@ HUMAN_HEIGHT_M = 1.7
 
 FLOOR_TOLERANCE = 0.02
 """A side of the bounding box within this fraction of the model's size of 0 is "on the floor"."""
+NEAR_FLOOR = 0.1
+"""Within this fraction of the model's extent along an axis, its minimum is "near the floor":
+soles, a base or a stray vertex a little below 0 still stand on it."""
+STANDING_RATIO = 2.0
+"""Taller along one axis than the other by this much is a standing figure, not a slab."""
 
 
 def guess_up(lo: np.ndarray, hi: np.ndarray, file_format: str) -> tuple[str, bool, str]:
@@ -26,20 +31,35 @@ def guess_up(lo: np.ndarray, hi: np.ndarray, file_format: str) -> tuple[str, boo
     the model extends above it) and its height (taller along up than along the other of y, z;
     x is left out, a T-pose is as wide as it is tall). The guess is certain when both agree, or
     when one is clearly taller; STL (CAD) breaks a tie towards Z.
+
+    The floor alone does not outvote height: a Y-up figure whose soles dip a little below
+    y = 0 and whose back happens to sit at z = 0 is on the "z floor" only by accident. When the
+    axis it is clearly taller along is near the floor too (within :data:`NEAR_FLOOR` of its
+    extent), height decides. A slab lying on the floor (a rug, a board) is far from the floor
+    along its long side, so the floor still wins there.
     """
     if file_format in ("glb", "gltf"):
         return "y", True, "glTF is +Y up"
     extent = hi - lo
     size = float(extent.max()) or 1.0
+    axes = (("y", 1), ("z", 2))
     floor = {a: abs(float(lo[i])) <= FLOOR_TOLERANCE * size and float(hi[i]) > 0
-             for a, i in (("y", 1), ("z", 2))}
+             for a, i in axes}
+    near = {a: abs(float(lo[i])) <= NEAR_FLOOR * float(extent[i]) and float(hi[i]) > 0
+            for a, i in axes}
     tall = {"y": float(extent[1]), "z": float(extent[2])}
     taller = "z" if tall["z"] > tall["y"] else "y"
-    clearly = max(tall.values()) > 1.2 * min(tall.values())
+    ratio = max(tall.values()) / max(min(tall.values()), 1e-12 * size)
+    clearly = ratio > 1.2
     if floor["y"] != floor["z"]:
         axis = "y" if floor["y"] else "z"
         if taller == axis or not clearly:
             return axis, True, f"feet at {axis} = 0 and tallest along {axis}"
+        if near[taller]:
+            return taller, ratio > STANDING_RATIO, (
+                f"feet near {taller} = 0 and {ratio:.1f} times taller along {taller} than "
+                f"along {axis}" + ("" if ratio > STANDING_RATIO else
+                                   f"; pass --up {axis} if it lies down"))
         return axis, False, (f"feet at {axis} = 0 but taller along {taller}; "
                              f"pass --up {taller} if it lies down")
     if clearly:

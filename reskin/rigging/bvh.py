@@ -9,10 +9,13 @@ the tip of a chain.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from reskin.core.errors import ReskinError
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,30 +83,65 @@ def _axis_rotations(axis: str, degrees: np.ndarray) -> np.ndarray:
     return m
 
 
+class BvhError(ReskinError, ValueError):
+    """A BVH file that cannot be read or holds values no motion can have. One line naming the
+    file (and line) and the joint or field; a ValueError too, for callers that catch those."""
+
+
+_CHANNEL = re.compile(r"^[XYZ](position|rotation)$", re.IGNORECASE)
+# An offset beyond this (in any unit: 10 km in metres, 100 m in centimetres) is no skeleton.
+MAX_OFFSET = 1e4
+# A bone this many times the median bone is a corrupt offset, not a long limb (the fixtures'
+# worst ratio is under 10: MakeHuman's thigh against its face bones).
+MAX_BONE_RATIO = 100.0
+
+
 def read_bvh(path: str | Path) -> BvhMotion:
-    """Parse a BVH file. Raises ValueError naming the line on malformed input."""
-    text = Path(path).read_text(errors="replace")
+    """Parse and check a BVH file.
+
+    Raises :class:`BvhError` (one line naming the file, line and joint or field) on malformed
+    input: a CHANNELS count that disagrees with the channels listed, motion lines that disagree
+    with the frame count or the channel count, a non-numeric value, NaN or Inf anywhere, a joint
+    name used twice, or an absurd offset (beyond :data:`MAX_OFFSET`, or a bone longer than
+    :data:`MAX_BONE_RATIO` times the median bone).
+    """
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError as exc:
+        raise BvhError(f"cannot read the file ({exc.strerror or exc})", file=path) from None
     tokens: list[tuple[str, int]] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         tokens += [(t, lineno) for t in line.split()]
     pos = 0
 
+    def fail(message: str, line: int | None = None, field: str | None = None) -> BvhError:
+        return BvhError(message, file=f"{path}:{line}" if line else path, field=field)
+
     def take(expect: str | None = None) -> str:
         nonlocal pos
         if pos >= len(tokens):
-            raise ValueError(f"{path}: unexpected end of file")
+            raise fail("unexpected end of file")
         tok, line = tokens[pos]
         if expect is not None and tok.upper() != expect.upper():
-            raise ValueError(f"{path}:{line}: expected {expect!r}, found {tok!r}")
+            raise fail(f"expected {expect!r}, found {tok!r}", line)
         pos += 1
         return tok
 
-    def number() -> float:
-        tok, line = tokens[pos] if pos < len(tokens) else ("<eof>", -1)
+    def number(field: str) -> float:
+        tok, line = tokens[pos] if pos < len(tokens) else ("<eof>", None)
         try:
             value = float(take())
         except ValueError:
-            raise ValueError(f"{path}:{line}: expected a number, found {tok!r}") from None
+            raise fail(f"expected a number, found {tok!r}", line, field) from None
+        if not np.isfinite(value):
+            raise fail(f"{tok} is not a finite number", line, field)
+        return value
+
+    def offset(field: str) -> list[float]:
+        line = tokens[pos][1] if pos < len(tokens) else None
+        value = [number(field), number(field), number(field)]
+        if max(abs(v) for v in value) > MAX_OFFSET:
+            raise fail(f"offset {value} is absurd (beyond {MAX_OFFSET:g} units)", line, field)
         return value
 
     names: list[str] = []
@@ -111,47 +149,73 @@ def read_bvh(path: str | Path) -> BvhMotion:
     offsets: list[list[float]] = []
     ends: list[list[float]] = []
     channels: list[list[str]] = []
+    lines: list[int] = []  # the OFFSET line of each joint, for the bone-length check
     take("HIERARCHY")
     stack: list[int] = []
     kind = take()
     while True:
         if kind.upper() in ("ROOT", "JOINT"):
+            line = tokens[pos][1] if pos < len(tokens) else None
             name = take()
+            if name in names:
+                raise fail(f"this joint name is used twice (first on line "
+                           f"{lines[names.index(name)]})", line, f"joint {name!r}")
             names.append(name)
             parents.append(stack[-1] if stack else -1)
             ends.append([np.nan] * 3)
             take("{")
+            lines.append(tokens[pos][1] if pos < len(tokens) else 0)
             take("OFFSET")
-            offsets.append([number(), number(), number()])
+            # The root's offset only places the skeleton (its position channels replace it).
+            offsets.append(offset(f"joint {name!r} OFFSET") if stack else
+                           [number(f"joint {name!r} OFFSET") for _ in range(3)])
+            line = tokens[pos][1] if pos < len(tokens) else None
             take("CHANNELS")
-            count = int(number())
-            channels.append([take() for _ in range(count)])
+            count = number(f"joint {name!r} CHANNELS")
+            listed = []
+            while pos < len(tokens) and _CHANNEL.match(tokens[pos][0]):
+                listed.append(take())
+            if count > len(listed) and pos < len(tokens) and tokens[pos][0].upper() not in (
+                    "JOINT", "END", "}"):
+                raise fail(f"unknown channel {tokens[pos][0]!r} (expected Xposition ... "
+                           "Zrotation)", tokens[pos][1], f"joint {name!r} CHANNELS")
+            if count != len(listed):
+                raise fail(f"CHANNELS says {count:g} but lists {len(listed)} channels "
+                           f"({' '.join(listed) or 'none'})", line, f"joint {name!r} CHANNELS")
+            channels.append(listed)
             stack.append(len(names) - 1)
         elif kind.upper() == "END":
+            if not stack:
+                raise fail("End Site outside a joint", tokens[pos - 1][1])
             take("Site")
             take("{")
             take("OFFSET")
-            ends[stack[-1]] = [number(), number(), number()]
+            ends[stack[-1]] = offset(f"End Site of {names[stack[-1]]!r} OFFSET")
             take("}")
         elif kind == "}":
             stack.pop()
             if not stack:
                 break
         else:
-            raise ValueError(f"{path}:{tokens[pos - 1][1]}: unexpected {kind!r} in HIERARCHY")
+            raise fail(f"unexpected {kind!r} in HIERARCHY", tokens[pos - 1][1])
         kind = take()
+    _check_bone_lengths(path, names, offsets, ends, parents, lines)
     take("MOTION")
     take("Frames:")
-    frames = int(number())
+    frames_line = tokens[pos][1] if pos < len(tokens) else None
+    frames = number("Frames")
+    if frames != int(frames) or frames < 1:
+        raise fail(f"must be a whole number of at least 1, found {frames:g}",
+                   frames_line, "Frames")
+    frames = int(frames)
     take("Frame")
     take("Time:")
-    dt = number()
+    dt_line = tokens[pos][1] if pos < len(tokens) else None
+    dt = number("Frame Time")
+    if not dt > 0:
+        raise fail(f"must be positive, found {dt:g}", dt_line, "Frame Time")
     width = sum(len(c) for c in channels)
-    values = np.array([float(t) for t, _ in tokens[pos : pos + frames * width]])
-    if len(values) != frames * width or frames < 1 or not dt > 0:
-        raise ValueError(f"{path}: expected {frames} frames of {width} channels and a positive "
-                         f"frame time, found {len(values)} values, frame time {dt}")
-    values = values.reshape(frames, width)
+    values = _motion_values(path, tokens[pos:], frames, width, names, channels)
     j = len(names)
     rot = np.tile(np.eye(3), (frames, j, 1, 1))
     trans = np.repeat(np.array(offsets)[None], frames, axis=0)
@@ -159,8 +223,6 @@ def read_bvh(path: str | Path) -> BvhMotion:
     for i, chans in enumerate(channels):
         for ch in chans:
             axis, what = ch[0].lower(), ch[1:].lower()
-            if axis not in "xyz" or what not in ("rotation", "position"):
-                raise ValueError(f"{path}: joint {names[i]!r} has unknown channel {ch!r}")
             if what == "rotation":
                 rot[:, i] = rot[:, i] @ _axis_rotations(axis, values[:, col])
             elif parents[i] < 0:
@@ -176,3 +238,56 @@ def read_bvh(path: str | Path) -> BvhMotion:
         fps = float(round(fps))
     return BvhMotion(tuple(names), np.array(parents, np.int64), np.array(offsets, np.float64),
                      np.array(ends, np.float64), fps, rot, trans)
+
+
+def _check_bone_lengths(path: str | Path, names: list[str], offsets: list[list[float]],
+                        ends: list[list[float]], parents: list[int], lines: list[int]) -> None:
+    """Refuse a bone (a non-root offset or an End Site) longer than MAX_BONE_RATIO times the
+    median non-zero bone: a corrupt offset would scale or tear the retargeted skeleton."""
+    lengths = [(float(np.linalg.norm(offsets[i])), f"joint {names[i]!r} OFFSET", lines[i])
+               for i in range(len(names)) if parents[i] >= 0]
+    lengths += [(float(np.linalg.norm(e)), f"End Site of {names[i]!r} OFFSET", None)
+                for i, e in enumerate(ends) if not np.isnan(e).any()]
+    nonzero = [n for n, _, _ in lengths if n > 0]
+    if len(nonzero) < 3:
+        return
+    median = float(np.median(nonzero))
+    for length, field, line in lengths:
+        if length > MAX_BONE_RATIO * median:
+            raise BvhError(f"bone of length {length:g} is {length / median:.0f} times the "
+                           f"median bone ({median:g}); the offset is corrupt",
+                           file=f"{path}:{line}" if line else path, field=field)
+
+
+def _motion_values(path: str | Path, tokens: list[tuple[str, int]], frames: int, width: int,
+                   names: list[str], channels: list[list[str]]) -> np.ndarray:
+    """(frames, width) float64 motion values; BvhError naming the line and the joint's channel
+    of the first value that is missing, extra, non-numeric or not finite.
+
+    Frames are one per line; a writer that wraps a frame over several lines is read as long as
+    the total count is right.
+    """
+    if len(tokens) != frames * width:
+        rows: dict[int, int] = {}
+        for _, line in tokens:
+            rows[line] = rows.get(line, 0) + 1
+        for f, (line, n) in enumerate(rows.items()):
+            if n != width:
+                raise BvhError(f"frame {f + 1} has {n} values but CHANNELS declare {width}",
+                               file=f"{path}:{line}", field="MOTION")
+        line = list(rows)[frames] if len(rows) > frames else None
+        raise BvhError(f"Frames says {frames} but the file has {len(rows)} lines of motion",
+                       file=f"{path}:{line}" if line else path, field="MOTION")
+    columns = [f"joint {n!r} {ch}" for n, chans in zip(names, channels, strict=True)
+               for ch in chans]
+    values = np.empty(frames * width)
+    for k, (tok, line) in enumerate(tokens):
+        try:
+            values[k] = float(tok)
+        except ValueError:
+            raise BvhError(f"frame {k // width + 1}: expected a number, found {tok!r}",
+                           file=f"{path}:{line}", field=columns[k % width]) from None
+        if not np.isfinite(values[k]):
+            raise BvhError(f"frame {k // width + 1}: {tok} is not a finite number",
+                           file=f"{path}:{line}", field=columns[k % width])
+    return values.reshape(frames, width)

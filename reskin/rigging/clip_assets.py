@@ -186,6 +186,8 @@ def import_bvh_clip(lib: Library, path: str | Path, name: str, *, license: str |
         convention = detect_convention(bvh.names)
         skeleton, scale = bvh_rest_skeleton(bvh, convention)
         clip = retarget_bvh(bvh, skeleton, name=name, convention=convention)
+    except ReskinError:
+        raise  # read_bvh's own one line, file:line and joint or field
     except ValueError as exc:
         # read_bvh already names the file (and line); the others do not.
         msg = str(exc)

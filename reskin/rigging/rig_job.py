@@ -9,6 +9,7 @@ reuses a rig made from the command line and the command reuses one a build made.
 from __future__ import annotations
 
 import hashlib
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,6 +162,14 @@ def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None
         raise ReskinError(f"influences must be 4 or 8, got {influences}", field="--influences")
     base = lib.get(ref)
     if base.kind != "character":
+        # Say the command that fixes it, with the file it came from when the library knows it.
+        # A name keeps its kind, so the character needs a name of its own.
+        source = base.provenance.get("source") if base.kind == "prop" else None
+        if source:
+            new_name = f"{base.name[:54]}-character"
+            raise ReskinError(f"{base.ref} is a prop, and rig rigs characters; import the file "
+                              f"again as a character under a new name: reskin asset import "
+                              f"{shlex.quote(str(source))} --name {new_name} --kind character")
         raise ReskinError(f"{base.ref} is a {base.kind}; rig rigs characters: import it again "
                           "with --kind character")
     if "mesh.npz" not in base.blobs:

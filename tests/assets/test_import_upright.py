@@ -68,3 +68,58 @@ def test_an_uncertain_guess_is_reported_on_import_and_in_asset_show(tmp_path):
     assert f"{path}: warning: {said}" in result.output
     shown = runner.invoke(main, ["asset", "show", "crate", "-s", str(tmp_path / "s")])
     assert f"  warning: {said}" in shown.output.splitlines()
+
+
+def _placed(v: np.ndarray, *, soles: float, back_at_zero: bool) -> np.ndarray:
+    """The Y-up body with its soles ``soles`` (fraction of height) off y = 0 and, if asked, its
+    back on z = 0: a file's own placement, which must not decide the up axis by accident."""
+    v = v.copy()
+    v[:, 1] += soles * np.ptp(v[:, 1]) - v[:, 1].min()
+    if back_at_zero:
+        v[:, 2] -= v[:, 2].min()
+    return v
+
+
+# Metres, centimetres, millimetres, inches.
+SCALES = (1.0, 100.0, 1000.0, 1 / 0.0254)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("rotate", [False, True], ids=["y_up", "z_up"])
+@pytest.mark.parametrize("soles, back_at_zero", [
+    (0.0, False), (0.0, True), (-0.03, True), (0.02, True), (-0.05, False)])
+def test_a_standing_humanoid_is_guessed_upright_wherever_it_stands(body, scale, rotate, soles,
+                                                                   back_at_zero):
+    v = _placed(body[0], soles=soles, back_at_zero=back_at_zero)
+    src = (v @ Y_TO_Z_UP.T if rotate else v) * scale
+    axis, certain, why = guess_up(src.min(axis=0), src.max(axis=0), "obj")
+    assert (axis, certain) == ("z" if rotate else "y", True), why
+
+
+def test_a_slab_on_the_floor_still_lies_on_it():
+    # A rug 3 long, 1 cm thick, on z = 0 (Z-up) or y = 0 (Y-up): the floor, not the long side.
+    assert guess_up(np.array([-1, -1.5, 0.0]), np.array([1, 1.5, 0.01]), "obj")[0] == "z"
+    assert guess_up(np.array([-1, 0.0, -1.5]), np.array([1, 0.01, 1.5]), "obj")[0] == "y"
+
+
+@pytest.mark.parametrize("scale", [1.0, 100.0])
+@pytest.mark.parametrize("kind", [None, "character"])
+def test_y_up_obj_with_its_back_on_z_zero_imports_standing(tmp_path, libroot, body, scale, kind):
+    """The reported case: a Y-up humanoid OBJ, feet at y = 0 (soles a little below), imported as
+    a new user would (as a prop, and as a character), stands upright, head up."""
+    v0, f = body
+    v = _placed(v0, soles=-0.03, back_at_zero=True) * scale
+    path = _obj(tmp_path / "standing.obj", v, f)
+    rec, report = import_file(libroot, path, "hero", ImportOptions(kind=kind))
+    norm = rec.provenance["normalization"]
+    assert norm["up"] == "y" and norm["up_certain"], norm["up_reason"]
+    assert not [x for x in report.findings if x.code == "up_uncertain"]
+    with Library(libroot) as lib:
+        out = unpack_arrays(lib.read_blob(rec.blobs["mesh.npz"]))["vertices"]
+    assert out[:, 1].min() == pytest.approx(0.0, abs=1e-4)
+    height = np.ptp(out[:, 1])
+    assert height == pytest.approx(np.ptp(v0[:, 1]) * scale * {1.0: 1.0, 100.0: 0.01}[scale],
+                                   rel=1e-3)
+    # Head up: the source's highest vertex is still the highest.
+    top = int(np.argmax(v[:, 1]))
+    assert out[top, 1] == pytest.approx(height, abs=1e-3 * height)

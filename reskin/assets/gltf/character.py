@@ -49,8 +49,8 @@ def _skin_attributes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Clean per-vertex influences into what glTF and its validator accept.
 
-    joints  : (s, 4) integer joint indices; weights : (s, 4) non-negative weights
-    returns (joints (s, 4) uint8|uint16, weights (s, 4) float32 with rows summing to 1 in float32)
+    joints  : (s, k) integer joint indices; weights : (s, k) non-negative weights; k is 4 or 8
+    returns (joints (s, k) uint8|uint16, weights (s, k) float32 with rows summing to 1 in float32)
     """
     j = np.asarray(joints).astype(np.int64)
     w = np.asarray(weights, np.float64).copy()
@@ -62,8 +62,9 @@ def _skin_attributes(
     if (used & ((j < 0) | (j >= n_joints))).any():
         raise ValueError(f"joints must index the skeleton's {n_joints} joints")
     # The same joint twice in one row is invalid glTF: fold the later weight into the first.
-    for a in range(4):
-        for b in range(a + 1, 4):
+    k = j.shape[1]
+    for a in range(k):
+        for b in range(a + 1, k):
             dup = used[:, a] & used[:, b] & (j[:, a] == j[:, b])
             w[dup, a] += w[dup, b]
             w[dup, b] = 0.0
@@ -143,10 +144,9 @@ def _check_inputs(
     mesh: Mesh, skeleton: Skeleton, joints: np.ndarray, weights: np.ndarray, clips: Sequence[Clip]
 ) -> None:
     n = len(mesh.vertices)
-    if joints.shape != (n, 4) or weights.shape != (n, 4):
-        raise ValueError(
-            f"joints and weights must be ({n}, 4), got {joints.shape} and {weights.shape}"
-        )
+    if joints.shape != weights.shape or joints.shape not in ((n, 4), (n, 8)):
+        raise ValueError(f"joints and weights must both be ({n}, 4) or ({n}, 8), got "
+                         f"{joints.shape} and {weights.shape}")
     if len(mesh.faces) == 0:
         raise ValueError("mesh has no faces")
     if len(skeleton.names) == 0:
@@ -220,9 +220,15 @@ def character_body(
         "POSITION": buf.accessor(positions, target=ARRAY_BUFFER, bounds=True),
         "NORMAL": buf.accessor(normals, target=ARRAY_BUFFER),
         "TEXCOORD_0": buf.accessor(texcoords, target=ARRAY_BUFFER),
-        "JOINTS_0": buf.accessor(skin_j, target=ARRAY_BUFFER),
-        "WEIGHTS_0": buf.accessor(skin_w, target=ARRAY_BUFFER),
     }
+    # glTF carries influences four at a time: 8 per vertex are JOINTS_0/WEIGHTS_0 (the first
+    # four) and JOINTS_1/WEIGHTS_1 (the next four); the weights of both sets sum to 1.
+    for k in range(skin_j.shape[1] // 4):
+        cols = slice(4 * k, 4 * k + 4)
+        attributes[f"JOINTS_{k}"] = buf.accessor(np.ascontiguousarray(skin_j[:, cols]),
+                                                 target=ARRAY_BUFFER)
+        attributes[f"WEIGHTS_{k}"] = buf.accessor(np.ascontiguousarray(skin_w[:, cols]),
+                                                  target=ARRAY_BUFFER)
     indices = buf.accessor(faces.reshape(-1).astype(index_dtype), target=ELEMENT_ARRAY_BUFFER)
     doc["meshes"] = [{"name": f"{name}_mesh", "primitives": [
         {"attributes": attributes, "indices": indices, "material": 0, "mode": TRIANGLES}]}]
@@ -335,8 +341,10 @@ def write_character_glb(
 
     mesh        : the welded character mesh, n vertices; split at UV seams here (s >= n vertices)
     skeleton    : j joints, rest rotations identity; joint i becomes node ``2 + i``
-    joints      : (n, 4) uint16 skin joint indices into ``skeleton.names`` per welded vertex
-    weights     : (n, 4) float32 skin weights, >= 0, any positive row sum (renormalised here)
+    joints      : (n, 4) or (n, 8) uint16 skin joint indices into ``skeleton.names`` per welded
+                  vertex; 8 influences are written as JOINTS_0 + JOINTS_1
+    weights     : (n, 4) or (n, 8) float32 skin weights, >= 0, any positive row sum
+                  (renormalised here); 8 as WEIGHTS_0 + WEIGHTS_1
     name        : name of the character node (and prefix of mesh, material, skin names)
     texture_png : PNG bytes of the base colour texture, embedded in the GLB; None for no texture
     base_color  : RGBA factor multiplying the texture, each in [0, 1]
