@@ -21,6 +21,7 @@ import numpy as np
 import reskin
 from reskin.assets import normalize
 from reskin.assets.arrays import pack_arrays
+from reskin.assets.gltf.bind_pose import reset_to_bind_pose
 from reskin.assets.gltf.read import GltfDocument, load_gltf
 from reskin.assets.gltf.repair import Part, flatten, repair
 from reskin.assets.gltf.write import write_glb
@@ -135,6 +136,7 @@ def prepare(path: str | Path, opts: ImportOptions | None = None) -> PreparedImpo
         data = read_limited(path, opts.limits.max_file_bytes)
         doc, files = read_document(path, data, fmt, opts, report)
         repair(doc, report)
+        reset_to_bind_pose(doc, report)  # the library's rest pose is the bind pose (issue #14)
         parts = flatten(doc)
         if not parts:
             report.fatal("no_faces", "the scene has no triangles")
