@@ -165,7 +165,7 @@ def prepare(path: str | Path, opts: ImportOptions | None = None) -> PreparedImpo
         "stage": "imported", "format": fmt, "vertices": len(mesh.vertices),
         "faces": len(mesh.faces), "parts": list(mesh.part_names), "height": mesh.height,
         "size_m": norm["size_m"], "skins": len(js.get("skins", [])),
-        "joints": sum(len(s.get("joints", [])) for s in js.get("skins", [])),
+        "joints": len({int(j) for s in js.get("skins", []) for j in s.get("joints", [])}),
         "animations": animations,
         "morph_targets": sum(len(p.get("targets", [])) for m in js.get("meshes", [])
                              for p in m.get("primitives", [])),

@@ -119,7 +119,10 @@ class ExternalReader:
 
 
 def sniff_image(data: bytes) -> str | None:
-    """The MIME type of PNG or JPEG bytes (the two glTF core formats), else None."""
+    """The MIME type of PNG or JPEG bytes (the two glTF core formats) or WebP
+    (``EXT_texture_webp``), else None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return "image/png"
     if data[:3] == b"\xff\xd8\xff":
@@ -139,7 +142,7 @@ def check_image(data: bytes, limits: Limits, *, where: str) -> str:
 
     mime = sniff_image(data)
     if mime is None:
-        raise ReskinError("image is neither PNG nor JPEG", field=where)
+        raise ReskinError("image is neither PNG, JPEG nor WebP", field=where)
     try:
         with Image.open(io.BytesIO(data)) as im:
             w, h = im.size

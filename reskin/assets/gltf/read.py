@@ -15,12 +15,14 @@ import numpy as np
 
 from reskin.assets.gltf.accessors import accessor_layout, decode_accessor, to_float, view_bytes
 from reskin.assets.gltf.glb import split_glb
+from reskin.assets.gltf.meshopt import decompress_views, is_fallback
 from reskin.assets.safe_io import ExternalReader, Limits, check_image, decode_data_uri
 from reskin.core.errors import ReskinError
 
 # Extensions whose absence of support changes nothing we store (materials are kept verbatim).
 SUPPORTED_REQUIRED = {"KHR_texture_transform", "KHR_mesh_quantization", "KHR_materials_unlit",
-                      "KHR_materials_emissive_strength"}
+                      "KHR_materials_emissive_strength", "EXT_texture_webp",
+                      "EXT_meshopt_compression"}
 
 
 @dataclass
@@ -70,6 +72,7 @@ def load_gltf(path: Path, data: bytes, limits: Limits, *, allow_missing: bool = 
         raise ReskinError(f"needs unsupported glTF extension(s): {', '.join(sorted(unsupported))}")
     ext = ExternalReader(path.parent, limits)
     buffers = _load_buffers(doc.json, binary, ext, limits)
+    decompress_views(doc.json, buffers, limits.max_elements * 4)
     _decode_accessors(doc, buffers, limits)
     _load_images(doc, buffers, ext, limits, allow_missing)
     doc.external_files = ext.read_files
@@ -82,6 +85,9 @@ def _load_buffers(js: dict, binary: bytes | None, ext: ExternalReader, limits: L
     for i, buf in enumerate(js.get("buffers", [])):
         where = f"buffers[{i}]"
         uri = buf.get("uri")
+        if uri is None and is_fallback(buf) and (i != 0 or binary is None):
+            buffers.append(b"")  # room for meshopt-decoded data only: it holds no bytes
+            continue
         if uri is None:
             if i != 0 or binary is None:
                 raise ReskinError("buffer has no uri and there is no GLB binary chunk",
