@@ -2,12 +2,20 @@
 
 A file saved mid-animation stores the joint nodes' TRS in that pose, so its node pose is not
 the rest pose. The inverse bind matrices (IBMs) still say where each joint was when the mesh
-was bound: a joint whose world matrix is ``anchor @ inverse(IBM)`` leaves its vertices where the
-POSITION attribute puts them in the ``anchor`` frame, the world matrix of the deepest node above
-all of the skin's joints that is not itself a joint (the armature). Resetting every joint to that
-makes the node pose, and everything posed from it (:func:`reskin.assets.gltf.repair.flatten`), the
-rest pose. Skins without IBMs (identity bind matrices) are left alone: there the node pose is all
-the file says.
+was bound: in the bind pose every joint's skin matrix ``world @ IBM`` is one and the same
+matrix ``M``, the frame the POSITION attribute is placed in. Which ``M``:
+
+* the file's node pose already gives every joint the same skin matrix: that one (nothing moves);
+* else the ``anchor``, the world matrix of the deepest node above all of the skin's joints that
+  is not a joint (the armature), when the skin matrices are rigid in that frame;
+* else (the IBMs carry the mesh's own transform, e.g. a quantised mesh's dequantisation, which
+  gltfpack folds into them) the root joint keeps its placement and every other joint is put
+  back relative to it (``IBM_parent @ inverse(IBM_joint)`` is the bind-pose local transform
+  whatever ``M`` is).
+
+Resetting the joints makes the node pose, and everything posed from it
+(:func:`reskin.assets.gltf.repair.flatten`), the rest pose. Skins without IBMs (identity bind
+matrices) are left alone: there the node pose is all the file says.
 """
 
 from __future__ import annotations
@@ -123,12 +131,44 @@ def _write_local(node: dict, local: np.ndarray, animated: bool, where: str,
     node["scale"] = [float(x) for x in s]
 
 
-def reset_to_bind_pose(doc: GltfDocument, report: Report) -> float:
-    """Set every skin joint's local transform so its world matrix is ``anchor @ inv(IBM)``.
+def _frame_scale(skin_matrices: np.ndarray, anchor: np.ndarray, size: float) -> float | None:
+    """The scale of a skin's frame ``M`` relative to its anchor, from the file's (j, 4, 4) skin
+    matrices: None when they agree (the file is in a bind pose: keep it) or are not uniformly
+    scaled in the anchor frame (keep the root joint); 1.0 when ``M`` is the anchor itself."""
+    first = skin_matrices[0]
+    if max(_differs(c, first, size) for c in skin_matrices) <= AGREE_TOL:
+        return None
+    rel = np.linalg.inv(anchor)[None, :3, :3] @ skin_matrices[:, :3, :3]
+    sv = np.linalg.svd(rel, compute_uv=False)  # (j, 3): a pose turns joints, it does not scale
+    scale = float(np.median(sv))
+    if np.median(np.abs(sv / scale - 1).max(axis=1)) > 0.01:
+        return None
+    return 1.0 if abs(scale - 1) < 0.01 else scale
 
-    Skins are taken in order; a joint shared by several skins takes the first skin's bind
-    matrix, and a later skin whose bind matrices disagree is reported (warning). Nodes between
-    joints that are not joints keep their local transforms. Returns the largest distance (file
+
+def _frame(s: int, anchors: dict[int, tuple[int, float]], world: np.ndarray,
+           place: np.ndarray, ibm: np.ndarray) -> np.ndarray:
+    """Skin ``s``'s frame ``M`` (4, 4), found at its root joint, now placed at ``place`` with
+    inverse bind matrix ``ibm``: the anchor's world; the anchor's scaled by the dequantisation
+    scale with the root joint staying where it is; or (neither) the root joint's skin matrix."""
+    if s not in anchors:
+        return place @ ibm
+    a, scale = anchors[s]
+    frame = world[a].copy() if a >= 0 else np.eye(4)
+    if scale != 1.0:
+        frame[:3, :3] *= scale
+        frame[:3, 3] = 0.0
+        frame[:3, 3] = place[:3, 3] - (frame @ np.linalg.inv(ibm))[:3, 3]
+    return frame
+
+
+def reset_to_bind_pose(doc: GltfDocument, report: Report) -> float:
+    """Set every skin joint's local transform so that all its skin matrices are one frame.
+
+    The frame is chosen per skin as the module says. Skins are taken in order; a joint shared by
+    several skins takes the first skin's bind matrix, and a later skin whose bind matrices
+    disagree is reported (warning). Nodes between joints that are not joints keep their local
+    transforms; a joint stored as ``matrix`` stays a matrix. Returns the largest distance (file
     units, metres for glTF) a joint's origin moved; a ``bind_pose_reset`` "repaired" finding is
     added when any joint moved or turned noticeably. Expects :func:`repair.check_skins` passed.
     """
@@ -140,24 +180,29 @@ def reset_to_bind_pose(doc: GltfDocument, report: Report) -> float:
     parents = gs.parent_table(js)
     local = np.stack([gs.node_local(n) for n in nodes])
     old_world = gs.world_matrices(js, local)
-    claims: dict[int, list[tuple[int, np.ndarray, int]]] = {}  # node -> [(skin, inv IBM, anchor)]
-    for s, skin in enumerate(skins):
-        if "inverseBindMatrices" not in skin:
-            continue
-        joints = [int(j) for j in skin["joints"]]
-        ibm = as_float(doc, int(skin["inverseBindMatrices"])).reshape(-1, 4, 4).transpose(0, 2, 1)
-        bind = np.linalg.inv(ibm[: len(joints)])
-        anchor = _anchor(joints, parents)
-        for j, b in zip(joints, bind, strict=True):
-            claims.setdefault(j, []).append((s, b, anchor))
-    if not claims:
+    with_ibm = [s for s, skin in enumerate(skins) if "inverseBindMatrices" in skin]
+    if not with_ibm:
         return 0.0
-    claimed = sorted(claims)
+    claimed = sorted({int(j) for s in with_ibm for j in skins[s]["joints"]})
     span = old_world[claimed][:, :3, 3]
     size = max(float((span.max(0) - span.min(0)).max()), 1e-9)
+    claims: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}  # node -> [(skin, IBM, inv)]
+    anchors: dict[int, tuple[int, float]] = {}  # skin -> (anchor node, scale); absent: kept
+    for s in with_ibm:
+        joints = [int(j) for j in skins[s]["joints"]]
+        ibm = as_float(doc, int(skins[s]["inverseBindMatrices"])).reshape(-1, 4, 4)
+        ibm = ibm.transpose(0, 2, 1)[: len(joints)]
+        anchor = _anchor(joints, parents)
+        a_world = old_world[anchor] if anchor >= 0 else np.eye(4)
+        scale = _frame_scale(old_world[joints] @ ibm, a_world, size)
+        if scale is not None:
+            anchors[s] = (anchor, scale)
+        for j, m, b in zip(joints, ibm, np.linalg.inv(ibm), strict=True):
+            claims.setdefault(j, []).append((s, m, b))
 
     world = old_world.copy()
     new_local = local.copy()
+    frames: dict[int, np.ndarray] = {}  # skin -> its frame M, once known
     changed: list[int] = []
     disagree: dict[int, tuple[int, float, int]] = {}  # later skin -> (joints, worst, first skin)
     for n in _topological(parents):
@@ -166,9 +211,15 @@ def reset_to_bind_pose(doc: GltfDocument, report: Report) -> float:
         if n not in claims:
             world[n] = current
             continue
-        targets = [(s, (world[a] if a >= 0 else np.eye(4)) @ b) for s, b, a in claims[n]]
-        first, target = targets[0]
-        for s, t in targets[1:]:
+        target = None
+        for s, ibm, inv in claims[n]:
+            if s not in frames:  # in topological order, the first joint met is a root joint
+                place = current if target is None else target  # where it is (or goes)
+                frames[s] = _frame(s, anchors, world, place, ibm)
+            t = frames[s] @ inv
+            if target is None:
+                target, first = t, s
+                continue
             d = _differs(t, target, size)
             if d > AGREE_TOL:
                 count, worst, _ = disagree.get(s, (0, 0.0, first))
@@ -194,8 +245,11 @@ def reset_to_bind_pose(doc: GltfDocument, report: Report) -> float:
     turned = max(_angle(world[n], old_world[n]) for n in claimed)
     largest = float(moved.max(initial=0.0))
     if changed:
+        kept = [s for s in with_ibm if s not in anchors]
         report.add("bind_pose_reset", "repaired",
                    f"reset {len(changed)} joints from the file's node pose to the bind pose of "
                    f"the inverse bind matrices (largest move {largest:.3g} m, turn "
-                   f"{np.degrees(turned):.3g} deg)", "skins")
+                   f"{np.degrees(turned):.3g} deg" + (
+                       "; root joint kept in place" if kept and len(kept) == len(with_ibm)
+                       else "") + ")", "skins")
     return largest
