@@ -93,19 +93,26 @@ def _repair_weights(doc: GltfDocument, prim: dict, skin: dict | None, report: Re
                    where)
 
 
-def _cycle_above(js: dict, start: int) -> list[int] | None:
-    """The nodes of the parent cycle found walking up from node ``start``, or None."""
+def _cycle_through(js: dict, start: int) -> list[int] | None:
+    """Nodes on a child-link cycle back to node ``start`` (``start`` first), or None."""
     nodes = js.get("nodes", [])
-    parent: dict[int, int] = {}
-    for i, node in enumerate(nodes):
-        for c in node.get("children", []):
-            parent.setdefault(int(c), i)
-    path, k = [start], start
-    while k in parent:
-        k = parent[k]
-        if k in path:
-            return path[path.index(k):]
-        path.append(k)
+
+    def children(k: int) -> list[int]:
+        return [int(c) for c in nodes[k].get("children", []) if 0 <= int(c) < len(nodes)]
+
+    came_from: dict[int, int] = {}
+    todo = [start]
+    while todo:  # breadth first, each node once: bounded by the node count
+        k = todo.pop(0)
+        for c in children(k):
+            if c == start:
+                path = [k]
+                while path[-1] != start:
+                    path.append(came_from[path[-1]])
+                return path[::-1]
+            if c not in came_from:
+                came_from[c] = k
+                todo.append(c)
     return None
 
 
@@ -153,11 +160,10 @@ def check_skins(doc: GltfDocument, report: Report) -> None:
     except ReskinError as exc:
         for s, skin in enumerate(skins):
             for k, j in enumerate(skin["joints"]):
-                cycle = _cycle_above(js, j)
+                cycle = _cycle_through(js, j)
                 if cycle:
                     report.fatal("joint_cycle", "joints form a cycle in the node hierarchy "
-                                 f"(node {' -> '.join(map(str, cycle + cycle[:1]))}, child to "
-                                 "parent)",
+                                 f"(children: {' -> '.join(map(str, cycle + cycle[:1]))})",
                                  f"skins[{s}].joints[{k}]")
         report.fatal("node_cycle", exc.message, exc.field or "nodes")
 
