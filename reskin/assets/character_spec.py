@@ -1,13 +1,47 @@
-"""cast/<name>/character.yaml: how a character is made, and the traits no wardrobe may change."""
+"""cast/<name>/character.yaml: how a character is made, and the traits no wardrobe may change.
+
+A character is either generated (``generator: humanoid`` with ``params``) or comes from a file
+(``source: models/hero.glb`` inside the series folder, or ``source: asset:hero@3`` in the
+library), never both: the first build imports the file once, rigs it once (its own humanoid
+skeleton, or joints fitted by reskin) and every later build reuses those versions.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from reskin.core.colors import parse_color
-from reskin.core.fields import load_yaml
+from reskin.core.fields import Fields, load_yaml
+
+SOURCE_SUFFIXES = (".glb", ".gltf", ".vrm", ".fbx", ".obj", ".ply", ".stl")
+RIG_MODES = ("own", "auto")
+ASSET_PREFIX = "asset:"
+
+
+@dataclass(frozen=True)
+class CharacterSource:
+    """Where an imported character comes from.
+
+    path   : the file inside the series folder (None for a library asset)
+    asset  : ``NAME@V`` of a library asset (None for a file)
+    sha256 : of the file's bytes (what keys the import; a moved file is the same character)
+    rig    : "own" (the file's humanoid skin), "auto" (fitted by reskin) or None (own when the
+             file has a skin the name maps recognise, else auto)
+    """
+
+    path: Path | None
+    asset: str | None
+    sha256: str | None
+    unit: str = "auto"
+    up: str = "auto"
+    rig: str | None = None
+
+    def key(self) -> dict:
+        return {"sha256": self.sha256, "asset": self.asset, "unit": self.unit, "up": self.up,
+                "rig": self.rig}
 
 
 @dataclass(frozen=True)
@@ -21,28 +55,75 @@ class CharacterSpec:
     author: str
     license: str
     file: str
+    source: CharacterSource | None = None
+    """Set for a character from a file; then ``params`` is empty and the colours are unused."""
+    author_given: bool = True
+    license_given: bool = True
+    """Whether the YAML named them (else a file's own metadata may)."""
 
     def identity(self) -> dict:
         """Everything that makes this person recognisable, as plain data (hashed into the rig)."""
+        if self.source is not None:
+            return {"source": self.source.key()}
         return {"params": self.params, "skin_tone": self.skin_tone, "hair": self.hair,
                 "eyes": self.eyes}
 
 
-def load_character(path: str | Path) -> CharacterSpec:
+def _source(f: Fields, root: Path) -> CharacterSource:
+    text = f.get("source", str)
+    unit = f.get("unit", str, "auto")
+    up = f.get("up", str, "auto", choices=("auto", "y", "z"))
+    rig = f.get("rig", str, None, choices=RIG_MODES)
+    from reskin.assets.normalize import UNITS
+
+    if unit != "auto" and unit not in UNITS:
+        f.error(f"unknown unit {unit!r}; expected one of auto, {', '.join(UNITS)}", "unit")
+    if text.startswith(ASSET_PREFIX):
+        ref = text[len(ASSET_PREFIX):]
+        name, _, version = ref.partition("@")
+        if not name or not version.isdigit():
+            f.error(f"pin the asset version ({ASSET_PREFIX}{name or 'name'}@1): a cast member "
+                    "must be an exact version", "source")
+        return CharacterSource(None, ref, None, unit, up, rig)
+    path = (root / text).resolve()
+    if not path.is_relative_to(root.resolve()):
+        f.error(f"{text} is outside the series folder {root}", "source")
+    if path.suffix.lower() not in SOURCE_SUFFIXES:
+        f.error(f"unsupported model file {path.suffix or text!r}; expected one of "
+                f"{', '.join(SOURCE_SUFFIXES)}", "source")
+    if not path.is_file():
+        f.error(f"file not found: {text} (paths are relative to the series folder {root})",
+                "source")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return CharacterSource(path, None, digest, unit, up, rig)
+
+
+def load_character(path: str | Path, *, series_root: str | Path | None = None) -> CharacterSpec:
+    """Parse and check a character file; ``series_root`` defaults to the folder above ``cast``."""
     from reskin.assets.generator import HumanoidParams
 
     path = Path(path)
+    root = Path(series_root) if series_root is not None else path.resolve().parents[2]
     f = load_yaml(path)
-    f.get("generator", str, "humanoid", choices=("humanoid",))
+    has_source = f.has("source")
+    if has_source and (f.has("generator") or f.has("params")):
+        f.error("give either source: (a model file) or generator:/params: (a generated "
+                "character), not both", "source")
+    if not has_source and not (f.has("generator") or f.has("params")):
+        f.error("say how the character is made: generator: humanoid (with params:) or "
+                "source: models/NAME.glb")
+    source = _source(f, root) if has_source else None
     params: dict = {}
-    if (p := f.sub("params", None)) is not None:
-        allowed = [fl.name for fl in dataclasses.fields(HumanoidParams)]
-        for key in p.keys(allowed, "generator parameter"):
-            params[key] = p.get(key, float)
-        try:
-            HumanoidParams(**params)
-        except ValueError as exc:
-            p.error(str(exc))
+    if source is None:
+        f.get("generator", str, "humanoid", choices=("humanoid",))
+        if (p := f.sub("params", None)) is not None:
+            allowed = [fl.name for fl in dataclasses.fields(HumanoidParams)]
+            for key in p.keys(allowed, "generator parameter"):
+                params[key] = p.get(key, float)
+            try:
+                HumanoidParams(**params)
+            except ValueError as exc:
+                p.error(str(exc))
     spec = CharacterSpec(
         name=path.parent.name,
         params=params,
@@ -52,6 +133,9 @@ def load_character(path: str | Path) -> CharacterSpec:
         author=f.get("author", str, "unknown"),
         license=f.get("license", str, "NOASSERTION"),
         file=str(path),
+        source=source,
+        author_given=f.has("author"),
+        license_given=f.has("license"),
     )
     f.done()
     return spec

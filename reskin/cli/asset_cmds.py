@@ -134,21 +134,29 @@ def asset_import(path: Path, name: str, kind: str | None, license_: str | None,
                  author: str | None, prompt: str | None, seed: int | None,
                  generator: str | None, unit: str, up: str, tags: tuple[str, ...],
                  allow_missing: bool, root: Path, as_json: bool) -> None:
-    """Import a GLB/glTF, OBJ(+MTL), PLY or STL file as a new asset version.
+    """Import a GLB/glTF, OBJ(+MTL), PLY, STL or FBX file as a new asset version.
 
     The file is validated first; a fatal problem refuses it with one line and leaves the library
     untouched. Repairs and the normalisation (metres, +Y up, feet at the origin) are recorded.
+    FBX files (Mixamo, Character Creator, Rocketbox, ...) are converted to GLB by Blender's own
+    FBX importer first (joints, weights, shape keys, takes and textures kept); the asset's
+    provenance names the FBX and the Blender version.
 
     \b
     Examples:
       reskin asset import model.glb --name lamp --kind prop --license CC-BY-4.0 -s my-series
+      reskin asset import hero.fbx --name hero --license LicenseRef-studio -s my-series
     """
     from reskin.assets.importer import ImportOptions, import_file
+    from reskin.pipeline.foreign import import_foreign, is_foreign
 
     opts = ImportOptions(kind=kind, license=license_, author=author, prompt=prompt, seed=seed,
                          generator=generator, unit=unit, up=up, tags=tags,
                          allow_missing=allow_missing)
-    rec, report = import_file(root / ".reskin", path, name, opts)
+    if is_foreign(path):  # through a Blender worker
+        rec, report = import_foreign(root / ".reskin", path, name, opts)
+    else:
+        rec, report = import_file(root / ".reskin", path, name, opts)
     if as_json:
         click.echo(json.dumps({"ref": rec.ref, "kind": rec.kind, "meta": rec.meta,
                                "validation": report.to_json()}, indent=2))

@@ -62,8 +62,8 @@ class Builder:
     # stages ----------------------------------------------------------------------------------
     def skins(self, cast, wardrobes) -> dict[tuple[str, str], ModelRef]:
         """Generate and rig each character once, then make each episode's skin once."""
-        from reskin.assets.characters import ensure_generated
-        from reskin.rigging.rigged import ensure_rigged, load_rigged
+        from reskin.pipeline.cast import ensure_cast_rig
+        from reskin.rigging.rigged import load_rigged
         from reskin.skins.make import ensure_skin, skin_key
 
         refs: dict[tuple[str, str], ModelRef] = {}
@@ -77,12 +77,9 @@ class Builder:
                 refs[(char, ep)] = skin_ref(self.ctx, self.ctx.lib.get(locked))
                 continue
             if char not in rig_records:
-                base, made = ensure_generated(self.ctx.lib, spec)
-                if made:
-                    self._made(base.ref, "generated")
-                rig, made = ensure_rigged(self.ctx.lib, base, spec)
-                if made:
-                    self._made(rig.ref, "rigged")
+                rig, made = ensure_cast_rig(self.ctx.lib, spec)
+                for ref, what in made:
+                    self._made(ref, what)
                 rig_records[char] = rig
             rig = rig_records[char]
             fps = self.ctx.series.fps

@@ -21,7 +21,7 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
     """What a build of ``only_episodes`` (default: all) would do for each shot, and why;
     renders nothing. It checks what the build checks first (episodes, props, locks, shots) and
     raises the same one-line ReskinError."""
-    from reskin.rigging.rigged import find_rigged
+    from reskin.pipeline.cast import find_cast_rig
     from reskin.skins.make import skin_key, skin_name
 
     cast, episodes, wardrobes = load_inputs(ctx.series)
@@ -34,7 +34,7 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
         if locked is not None:
             refs[(char, ep)] = _unlinked(ctx.lib.get(locked))
             continue
-        rig = find_rigged(ctx.lib, cast[char])
+        rig = find_cast_rig(ctx.lib, cast[char])
         found = rig and ctx.lib.find_by_key(
             "skin", skin_key(rig, cast[char], wardrobe, ctx.series.fps))
         if not found:

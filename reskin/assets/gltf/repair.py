@@ -27,6 +27,8 @@ class Part:
     positions : (n, 3) float64 world-space rest positions (skinned meshes posed by their skin)
     faces     : (m, 3) int64 triangles into positions
     uvs       : (n, 2) float32 texture coordinates, origin bottom-left (glTF's v flipped)
+    source    : (node, mesh, primitive) indices it came from: vertex i of the part is vertex i
+                of that primitive
     """
 
     name: str
@@ -34,6 +36,7 @@ class Part:
     faces: np.ndarray
     uvs: np.ndarray
     skinned: bool
+    source: tuple[int, int, int] = (-1, -1, -1)
 
 
 def _new_accessor(doc: GltfDocument, array: np.ndarray, like: dict) -> int:
@@ -254,5 +257,6 @@ def flatten(doc: GltfDocument) -> list[Part]:
                 uvs = np.zeros((len(pos), 2), np.float32)
             base = node.get("name") or mesh.get("name") or f"mesh{node['mesh']}"
             name = base if len(mesh["primitives"]) == 1 else f"{base}.{p}"
-            parts.append(Part(name, world_pos, faces, uvs, skin_m is not None and bool(sets)))
+            parts.append(Part(name, world_pos, faces, uvs, skin_m is not None and bool(sets),
+                              (i, int(node["mesh"]), p)))
     return parts

@@ -74,6 +74,22 @@ class BlenderWorker:
                                   f"(log: {self.log_path})", field=shot.get("name"))
             return msg
 
+    def convert(self, src: str | Path, out: str | Path) -> dict:
+        """Convert ``src`` (an FBX) to the GLB ``out`` with Blender's importer and exporter.
+
+        Returns the worker's reply (``blender`` version, ``meshes``, ``armatures``, ``actions``,
+        ``images`` read from disk). A file Blender cannot read, or one without a mesh, raises
+        ReskinError naming ``src``; ``out`` is then not written. The worker stays usable.
+        """
+        self._send({"op": "convert", "src": str(src), "out": str(out)})
+        msg = self._read()
+        if not msg.get("ok"):
+            if msg.get("refused"):
+                raise ReskinError(msg.get("error", "Blender refused the file"), file=src)
+            raise ReskinError(f"Blender could not convert it: {msg.get('error')} "
+                              f"(log: {self.log_path})", file=src)
+        return msg
+
     def _send(self, obj: dict) -> None:
         try:
             self._proc.stdin.write(json.dumps(obj) + "\n")

@@ -31,6 +31,8 @@ PROTO = _take_stdout()
 import bpy  # noqa: E402  (stdout must be redirected before bpy starts printing)
 from mathutils import Vector  # noqa: E402
 
+from reskin.render.blender.convert import Refused, convert_to_glb  # noqa: E402
+
 
 def to_blender(p: list[float]) -> Vector:
     """reskin (x, y-up, z-front) -> Blender (x, -z, y)."""
@@ -45,9 +47,13 @@ class Worker:
     """Holds the Blender session: the scene, the imported characters, the render settings."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """An empty session: no scene objects, no characters loaded."""
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
-        self.characters: dict[str, dict] = {}  # key -> {"root": Object, "armature": Object}
+        self.characters: dict[str, dict] = {}  # key -> {"root", "armatures", "objects", "clips"}
         self.shot_objects: list = []
 
     # characters ---------------------------------------------------------------------------
@@ -72,11 +78,14 @@ class Worker:
         self.scene.collection.objects.link(root)
         for o in tops:
             o.parent = root
-        armature = next((o for o in new if o.type == "ARMATURE"), None)
-        if armature is not None and armature.animation_data is not None:
-            # Only the action we assign per shot plays; the importer's NLA tracks stay silent.
-            armature.animation_data.use_nla = False
-        entry = {"root": root, "armature": armature, "objects": new, "clips": clips}
+        # A character made of several skinned meshes may import as several armatures (one per
+        # glTF skin): every one of them plays the shot's clip.
+        armatures = [o for o in new if o.type == "ARMATURE"]
+        for arm in armatures:
+            if arm.animation_data is not None:
+                # Only the action we assign per shot plays; the importer's NLA tracks are silent.
+                arm.animation_data.use_nla = False
+        entry = {"root": root, "armatures": armatures, "objects": new, "clips": clips}
         self.characters[cache_key] = entry
         return entry
 
@@ -105,14 +114,14 @@ class Worker:
             root.location = to_blender(member["position"])
             root.rotation_euler = (0.0, 0.0, math.radians(member["facing_deg"]))
             base = 0.0
-            arm = entry["armature"]
-            if arm is not None and member.get("clip"):
+            if entry["armatures"] and member.get("clip"):
                 action = entry["clips"].get(member["clip"])
                 if action is None:
                     raise KeyError(f"character {member['key']} has no clip {member['clip']!r}")
-                arm.animation_data_create()
-                arm.animation_data.use_nla = False
-                arm.animation_data.action = action
+                for arm in entry["armatures"]:
+                    arm.animation_data_create()
+                    arm.animation_data.use_nla = False
+                    arm.animation_data.action = action
                 base = action.frame_range[0]
             placed.append((entry, base))
 
@@ -224,6 +233,14 @@ class Worker:
         else:
             raise ValueError(f"unknown engine {engine!r}")
 
+    # conversion ------------------------------------------------------------------------------
+    def convert(self, src: str, out: str) -> dict:
+        """Convert ``src`` (FBX) to the GLB ``out``; the session is emptied before and after."""
+        try:
+            return convert_to_glb(src, out)
+        finally:
+            self.reset()  # the conversion replaced the scene the shots were set up in
+
     # rendering -------------------------------------------------------------------------------
     def render_shot(self, shot: dict) -> dict:
         placed = self.setup_shot(shot)
@@ -276,6 +293,8 @@ def main() -> None:
         try:
             if op == "render_shot":
                 result = worker.render_shot(request["shot"])
+            elif op == "convert":
+                result = worker.convert(request["src"], request["out"])
             elif op == "ping":
                 result = {}
             elif op == "quit":
@@ -286,7 +305,9 @@ def main() -> None:
             send({"ok": True, "seconds": time.perf_counter() - started, **result})
         except Exception as exc:  # report to the client; the worker stays usable
             traceback.print_exc()
-            send({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+            refused = isinstance(exc, Refused)  # the file's fault, not the worker's
+            send({"ok": False, "refused": refused,
+                  "error": str(exc) if refused else f"{type(exc).__name__}: {exc}"})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,364 @@
+"""Rigging a character that came from a file, keeping everything the file holds.
+
+An imported character's ``model.glb`` (meshes, materials, textures, morph targets, the artist's
+skeleton, weights and animations) is carried through rigging unchanged; reskin's canonical
+skeleton becomes a *mapping* onto it:
+
+- ``own``: the file's humanoid skin is used as is. The canonical joints sit on the artist joints
+  the name maps (or the VRM humanoid map) name, and the artist's weights are summed onto them
+  for reskin's own stages (previews, garments, continuity views).
+- ``auto``: a static mesh (a generator's output) gets the canonical skeleton fitted to it and
+  weights by bone heat; both are written into ``model.glb`` as a new skin, next to the file's
+  own materials and textures.
+
+Either way the rigged version stores ``model.glb`` (what skins are made from), ``mesh.npz``,
+``rig.npz`` (canonical skeleton, canonical influences on ``mesh.npz`` vertices, and the artist
+joint each canonical joint maps to) and ``atlas.npz``, so every stage that reads a
+:class:`~reskin.rigging.rigged.RiggedCharacter` works on it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reskin.assets.gltf.read import GltfDocument, as_float, load_gltf
+from reskin.assets.gltf.repair import Part, flatten
+from reskin.assets.gltf.scene import influence_sets
+from reskin.assets.safe_io import Limits
+from reskin.core.errors import ReskinError
+from reskin.core.mesh import Mesh
+
+FILE_RIG_VERSION = "1"
+RIG_MODES = ("own", "auto")
+_REQUIRED = ("hips", "spine", "head", "leftUpperArm", "leftLowerArm", "leftHand",
+             "rightUpperArm", "rightLowerArm", "rightHand", "leftUpperLeg", "leftLowerLeg",
+             "leftFoot", "rightUpperLeg", "rightLowerLeg", "rightFoot")
+"""Canonical joints an artist skeleton must map for ``own``: the limbs and the spine's ends."""
+
+
+@dataclass(frozen=True)
+class PartVertices:
+    """One primitive of ``model.glb`` and where its vertices are in ``mesh.npz``.
+
+    part  : the flattened primitive (``part.source`` = (node, mesh, primitive))
+    index : (n,) int64 for each of the primitive's n vertices, its ``mesh.npz`` vertex
+    """
+
+    part: Part
+    index: np.ndarray
+
+
+def read_model(data: bytes) -> GltfDocument:
+    """A library ``model.glb`` parsed (it was validated when imported)."""
+    return load_gltf(Path("model.glb"), data, Limits())
+
+
+def part_vertices(doc: GltfDocument, mesh: Mesh) -> list[PartVertices]:
+    """Match every primitive vertex of ``doc`` to its ``mesh.npz`` vertex.
+
+    ``mesh.npz`` is the import's flattened rest geometry welded per part, in the same part
+    order; flattening ``model.glb`` again gives the same points (up to float rounding of the
+    normalisation, hence nearest-point matching within each part rather than equality).
+    """
+    from scipy.spatial import cKDTree
+
+    parts = flatten(doc)
+    if len(parts) != len(mesh.part_names):
+        raise ReskinError(f"model.glb has {len(parts)} mesh parts but mesh.npz has "
+                          f"{len(mesh.part_names)}: the version is inconsistent")
+    out = []
+    for k, part in enumerate(parts):
+        ids = np.unique(mesh.faces[mesh.parts == k])
+        if len(ids) == 0:
+            ids = np.arange(len(mesh.vertices))
+        _, nearest = cKDTree(mesh.vertices[ids]).query(part.positions)
+        out.append(PartVertices(part, ids[nearest].astype(np.int64)))
+    return out
+
+
+def primitive_influences(doc: GltfDocument, pv: PartVertices) -> tuple[np.ndarray, np.ndarray]:
+    """((n, k) glTF node index, (n, k) weight) of a skinned primitive's vertices."""
+    js = doc.json
+    node_i, mesh_i, prim_i = pv.part.source
+    node = js["nodes"][node_i]
+    prim = js["meshes"][mesh_i]["primitives"][prim_i]
+    sets = influence_sets(prim)
+    if "skin" not in node or not sets:
+        n = len(pv.part.positions)
+        return np.zeros((n, 1), np.int64), np.zeros((n, 1))
+    skin_joints = np.asarray(js["skins"][int(node["skin"])]["joints"], np.int64)
+    joints = np.concatenate([doc.accessors[j].astype(np.int64) for j, _ in sets], axis=1)
+    weights = np.concatenate([as_float(doc, w) for _, w in sets], axis=1)
+    return skin_joints[np.clip(joints, 0, len(skin_joints) - 1)], weights
+
+
+def skinned_joint_nodes(doc: GltfDocument) -> list[int]:
+    """Every node any skin lists, in first-seen order (the avatars' 7 skins share one set)."""
+    seen: dict[int, None] = {}
+    for skin in doc.json.get("skins", []):
+        for j in skin.get("joints", []):
+            seen[int(j)] = None
+    return list(seen)
+
+
+def node_names(doc: GltfDocument, nodes: list[int]) -> list[str]:
+    return [doc.json["nodes"][n].get("name") or f"joint{n}" for n in nodes]
+
+
+def humanoid_map(doc: GltfDocument, nodes: list[int], vrm: dict | None = None) -> dict[str, int]:
+    """{canonical joint: glTF node} for an artist skeleton: the VRM humanoid map when the file
+    has one (used as is), else the name maps of :mod:`reskin.rigging.names`. Empty when the
+    names match no convention."""
+    if vrm:
+        by_name = {doc.json["nodes"][n].get("name"): n for n in nodes}
+        return {canon: by_name[name] for canon, name in vrm.items() if name in by_name}
+    from reskin.rigging.names import map_to_canonical
+
+    names = node_names(doc, nodes)
+    try:
+        found = map_to_canonical(names)
+    except ValueError:
+        return {}
+    index = {name: n for name, n in zip(names, nodes, strict=True)}
+    return {canon: index[src] for canon, src in found.items()}
+
+
+def choose_mode(doc: GltfDocument, requested: str | None, vrm: dict | None = None) -> str:
+    """``requested`` checked against the file, or the default: own when the file carries a
+    humanoid skin the name maps recognise, else auto."""
+    nodes = skinned_joint_nodes(doc)
+    mapped = humanoid_map(doc, nodes, vrm) if nodes else {}
+    missing = [j for j in _REQUIRED if j not in mapped]
+    if requested == "own":
+        if not nodes:
+            raise ReskinError("rig: own, but the file has no skeleton (use rig: auto)",
+                              field="rig")
+        if missing:
+            raise ReskinError(f"rig: own, but the file's joints do not map onto a humanoid "
+                              f"(no {', '.join(missing[:4])}); use rig: auto, or rename the "
+                              "joints to a known convention", field="rig")
+        return "own"
+    if requested == "auto":
+        return "auto"
+    return "own" if nodes and not missing else "auto"
+
+
+def canonical_influences(doc: GltfDocument, pvs: list[PartVertices], n_vertices: int,
+                         node_to_canon: dict[int, int], k: int = 4
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """The artist's weights summed onto canonical joints, on ``mesh.npz``'s vertices.
+
+    node_to_canon : glTF joint node -> canonical joint index (every artist joint resolves to its
+    nearest mapped ancestor, so fingers count as the hand and face joints as the head).
+    Returns (n_vertices, k) uint16 joints and float32 weights (top ``k``, rows sum to 1).
+    """
+    from reskin.rigging.weights import normalize_top_k
+
+    n_canon = max(node_to_canon.values(), default=0) + 1
+    dense = np.zeros((n_vertices, n_canon))
+    done = np.zeros(n_vertices, bool)
+    for pv in pvs:
+        nodes, weights = primitive_influences(doc, pv)
+        canon = np.vectorize(lambda n: node_to_canon.get(int(n), 0), otypes=[np.int64])(nodes)
+        fresh = ~done[pv.index]  # welded duplicates carry the same weights: count one of them
+        rows = np.repeat(pv.index[fresh], canon.shape[1])
+        np.add.at(dense, (rows, canon[fresh].ravel()), weights[fresh].ravel())
+        done[pv.index] = True
+    dense[dense.sum(axis=1) <= 0, 0] = 1.0  # unskinned parts ride on the hips
+    return normalize_top_k(dense, k)
+
+
+def nearest_mapped(parents: np.ndarray, mapped: dict[int, int]) -> np.ndarray:
+    """(j,) for each joint (index into ``parents``), the canonical index of itself or its
+    nearest ancestor in ``mapped`` (joint index -> canonical index); the root's when none."""
+    out = np.full(len(parents), -1, np.int64)
+    for i in range(len(parents)):
+        k = i
+        while k >= 0 and k not in mapped:
+            k = int(parents[k])
+        out[i] = mapped[k] if k >= 0 else 0
+    return out
+
+
+def skin_primitives(pvs: list[PartVertices], joints: np.ndarray, weights: np.ndarray
+                    ) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+    """Per-vertex influences on ``mesh.npz`` vertices, spread to each primitive's vertices:
+    (mesh node, primitive) -> ((n, k) joints, (n, k) weights)."""
+    return {(pv.part.source[0], pv.part.source[2]): (joints[pv.index], weights[pv.index])
+            for pv in pvs}
+
+
+def joint_positions(doc: GltfDocument, nodes: list[int]) -> np.ndarray:
+    """(j, 3) rest world positions of ``nodes`` (the bind pose: the importer reset it)."""
+    from reskin.assets.gltf.scene import world_matrices
+
+    return world_matrices(doc.json)[nodes][:, :3, 3]
+
+
+def canonical_from_map(doc: GltfDocument, mapping: dict[str, int]):
+    """The canonical :class:`~reskin.core.skeleton.Skeleton` on an artist skeleton: each
+    canonical joint at its mapped node's rest position; unmapped ones (a chest or neck between
+    spine joints, shoulders, toes) placed between their neighbours."""
+    from reskin.rigging.rig_job import skeleton_from_joints
+
+    nodes = list(mapping.values())
+    where = dict(zip(mapping, joint_positions(doc, nodes).astype(np.float64), strict=True))
+    p = dict(where)
+    if "neck" not in p:
+        p["neck"] = p["head"] * 0.6 + p.get("chest", p["spine"]) * 0.4
+    if "chest" not in p:
+        p["chest"] = (p["spine"] + p["neck"]) / 2
+    for side in ("left", "right"):
+        if f"{side}Shoulder" not in p:
+            p[f"{side}Shoulder"] = p["chest"] * 0.3 + p[f"{side}UpperArm"] * 0.7
+        if f"{side}Toes" not in p:
+            foot = p[f"{side}Foot"]
+            fwd = np.array([0.0, -foot[1] * 0.8, 0.12 * (p["head"][1] - foot[1]) / 1.5])
+            p[f"{side}Toes"] = foot + fwd
+    return skeleton_from_joints(p)
+
+
+@dataclass(frozen=True)
+class FileRig:
+    """What rigging a file character makes (before it is stored).
+
+    skeleton        : the canonical skeleton on the character
+    joints, weights : (n, k) canonical influences on ``mesh.npz`` vertices
+    model_glb       : the rigged ``model.glb`` (the source's own bytes for ``own``)
+    artist_nodes    : (21,) glTF node of each canonical joint (-1: placed between others)
+    confidence      : joint -> [0, 1] for fitted joints (empty for ``own``)
+    """
+
+    mode: str
+    skeleton: object
+    joints: np.ndarray
+    weights: np.ndarray
+    model_glb: bytes
+    artist_nodes: np.ndarray
+    joint_count: int
+    humanoid: dict
+
+
+def rig_own(model_glb: bytes, mesh: Mesh, vrm: dict | None = None) -> FileRig:
+    """Map the canonical skeleton onto the file's own humanoid skin (nothing in it changes)."""
+    from reskin.assets.gltf.scene import parent_table
+
+    doc = read_model(model_glb)
+    nodes = skinned_joint_nodes(doc)
+    mapping = humanoid_map(doc, nodes, vrm)
+    skeleton = canonical_from_map(doc, mapping)
+    slot = {n: i for i, n in enumerate(nodes)}
+    node_parent = parent_table(doc.json)
+    parents = np.full(len(nodes), -1, np.int64)
+    for i, n in enumerate(nodes):
+        p = node_parent[n]
+        while p >= 0 and p not in slot:
+            p = node_parent[p]
+        parents[i] = slot[p] if p >= 0 else -1
+    canon_index = {name: i for i, name in enumerate(skeleton.names)}
+    mapped = {slot[n]: canon_index[c] for c, n in mapping.items()}
+    resolved = nearest_mapped(parents, mapped)
+    node_to_canon = {n: int(resolved[i]) for i, n in enumerate(nodes)}
+    pvs = part_vertices(doc, mesh)
+    joints, weights = canonical_influences(doc, pvs, len(mesh.vertices), node_to_canon)
+    artist = np.array([mapping.get(name, -1) for name in skeleton.names], np.int64)
+    names = node_names(doc, nodes)
+    return FileRig("own", skeleton, joints, weights, model_glb, artist, len(nodes),
+                   {c: names[slot[n]] for c, n in mapping.items()})
+
+
+def rig_auto(model_glb: bytes, mesh: Mesh, skeleton, influences: int = 4) -> FileRig:
+    """Skin the file to ``skeleton`` (fitted by the caller) with bone-heat weights, keeping
+    its materials, textures and morph targets."""
+    from reskin.assets.gltf.add_skin import add_skeleton_skin
+    from reskin.assets.gltf.glb import pack_glb, read_glb
+    from reskin.rigging.weights import bind_weights
+
+    doc = read_model(model_glb)
+    pvs = part_vertices(doc, mesh)
+    joints, weights = bind_weights(mesh.vertices, mesh.faces, skeleton,
+                                   max_influences=influences)
+    js, binary = read_glb(model_glb)
+    nodes = add_skeleton_skin(js, binary, skeleton.names, skeleton.parents, skeleton.heads,
+                              skin_primitives(pvs, joints, weights))
+    glb = pack_glb(js, bytes(binary), sort_keys=True)
+    return FileRig("auto", skeleton, joints, weights, glb, np.asarray(nodes, np.int64),
+                   len(nodes), {n: n for n in skeleton.names})
+
+
+def file_rig_key(base_hash: str, mode: str, influences: int = 4, extra: dict | None = None
+                 ) -> str:
+    from reskin.core.hashing import key_of
+    from reskin.rigging.rigged import ATLAS_SIZE, RIG_VERSION
+
+    return key_of("file-rig", FILE_RIG_VERSION, RIG_VERSION, base_hash, mode, influences,
+                  ATLAS_SIZE, extra or {})
+
+
+def store_file_rig(lib, base, rig: FileRig, key: str, provenance: dict | None = None):
+    """Store ``rig`` as the next version of ``base``'s name (``base`` its parent)."""
+    import reskin
+    from reskin.assets.arrays import pack_arrays, unpack_arrays
+    from reskin.assets.texture_bake import rasterize_surface
+    from reskin.rigging.rigged import ATLAS_SIZE, atlas_blob
+
+    mesh_blob = lib.read_blob(base.blobs["mesh.npz"])
+    mesh = Mesh.from_arrays(unpack_arrays(mesh_blob))
+    position, part, _ = rasterize_surface(mesh, ATLAS_SIZE)
+    prov = base.provenance
+    meta = {k: base.meta[k] for k in ("morph_targets", "animations", "textures", "parts")
+            if k in base.meta}
+    meta.update({"stage": "rigged", "rig": rig.mode, "joints": rig.joint_count,
+                 "height": base.meta.get("height", mesh.height),
+                 "vertices": base.meta.get("vertices", len(mesh.vertices)),
+                 "humanoid": rig.humanoid})
+    return lib.add(
+        base.name, "character",
+        {"model.glb": rig.model_glb, "mesh.npz": mesh_blob,
+         "rig.npz": pack_arrays({**rig.skeleton.to_arrays(), "skin_joints": rig.joints,
+                                 "skin_weights": rig.weights, "artist_nodes": rig.artist_nodes}),
+         "atlas.npz": atlas_blob(position, part)},
+        meta=meta,
+        provenance={k: v for k, v in {
+            "generator": "reskin.rig", "generator_version": FILE_RIG_VERSION,
+            "method": ("the file's own skeleton and weights, mapped onto the canonical joints"
+                       if rig.mode == "own" else
+                       "geometric joint fit + bone heat diffusion weights, added to the file"),
+            "author": prov.get("author"), "license": prov.get("license"),
+            "reskin": reskin.__version__, **(provenance or {}),
+        }.items() if v is not None},
+        parents=(base,), input_key=key,
+    )
+
+
+def fit_for_file(mesh: Mesh, overrides: dict | None = None):
+    """The canonical skeleton fitted to an imported body (helper shells ignored), corrected by
+    ``overrides`` (joint -> (3,) point). Raises ReskinError naming the fix on failure."""
+    from reskin.rigging.fit import fit_skeleton
+    from reskin.rigging.rig_job import _body_only, apply_overrides
+
+    try:
+        return apply_overrides(fit_skeleton(_body_only(mesh)), overrides or {})
+    except ValueError as exc:
+        raise ReskinError(f"cannot fit a skeleton: {exc}; correct it with a joint file "
+                          "(joint: [x, y, z]) or use a rigged model") from None
+
+
+def ensure_file_rig(lib, base, *, mode: str | None = None, vrm: dict | None = None):
+    """The rigged version of an imported character ``base``, made once. Returns (record, made)."""
+    from reskin.assets.arrays import unpack_arrays
+
+    model = lib.read_blob(base.blobs["model.glb"])
+    vrm = vrm or (base.meta.get("vrm") or {}).get("humanoid")
+    mode = choose_mode(read_model(model), mode, vrm)
+    key = file_rig_key(base.content_hash, mode)
+    found = lib.find_by_key("character", key)
+    if found is not None:
+        return found, False
+    mesh = Mesh.from_arrays(unpack_arrays(lib.read_blob(base.blobs["mesh.npz"])))
+    rig = rig_own(model, mesh, vrm) if mode == "own" else rig_auto(model, mesh,
+                                                                   fit_for_file(mesh))
+    return store_file_rig(lib, base, rig, key), True
