@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from reskin.cli import main
 
 from .conftest import snapshot
-from .gltf_edit import load, save
+from .gltf_edit import float_accessor, load, save
 
 
-def _cycle(js: dict) -> None:
+def _cycle(js: dict, _binary: bytearray) -> None:
     """Two joints each the other's child: hips' parent link is cut and turned into a loop."""
     joints = js["skins"][0]["joints"]
     hips, spine = joints[0], joints[1]
@@ -25,43 +25,59 @@ def _cycle(js: dict) -> None:
     js["nodes"][spine]["children"].append(hips)
 
 
-def _self_child(js: dict) -> None:
+def _self_child(js: dict, _binary: bytearray) -> None:
     j = js["skins"][0]["joints"][3]
     js["nodes"][j].setdefault("children", []).append(j)
 
 
-def _duplicate(js: dict) -> None:
+def _duplicate(js: dict, _binary: bytearray) -> None:
     joints = js["skins"][0]["joints"]
     joints[5] = joints[2]
 
 
-def _not_a_node(js: dict) -> None:
+def _not_a_node(js: dict, _binary: bytearray) -> None:
     js["skins"][0]["joints"][4] = len(js["nodes"]) + 7
 
 
-def _ibm_count(js: dict) -> None:
+def _ibm_count(js: dict, _binary: bytearray) -> None:
     js["accessors"][js["skins"][0]["inverseBindMatrices"]]["count"] -= 1
 
 
-def _ibm_type(js: dict) -> None:
+def _ibm_type(js: dict, _binary: bytearray) -> None:
     js["accessors"][js["skins"][0]["inverseBindMatrices"]]["type"] = "VEC4"
 
 
-def _no_joints(js: dict) -> None:
+def _ibm_values(js: dict, binary: bytearray, row: float, scale: float) -> None:
+    ibm = float_accessor(js, binary, js["skins"][0]["inverseBindMatrices"]).reshape(-1, 4, 4)
+    ibm[6, :3, :3] *= scale  # column-major: [column][row]
+    ibm[6, 0, 3] = row
+
+
+def _ibm_not_affine(js: dict, binary: bytearray) -> None:
+    _ibm_values(js, binary, 0.5, 1.0)
+
+
+def _ibm_singular(js: dict, binary: bytearray) -> None:
+    _ibm_values(js, binary, 0.0, 0.0)
+
+
+def _no_joints(js: dict, _binary: bytearray) -> None:
     js["skins"][0]["joints"] = []
 
 
-def _bad_skin_index(js: dict) -> None:
+def _bad_skin_index(js: dict, _binary: bytearray) -> None:
     next(n for n in js["nodes"] if "skin" in n)["skin"] = 3
 
 
-CASES: list[tuple[str, Callable[[dict], None], str, str]] = [
+CASES: list[tuple[str, Callable[[dict, bytearray], None], str, str]] = [
     ("cycle", _cycle, "skins[0].joints[", "cycle"),
     ("self_child", _self_child, "skins[0].joints[", "cycle"),
     ("duplicate", _duplicate, "skins[0].joints[5]", "listed twice"),
     ("not_a_node", _not_a_node, "skins[0].joints[4]", "is not a node"),
     ("ibm_count", _ibm_count, "skins[0].inverseBindMatrices", "18 matrices for 19 joints"),
     ("ibm_type", _ibm_type, "skins[0].inverseBindMatrices", "not float MAT4"),
+    ("ibm_not_affine", _ibm_not_affine, "skins[0].inverseBindMatrices", "matrix 6 is not affine"),
+    ("ibm_singular", _ibm_singular, "skins[0].inverseBindMatrices", "matrix 6 is singular"),
     ("no_joints", _no_joints, "skins[0].joints", "non-empty"),
     ("bad_skin_index", _bad_skin_index, "nodes[1].skin", "does not exist"),
 ]
@@ -78,7 +94,7 @@ def series(tmp_path) -> Path:
 def test_hostile_skeleton_is_refused_in_one_line(shared_data, tmp_path, series, name, edit,
                                                  field, words):
     js, binary = load(shared_data / "gltf" / "RiggedFigure.glb")
-    edit(js)
+    edit(js, binary)
     bad = save(tmp_path / f"{name}.glb", js, binary)
     before = snapshot(series)
     result = CliRunner().invoke(main, ["asset", "import", str(bad), "--name", name, "-s",

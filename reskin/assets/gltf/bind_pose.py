@@ -94,6 +94,12 @@ def _topological(parents: np.ndarray) -> list[int]:
     return [int(i) for i in np.argsort(depth, kind="stable")]
 
 
+def _singular(m: np.ndarray) -> bool:
+    """Whether a (4, 4) affine matrix cannot be inverted (a scale of zero, or nearly)."""
+    lin = m[:3, :3]
+    return bool(abs(np.linalg.det(lin)) <= 1e-12 * max(float(np.abs(lin).max()), 1e-300) ** 3)
+
+
 def _differs(a: np.ndarray, b: np.ndarray, size: float) -> float:
     """Relative difference of two (4, 4) frames: translation over ``size``, 3x3 over its scale."""
     lin = np.abs(a[:3, :3] - b[:3, :3]).max() / max(np.abs(b[:3, :3]).max(), 1e-300)
@@ -136,7 +142,7 @@ def _frame_scale(skin_matrices: np.ndarray, anchor: np.ndarray, size: float) -> 
     matrices: None when they agree (the file is in a bind pose: keep it) or are not uniformly
     scaled in the anchor frame (keep the root joint); 1.0 when ``M`` is the anchor itself."""
     first = skin_matrices[0]
-    if max(_differs(c, first, size) for c in skin_matrices) <= AGREE_TOL:
+    if max(_differs(c, first, size) for c in skin_matrices) <= AGREE_TOL or _singular(anchor):
         return None
     rel = np.linalg.inv(anchor)[None, :3, :3] @ skin_matrices[:, :3, :3]
     sv = np.linalg.svd(rel, compute_uv=False)  # (j, 3): a pose turns joints, it does not scale
@@ -227,6 +233,11 @@ def reset_to_bind_pose(doc: GltfDocument, report: Report) -> float:
         move = float(np.linalg.norm(target[:3, 3] - current[:3, 3]))
         if move <= MOVE_TOL * size and _angle(target, current) <= ANGLE_TOL:
             world[n] = current  # in its bind pose already (to float noise): leave it as written
+            continue
+        if p >= 0 and _singular(world[p]):  # under a node scaled to nothing: cannot be placed
+            report.add("bind_pose_unreachable", "warning", "joint under a node scaled to "
+                       "zero keeps the file's pose", f"nodes[{n}]")
+            world[n] = current
             continue
         world[n] = target
         new_local[n] = target if p < 0 else np.linalg.inv(world[p]) @ target

@@ -119,6 +119,24 @@ def _cycle_through(js: dict, start: int) -> list[int] | None:
     return None
 
 
+def _check_ibm_values(values: np.ndarray, report: Report, where: str) -> None:
+    """Refuse inverse bind matrices (column-major (j, 16)) that are not affine or invertible;
+    NaN/Inf is left to the finiteness check, which names it."""
+    m = np.asarray(values, np.float64).reshape(-1, 16)
+    if not np.isfinite(m).all():
+        return
+    bad_row = np.abs(m[:, [3, 7, 11]]).max(axis=1) + np.abs(m[:, 15] - 1) > 1e-5
+    if bad_row.any():
+        report.fatal("bad_ibm", f"matrix {int(np.argmax(bad_row))} is not affine (its last row "
+                     "must be 0 0 0 1)", where)
+    lin = m.reshape(-1, 4, 4)[:, :3, :3]
+    size = np.abs(lin).max(axis=(1, 2))
+    singular = np.abs(np.linalg.det(lin)) <= 1e-12 * size ** 3
+    if singular.any():
+        report.fatal("bad_ibm", f"matrix {int(np.argmax(singular))} is singular (a joint "
+                     "scaled to nothing)", where)
+
+
 def check_skins(doc: GltfDocument, report: Report) -> None:
     """Refuse a skeleton that cannot be posed: a joint that is not a node or listed twice,
     joints on a cycle of the node hierarchy, or inverse bind matrices that are not one float
@@ -158,6 +176,7 @@ def check_skins(doc: GltfDocument, report: Report) -> None:
             if int(acc.get("count", -1)) != len(joints):
                 report.fatal("bad_ibm", f"accessor {a} has {acc.get('count')} matrices for "
                              f"{len(joints)} joints", f"{where}.inverseBindMatrices")
+            _check_ibm_values(doc.accessors[a], report, f"{where}.inverseBindMatrices")
     try:
         gs.parent_table(js)
     except ReskinError as exc:
