@@ -21,8 +21,10 @@ import numpy as np
 import reskin
 from reskin.assets import normalize
 from reskin.assets.arrays import pack_arrays
+from reskin.assets.gltf.bind_pose import reset_to_bind_pose
 from reskin.assets.gltf.read import GltfDocument, load_gltf
 from reskin.assets.gltf.repair import Part, flatten, repair
+from reskin.assets.gltf.vrm import face_forward, file_credits, library_meta, read_vrm
 from reskin.assets.gltf.write import write_glb
 from reskin.assets.library import KINDS, AssetRecord, Library, parse_ref
 from reskin.assets.mesh_read import read_obj, read_trimesh, static_document
@@ -32,7 +34,8 @@ from reskin.core.errors import ReskinError
 from reskin.core.mesh import Mesh
 
 IMPORTER_VERSION = "1"
-FORMATS = {".glb": "glb", ".gltf": "gltf", ".obj": "obj", ".ply": "ply", ".stl": "stl"}
+FORMATS = {".glb": "glb", ".gltf": "gltf", ".vrm": "glb", ".obj": "obj", ".ply": "ply",
+           ".stl": "stl"}  # a .vrm is a GLB with the VRM extension
 _SPDX_RE = re.compile(r"^(LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9][A-Za-z0-9.+-]*)"
                       r"( (AND|OR|WITH) (LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9][A-Za-z0-9.+-]*))*$")
 
@@ -135,14 +138,17 @@ def prepare(path: str | Path, opts: ImportOptions | None = None) -> PreparedImpo
         data = read_limited(path, opts.limits.max_file_bytes)
         doc, files = read_document(path, data, fmt, opts, report)
         repair(doc, report)
+        reset_to_bind_pose(doc, report)  # the library's rest pose is the bind pose (issue #14)
         parts = flatten(doc)
         if not parts:
             report.fatal("no_faces", "the scene has no triangles")
         js = doc.json
+        vrm = read_vrm(js)
         kind = opts.kind or ("character" if js.get("skins") else "prop")
         points = np.concatenate([p.positions for p in parts])
         matrix, norm = normalize.normalization(points, file_format=fmt, kind=kind,
                                                unit=opts.unit, up=opts.up)
+        matrix = face_forward(vrm, matrix, norm)  # VRM 0.x faces -Z; reskin's characters +Z
         check_extent(float(max(norm["size_m"])), report)
         if not norm["up_certain"]:
             report.add("up_uncertain", "warning",
@@ -169,11 +175,16 @@ def prepare(path: str | Path, opts: ImportOptions | None = None) -> PreparedImpo
                              for p in m.get("primitives", [])),
         "textures": len(js.get("images", [])),
     }
+    if vrm is not None:
+        meta["vrm"] = library_meta(vrm, js)
+    credits = file_credits(js, vrm)  # the file's own; the command line's win
     provenance = {
         "source": str(path.resolve()), "source_sha256": hashlib.sha256(data).hexdigest(),
         "source_files": files, "source_generator": js.get("asset", {}).get("generator"),
         "generator": opts.generator or "reskin.import", "generator_version": IMPORTER_VERSION,
-        "author": opts.author, "license": opts.license, "prompt": opts.prompt,
+        "author": opts.author or credits.get("author"),
+        "license": opts.license or credits.get("license"), "source_credits": credits or None,
+        "prompt": opts.prompt,
         "seed": opts.seed, "normalization": norm, "validation": report.to_json(),
         "reskin": reskin.__version__,
     }

@@ -17,6 +17,7 @@ from reskin.assets.gltf import scene as gs
 from reskin.assets.gltf.read import GltfDocument, as_float
 from reskin.assets.gltf.types import COMPONENT_TYPES, FLOAT
 from reskin.assets.validation import Report, check_finite, check_indices, clean_triangles
+from reskin.core.errors import ReskinError
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,104 @@ def _repair_weights(doc: GltfDocument, prim: dict, skin: dict | None, report: Re
                    where)
 
 
+def _cycle_through(js: dict, start: int) -> list[int] | None:
+    """Nodes on a child-link cycle back to node ``start`` (``start`` first), or None."""
+    nodes = js.get("nodes", [])
+
+    def children(k: int) -> list[int]:
+        return [int(c) for c in nodes[k].get("children", []) if 0 <= int(c) < len(nodes)]
+
+    came_from: dict[int, int] = {}
+    todo = [start]
+    while todo:  # breadth first, each node once: bounded by the node count
+        k = todo.pop(0)
+        for c in children(k):
+            if c == start:
+                path = [k]
+                while path[-1] != start:
+                    path.append(came_from[path[-1]])
+                return path[::-1]
+            if c not in came_from:
+                came_from[c] = k
+                todo.append(c)
+    return None
+
+
+def _check_ibm_values(values: np.ndarray, report: Report, where: str) -> None:
+    """Refuse inverse bind matrices (column-major (j, 16)) that are not affine or invertible;
+    NaN/Inf is left to the finiteness check, which names it."""
+    m = np.asarray(values, np.float64).reshape(-1, 16)
+    if not np.isfinite(m).all():
+        return
+    bad_row = np.abs(m[:, [3, 7, 11]]).max(axis=1) + np.abs(m[:, 15] - 1) > 1e-5
+    if bad_row.any():
+        report.fatal("bad_ibm", f"matrix {int(np.argmax(bad_row))} is not affine (its last row "
+                     "must be 0 0 0 1)", where)
+    lin = m.reshape(-1, 4, 4)[:, :3, :3]
+    size = np.abs(lin).max(axis=(1, 2))
+    singular = np.abs(np.linalg.det(lin)) <= 1e-12 * size ** 3
+    if singular.any():
+        report.fatal("bad_ibm", f"matrix {int(np.argmax(singular))} is singular (a joint "
+                     "scaled to nothing)", where)
+
+
+def check_skins(doc: GltfDocument, report: Report) -> None:
+    """Refuse a skeleton that cannot be posed: a joint that is not a node or listed twice,
+    joints on a cycle of the node hierarchy, or inverse bind matrices that are not one float
+    MAT4 per joint. Each refusal names the field (``skins[i].joints[k]``)."""
+    js = doc.json
+    nodes = js.get("nodes", [])
+    skins = js.get("skins", [])
+    for i, node in enumerate(nodes):
+        if "skin" in node and node["skin"] not in range(len(skins)):
+            report.fatal("bad_skin", f"skin {node['skin']!r} does not exist (the file has "
+                         f"{len(skins)})", f"nodes[{i}].skin")
+    for s, skin in enumerate(skins):
+        where = f"skins[{s}]"
+        joints = skin.get("joints")
+        if not isinstance(joints, list) or not joints:
+            report.fatal("bad_skin", "a skin needs a non-empty list of joint nodes",
+                         f"{where}.joints")
+        first: dict[int, int] = {}
+        for k, j in enumerate(joints):
+            if not isinstance(j, int) or not 0 <= j < len(nodes):
+                report.fatal("bad_joint", f"joint {j!r} is not a node (the file has "
+                             f"{len(nodes)} nodes)", f"{where}.joints[{k}]")
+            if j in first:
+                report.fatal("duplicate_joint", f"node {j} is listed twice (also joints"
+                             f"[{first[j]}])", f"{where}.joints[{k}]")
+            first[j] = k
+        if "inverseBindMatrices" in skin:
+            a = skin["inverseBindMatrices"]
+            accessors = js.get("accessors", [])
+            if not isinstance(a, int) or not 0 <= a < len(accessors):
+                report.fatal("bad_ibm", f"accessor {a!r} does not exist",
+                             f"{where}.inverseBindMatrices")
+            acc = accessors[a]
+            if acc.get("type") != "MAT4" or acc.get("componentType") != FLOAT:
+                report.fatal("bad_ibm", f"accessor {a} is not float MAT4",
+                             f"{where}.inverseBindMatrices")
+            if int(acc.get("count", -1)) != len(joints):
+                report.fatal("bad_ibm", f"accessor {a} has {acc.get('count')} matrices for "
+                             f"{len(joints)} joints", f"{where}.inverseBindMatrices")
+            _check_ibm_values(doc.accessors[a], report, f"{where}.inverseBindMatrices")
+    try:
+        gs.parent_table(js)
+    except ReskinError as exc:
+        for s, skin in enumerate(skins):
+            for k, j in enumerate(skin["joints"]):
+                cycle = _cycle_through(js, j)
+                if cycle:
+                    report.fatal("joint_cycle", "joints form a cycle in the node hierarchy "
+                                 f"(children: {' -> '.join(map(str, cycle + cycle[:1]))})",
+                                 f"skins[{s}].joints[{k}]")
+        report.fatal("node_cycle", exc.message, exc.field or "nodes")
+
+
 def repair(doc: GltfDocument, report: Report) -> None:
     """Check every mesh, skin, node and animation; repair what can be repaired, in place."""
     js = doc.json
+    check_skins(doc, report)
     for i, node in enumerate(js.get("nodes", [])):
         for key in ("matrix", "translation", "rotation", "scale"):
             if key in node:
