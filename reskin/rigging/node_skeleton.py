@@ -208,7 +208,9 @@ def canonical_skeleton(ns: NodeSkeleton, mapping: dict[str, int]) -> Skeleton:
     """The canonical skeleton (:data:`HUMANOID_JOINTS` order) on the artist's rest pose.
 
     Heads are the mapped artist joints' rest world positions (glTF scene space: metres, +Y up
-    for a normalised import); tails follow :func:`reskin.rigging.rig_job.skeleton_from_joints`.
+    for a normalised import); tails follow :func:`reskin.rigging.rig_job.skeleton_from_joints`
+    (the first child), except that a leaf (head, hand, toes) points at the artist joint's first
+    child when it has one (HeadEnd, FingerBase, ToeEnd).
     Canonical joints without an artist joint are placed between their neighbours: spine and
     chest on the hips-neck line, neck below the head, shoulders a quarter of the way from the
     neck to the upper arms, toes ahead of and below the feet.
@@ -244,7 +246,20 @@ def canonical_skeleton(ns: NodeSkeleton, mapping: dict[str, int]) -> Skeleton:
         if f"{s}Toes" not in p:
             shin = float(np.linalg.norm(p[f"{s}Foot"] - p[f"{s}LowerLeg"]))
             p[f"{s}Toes"] = p[f"{s}Foot"] + shin * (0.28 * forward - 0.12 * up)
-    return skeleton_from_joints(p)
+    sk = skeleton_from_joints(p)
+    # Leaves point at the artist's own end joint where it has one (crown, toe tip: fit.py's
+    # convention for leaves), not along the parent bone: a toe bone along the foot would
+    # point into the floor, and a clip aligned to it would curl the toes.
+    tails = sk.tails.copy()
+    for c, a in mapping.items():
+        i = sk.index(c)
+        kids = np.flatnonzero(ns.parents == a)
+        if (sk.parents == i).any() or not len(kids):
+            continue
+        end = rest[kids[0]]
+        if np.linalg.norm(end - rest[a]) > 0.2 * np.linalg.norm(sk.heads[i] - sk.tails[i]):
+            tails[i] = end
+    return Skeleton(sk.names, sk.parents, sk.heads, tails.astype(np.float32))
 
 
 def _nearest_rotation(m: np.ndarray) -> np.ndarray:
