@@ -31,7 +31,7 @@ from reskin.core.transforms import quat_to_matrix
 from reskin.rigging.bvh import BvhMotion, read_bvh
 from reskin.rigging.names import CANONICAL, detect_convention, map_to_canonical
 from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS
-from reskin.rigging.retarget import retarget_bvh
+from reskin.rigging.retarget import retarget_bvh, source_axes
 
 CLIP_IMPORT_VERSION = "1"
 # The stored rest pose is scaled so its hips stand this high above its lowest joint: about a
@@ -51,10 +51,8 @@ def source_frame(rest: np.ndarray, src: dict[str, int]) -> np.ndarray:
     rest : (j, 3) source rest positions; src : canonical name -> source joint index.
     Same construction as :func:`reskin.rigging.retarget.retarget_bvh`, so both agree.
     """
-    left = _unit(rest[src["leftUpperLeg"]] - rest[src["rightUpperLeg"]])
-    up = rest[src["head"]] - rest[src["hips"]]
-    up = _unit(up - (up @ left) * left)
-    return np.stack([left, up, np.cross(left, up)])
+    return source_axes(rest[src["leftUpperLeg"]] - rest[src["rightUpperLeg"]],
+                       rest[src["head"]] - rest[src["hips"]])
 
 
 def _leaf_direction(bvh: BvhMotion, rest: np.ndarray, s: int, q: np.ndarray) -> np.ndarray:
@@ -185,7 +183,9 @@ def import_bvh_clip(lib: Library, path: str | Path, name: str, *, license: str |
         bvh = read_bvh(path)
         convention = detect_convention(bvh.names)
         skeleton, scale = bvh_rest_skeleton(bvh, convention)
-        clip = retarget_bvh(bvh, skeleton, name=name, convention=convention)
+        # Unplanted: the stored clip is the source's motion as is; each character's retarget
+        # plants the feet for its own legs.
+        clip = retarget_bvh(bvh, skeleton, name=name, convention=convention, plant=False)
     except ReskinError:
         raise  # read_bvh's own one line, file:line and joint or field
     except ValueError as exc:

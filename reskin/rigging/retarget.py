@@ -12,7 +12,8 @@
    part of the next mapped joint's world rotation.
 4. Root motion: hips positions scaled by the ratio of the rest leg lengths (hips above the
    lowest joint); then the whole clip is lifted so its lowest foot joint is at the height the
-   character's lowest foot joint has at rest (feet on the floor, neither floating nor sunk).
+   character's lowest foot joint has at rest; then planted feet are put on the floor frame by
+   frame (:mod:`reskin.rigging.foot_contact`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from reskin.core.clip import Clip
 from reskin.core.skeleton import Skeleton, forward_kinematics
 from reskin.core.transforms import matrix_to_quat
 from reskin.rigging.bvh import BvhMotion
+from reskin.rigging.foot_contact import plant_feet
 from reskin.rigging.names import map_to_canonical
 
 _FEET = ("leftFoot", "rightFoot", "leftToes", "rightToes")
@@ -44,6 +46,24 @@ def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return 2 * np.outer(p, p) - np.eye(3)
     k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
     return np.eye(3) + k + k @ k / (1 + c)
+
+
+def source_axes(left: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(3, 3) rows: the source's left, up and forward axes (as reskin's x, y, z), from its
+    rest pose's right-hip -> left-hip and hips -> head directions.
+
+    Up snaps to the file's nearest axis when within 30 degrees of it: a mocap rest pose
+    leans (CMU's head sits 3 degrees behind the hips), but its floor is the axis plane, and an
+    up taken from the lean would tip the floor so a long walk drifts up or down by
+    centimetres.
+    """
+    up = _unit(np.asarray(up, np.float64))
+    k = int(np.argmax(np.abs(up)))
+    if abs(up[k]) > np.cos(np.radians(30)):
+        up = np.sign(up[k]) * np.eye(3)[k]
+    left = np.asarray(left, np.float64)
+    left = _unit(left - (left @ up) * up)
+    return np.stack([left, up, np.cross(left, up)])
 
 
 def _source_direction(bvh: BvhMotion, rest: np.ndarray, s: int, child: int | None) -> np.ndarray:
@@ -70,10 +90,13 @@ def retarget_bvh(
     *,
     name: str = "mocap",
     convention: str | None = None,
+    plant: bool = True,
 ) -> Clip:
     """The BVH motion as a :class:`Clip` on ``skeleton`` (canonical names, identity rest
     rotations, +Y up, facing +Z), at the BVH's frame rate.
 
+    ``plant`` puts planted feet on the floor (:func:`reskin.rigging.foot_contact.plant_feet`:
+    contacts, root height, leg IK, toe limits) where the skeleton has both legs with toes.
     Raises ValueError when the names match no convention or the hips, legs or head are missing.
     """
     mapping = map_to_canonical(bvh.names, convention)  # canonical -> source name
@@ -85,11 +108,8 @@ def retarget_bvh(
     rest_s = bvh.rest_positions()
 
     # 2. the source's frame -> reskin's frame
-    left = rest_s[src["leftUpperLeg"]] - rest_s[src["rightUpperLeg"]]
-    up = rest_s[src["head"]] - rest_s[src["hips"]]
-    left = _unit(left)
-    up = _unit(up - (up @ left) * left)
-    q = np.stack([left, up, np.cross(left, up)])  # rows: source axes in reskin's x, y, z
+    q = source_axes(rest_s[src["leftUpperLeg"]] - rest_s[src["rightUpperLeg"]],
+                    rest_s[src["head"]] - rest_s[src["hips"]])
     rot_s, pos_s = bvh.world()
     rot_s = q[None, None] @ rot_s @ q.T[None, None]
     pos_s = pos_s @ q.T
@@ -142,5 +162,8 @@ def retarget_bvh(
         # its lowest foot joint touches the floor where it does at rest.
         lowest = forward_kinematics(skeleton, rotations, root)[:, feet_t, 1, 3].min()
         root[:, 1] += floor_t - lowest
+    if plant and all(f"{s}{b}" in names for s in ("left", "right") for b in (
+            "UpperLeg", "LowerLeg", "Foot", "Toes")):
+        rotations, root, _ = plant_feet(skeleton, rotations, root, float(bvh.fps))
     return Clip(name=name, fps=float(bvh.fps), joint_names=names,
                 rotations=rotations.astype(np.float32), root_translation=root.astype(np.float32))
