@@ -95,45 +95,32 @@ def primitive_influences(doc: GltfDocument, pv: PartVertices) -> tuple[np.ndarra
     return skin_joints[np.clip(joints, 0, len(skin_joints) - 1)], weights
 
 
-def skinned_joint_nodes(doc: GltfDocument) -> list[int]:
-    """Every node any skin lists, in first-seen order (the avatars' 7 skins share one set)."""
-    seen: dict[int, None] = {}
-    for skin in doc.json.get("skins", []):
-        for j in skin.get("joints", []):
-            seen[int(j)] = None
-    return list(seen)
+def humanoid_map(doc: GltfDocument, vrm: dict | None = None):
+    """(the file's :class:`~reskin.rigging.node_skeleton.NodeSkeleton` over every skin,
+    {canonical joint: its joint index}): the VRM humanoid map when the file has one (used as
+    is), else the name maps of :mod:`reskin.rigging.names` completed from the hierarchy. The
+    map is empty when the names match no convention; the skeleton None without a skin."""
+    from reskin.rigging.node_skeleton import node_mapping, node_skeleton
 
-
-def node_names(doc: GltfDocument, nodes: list[int]) -> list[str]:
-    return [doc.json["nodes"][n].get("name") or f"joint{n}" for n in nodes]
-
-
-def humanoid_map(doc: GltfDocument, nodes: list[int], vrm: dict | None = None) -> dict[str, int]:
-    """{canonical joint: glTF node} for an artist skeleton: the VRM humanoid map when the file
-    has one (used as is), else the name maps of :mod:`reskin.rigging.names`. Empty when the
-    names match no convention."""
+    if not doc.json.get("skins"):
+        return None, {}
+    ns = node_skeleton(doc, None)
     if vrm:
-        by_name = {doc.json["nodes"][n].get("name"): n for n in nodes}
-        return {canon: by_name[name] for canon, name in vrm.items() if name in by_name}
-    from reskin.rigging.names import map_to_canonical
-
-    names = node_names(doc, nodes)
+        index = {name: i for i, name in enumerate(ns.names)}
+        return ns, {canon: index[name] for canon, name in vrm.items() if name in index}
     try:
-        found = map_to_canonical(names)
+        return ns, node_mapping(ns)
     except ValueError:
-        return {}
-    index = {name: n for name, n in zip(names, nodes, strict=True)}
-    return {canon: index[src] for canon, src in found.items()}
+        return ns, {}
 
 
 def choose_mode(doc: GltfDocument, requested: str | None, vrm: dict | None = None) -> str:
     """``requested`` checked against the file, or the default: own when the file carries a
     humanoid skin the name maps recognise, else auto."""
-    nodes = skinned_joint_nodes(doc)
-    mapped = humanoid_map(doc, nodes, vrm) if nodes else {}
+    ns, mapped = humanoid_map(doc, vrm)
     missing = [j for j in _REQUIRED if j not in mapped]
     if requested == "own":
-        if not nodes:
+        if ns is None:
             raise ReskinError("rig: own, but the file has no skeleton (use rig: auto)",
                               field="rig")
         if missing:
@@ -143,7 +130,7 @@ def choose_mode(doc: GltfDocument, requested: str | None, vrm: dict | None = Non
         return "own"
     if requested == "auto":
         return "auto"
-    return "own" if nodes and not missing else "auto"
+    return "own" if ns is not None and not missing else "auto"
 
 
 def canonical_influences(doc: GltfDocument, pvs: list[PartVertices], n_vertices: int,
@@ -191,36 +178,6 @@ def skin_primitives(pvs: list[PartVertices], joints: np.ndarray, weights: np.nda
             for pv in pvs}
 
 
-def joint_positions(doc: GltfDocument, nodes: list[int]) -> np.ndarray:
-    """(j, 3) rest world positions of ``nodes`` (the bind pose: the importer reset it)."""
-    from reskin.assets.gltf.scene import world_matrices
-
-    return world_matrices(doc.json)[nodes][:, :3, 3]
-
-
-def canonical_from_map(doc: GltfDocument, mapping: dict[str, int]):
-    """The canonical :class:`~reskin.core.skeleton.Skeleton` on an artist skeleton: each
-    canonical joint at its mapped node's rest position; unmapped ones (a chest or neck between
-    spine joints, shoulders, toes) placed between their neighbours."""
-    from reskin.rigging.rig_job import skeleton_from_joints
-
-    nodes = list(mapping.values())
-    where = dict(zip(mapping, joint_positions(doc, nodes).astype(np.float64), strict=True))
-    p = dict(where)
-    if "neck" not in p:
-        p["neck"] = p["head"] * 0.6 + p.get("chest", p["spine"]) * 0.4
-    if "chest" not in p:
-        p["chest"] = (p["spine"] + p["neck"]) / 2
-    for side in ("left", "right"):
-        if f"{side}Shoulder" not in p:
-            p[f"{side}Shoulder"] = p["chest"] * 0.3 + p[f"{side}UpperArm"] * 0.7
-        if f"{side}Toes" not in p:
-            foot = p[f"{side}Foot"]
-            fwd = np.array([0.0, -foot[1] * 0.8, 0.12 * (p["head"][1] - foot[1]) / 1.5])
-            p[f"{side}Toes"] = foot + fwd
-    return skeleton_from_joints(p)
-
-
 @dataclass(frozen=True)
 class FileRig:
     """What rigging a file character makes (before it is stored).
@@ -244,30 +201,23 @@ class FileRig:
 
 def rig_own(model_glb: bytes, mesh: Mesh, vrm: dict | None = None) -> FileRig:
     """Map the canonical skeleton onto the file's own humanoid skin (nothing in it changes)."""
-    from reskin.assets.gltf.scene import parent_table
+    from reskin.rigging.node_skeleton import canonical_skeleton
 
     doc = read_model(model_glb)
-    nodes = skinned_joint_nodes(doc)
-    mapping = humanoid_map(doc, nodes, vrm)
-    skeleton = canonical_from_map(doc, mapping)
-    slot = {n: i for i, n in enumerate(nodes)}
-    node_parent = parent_table(doc.json)
-    parents = np.full(len(nodes), -1, np.int64)
-    for i, n in enumerate(nodes):
-        p = node_parent[n]
-        while p >= 0 and p not in slot:
-            p = node_parent[p]
-        parents[i] = slot[p] if p >= 0 else -1
+    ns, mapping = humanoid_map(doc, vrm)
+    try:
+        skeleton = canonical_skeleton(ns, mapping)
+    except ValueError as exc:
+        raise ReskinError(f"the file's skeleton cannot carry reskin's clips: {exc}") from None
     canon_index = {name: i for i, name in enumerate(skeleton.names)}
-    mapped = {slot[n]: canon_index[c] for c, n in mapping.items()}
-    resolved = nearest_mapped(parents, mapped)
-    node_to_canon = {n: int(resolved[i]) for i, n in enumerate(nodes)}
+    resolved = nearest_mapped(ns.parents, {a: canon_index[c] for c, a in mapping.items()})
+    node_to_canon = {int(n): int(resolved[i]) for i, n in enumerate(ns.nodes)}
     pvs = part_vertices(doc, mesh)
     joints, weights = canonical_influences(doc, pvs, len(mesh.vertices), node_to_canon)
-    artist = np.array([mapping.get(name, -1) for name in skeleton.names], np.int64)
-    names = node_names(doc, nodes)
-    return FileRig("own", skeleton, joints, weights, model_glb, artist, len(nodes),
-                   {c: names[slot[n]] for c, n in mapping.items()})
+    artist = np.array([ns.nodes[mapping[c]] if c in mapping else -1 for c in skeleton.names],
+                      np.int64)
+    return FileRig("own", skeleton, joints, weights, model_glb, artist, len(ns.names),
+                   {c: ns.names[a] for c, a in mapping.items()})
 
 
 def rig_auto(model_glb: bytes, mesh: Mesh, skeleton, influences: int = 4) -> FileRig:
@@ -315,6 +265,8 @@ def store_file_rig(lib, base, rig: FileRig, key: str, provenance: dict | None = 
                  "height": base.meta.get("height", mesh.height),
                  "vertices": base.meta.get("vertices", len(mesh.vertices)),
                  "humanoid": rig.humanoid})
+    if provenance and provenance.get("joint_confidence"):
+        meta["joint_confidence"] = provenance["joint_confidence"]
     return lib.add(
         base.name, "character",
         {"model.glb": rig.model_glb, "mesh.npz": mesh_blob,
@@ -335,16 +287,19 @@ def store_file_rig(lib, base, rig: FileRig, key: str, provenance: dict | None = 
 
 
 def fit_for_file(mesh: Mesh, overrides: dict | None = None):
-    """The canonical skeleton fitted to an imported body (helper shells ignored), corrected by
-    ``overrides`` (joint -> (3,) point). Raises ReskinError naming the fix on failure."""
-    from reskin.rigging.fit import fit_skeleton
-    from reskin.rigging.rig_job import _body_only, apply_overrides
+    """The canonical skeleton fitted to an imported body (helper shells ignored; the trunk
+    placed as the rigs and clips it meets place it), with any ``overrides`` (joint -> (3,))
+    as constraints. Returns the :class:`~reskin.rigging.fit_constraints.FitReport`; raises
+    ReskinError naming the fix on failure."""
+    from reskin.rigging.fit_constraints import fit_with_constraints
+    from reskin.rigging.rig_job import _body_only
 
     try:
-        return apply_overrides(fit_skeleton(_body_only(mesh)), overrides or {})
+        return fit_with_constraints(_body_only(mesh), overrides, trunk="mixamo")
     except ValueError as exc:
-        raise ReskinError(f"cannot fit a skeleton: {exc}; correct it with a joint file "
-                          "(joint: [x, y, z]) or use a rigged model") from None
+        raise ReskinError(f"cannot fit a skeleton: {exc}; give a few joints with `reskin rig "
+                          "NAME --skeleton FILE` (e.g. leftHand, rightHand, neck: [x, y, z]) or "
+                          "use a rigged model") from None
 
 
 def ensure_file_rig(lib, base, *, mode: str | None = None, vrm: dict | None = None):
@@ -359,6 +314,8 @@ def ensure_file_rig(lib, base, *, mode: str | None = None, vrm: dict | None = No
     if found is not None:
         return found, False
     mesh = Mesh.from_arrays(unpack_arrays(lib.read_blob(base.blobs["mesh.npz"])))
-    rig = rig_own(model, mesh, vrm) if mode == "own" else rig_auto(model, mesh,
-                                                                   fit_for_file(mesh))
-    return store_file_rig(lib, base, rig, key), True
+    if mode == "own":
+        return store_file_rig(lib, base, rig_own(model, mesh, vrm), key), True
+    fit = fit_for_file(mesh)
+    rig = rig_auto(model, mesh, fit.skeleton)
+    return store_file_rig(lib, base, rig, key, {"joint_confidence": fit.confidence}), True

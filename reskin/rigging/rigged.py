@@ -25,6 +25,8 @@ class RiggedCharacter:
     """A rigged character as loaded from the library.
 
     joints, weights : (n, 4) uint16 / float32 skin weights on ``mesh.vertices``
+    artist_nodes    : (21,) for a character from a file: the glTF node of its ``model.glb`` each
+                      canonical joint sits on (-1: between others); None for a generated one
     position, part  : (s, s, 3) float16 / (s, s) int16 its UV atlas baked to rest-pose points
                       (float16: a millimetre at head height, plenty for painting patterns, and
                       half the bytes every skin job reads and hashes) and body parts (-1: none)
@@ -37,6 +39,12 @@ class RiggedCharacter:
     weights: np.ndarray
     position: np.ndarray
     part: np.ndarray
+    artist_nodes: np.ndarray | None = None
+
+    @property
+    def from_file(self) -> bool:
+        """Whether this is a character from a file (its skins are made from its model.glb)."""
+        return self.artist_nodes is not None and "model.glb" in self.record.blobs
 
 
 def rig_key(base: AssetRecord) -> str:
@@ -101,4 +109,5 @@ def load_rigged(lib: Library, record: AssetRecord) -> RiggedCharacter:
         record=record, mesh=mesh, skeleton=Skeleton.from_arrays(rig),
         joints=rig["skin_joints"], weights=rig["skin_weights"],
         position=atlas["position"], part=atlas["part"],
+        artist_nodes=rig.get("artist_nodes"),
     )

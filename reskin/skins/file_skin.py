@@ -20,6 +20,8 @@ from collections.abc import Callable
 import numpy as np
 
 from reskin.core.errors import ReskinError
+from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS, ProceduralClips
+from reskin.rigging.rigged import RiggedCharacter
 from reskin.skins.wardrobe import REGIONS, WardrobeSpec
 
 Log = Callable[[str], None]
@@ -113,20 +115,12 @@ def _encode(image: np.ndarray, mime: str) -> bytes:
     return buf.getvalue()
 
 
-def base_color_images(js: dict) -> dict[int, list[int]]:
-    """image index -> the materials whose base colour it is."""
-    out: dict[int, list[int]] = {}
-    for m, mat in enumerate(js.get("materials", [])):
-        tex = mat.get("pbrMetallicRoughness", {}).get("baseColorTexture")
-        if tex is None:
-            continue
-        texture = js["textures"][int(tex["index"])]
-        src = texture.get("source")
-        for ext in texture.get("extensions", {}).values():
-            src = ext.get("source", src)
-        if src is not None:
-            out.setdefault(int(src), []).append(m)
-    return out
+def base_color_images(js: dict) -> list[int]:
+    """The images some material uses as its base colour, in index order."""
+    from reskin.skins.file_regions import base_colour_image
+
+    found = {base_colour_image(js, m) for m in range(len(js.get("materials", [])))}
+    return sorted(i for i in found if i is not None)
 
 
 def _hide_faces(doc, region_of_face: dict[tuple[int, int], np.ndarray],
@@ -152,3 +146,140 @@ def _hide_faces(doc, region_of_face: dict[tuple[int, int], np.ndarray],
         prim["indices"] = _new_accessor(doc, faces[keep].reshape(-1).astype(dtype), {
             "componentType": COMPONENT_TYPES[np.dtype(dtype)], "type": "SCALAR"})
     return dropped
+
+
+def _recolour_textures(lib, doc, wardrobe: WardrobeSpec, images: dict) -> np.ndarray | None:
+    """Paint the wardrobe's regions onto every base-colour image of ``doc``, in place.
+
+    Returns the first base-colour image after painting ((h, w, 4) uint8), for the library's
+    ``texture.png`` (previews and continuity sheets read it), or None when the file has none.
+    """
+    from reskin.skins.file_regions import gltf_atlas_primitives, recolour, region_map, retexture
+    from reskin.skins.garments import read_ref
+
+    first = None
+    regions = {k: v for k, v in wardrobe.regions.items() if k in REGIONS}
+    for index in sorted(base_color_images(doc.json)):
+        if index not in doc.images:
+            continue
+        data, mime = doc.images[index]
+        image = _decode(data)
+        labels = region_map(gltf_atlas_primitives(doc, index), regions, image.shape[:2], image,
+                            read=lambda ref: read_ref(lib, ref)[0])
+        painted = image
+        for r, name in enumerate(REGIONS):
+            look = regions.get(name)
+            mask = labels == r
+            if look is None or not mask.any():
+                continue
+            if look.texture:
+                painted = retexture(painted, mask, images[look.texture])
+            else:
+                painted = recolour(painted, mask, look.color)
+        if painted is not image:
+            doc.images[index] = (_encode(painted, mime), mime)
+        if first is None:
+            first = painted
+    return first
+
+
+def _face_regions(doc, canon_of_node: dict[int, str]) -> dict[tuple[int, int], np.ndarray]:
+    """(mesh, primitive) -> (m,) int8 region of each triangle from the skin weights (-1: the
+    person), for ``hide``."""
+    from reskin.assets.gltf.read import as_float
+    from reskin.assets.gltf.scene import triangles
+    from reskin.skins.file_regions import face_regions, vertex_regions
+
+    js = doc.json
+    out = {}
+    for node in js.get("nodes", []):
+        if "mesh" not in node or "skin" not in node:
+            continue
+        joint_nodes = js["skins"][int(node["skin"])]["joints"]
+        canon = [canon_of_node.get(int(j)) for j in joint_nodes]
+        for p, prim in enumerate(js["meshes"][int(node["mesh"])]["primitives"]):
+            attrs = prim["attributes"]
+            if "JOINTS_0" not in attrs:
+                continue
+            n = len(doc.accessors[int(attrs["POSITION"])])
+            faces = triangles(doc, prim, n)
+            if faces is None:
+                continue
+            region = vertex_regions(doc.accessors[int(attrs["JOINTS_0"])],
+                                    as_float(doc, int(attrs["WEIGHTS_0"])), canon)
+            out[(int(node["mesh"]), p)] = face_regions(faces, region)
+    return out
+
+
+def _clips(rigged: RiggedCharacter, doc, fps: float) -> tuple[list[int], list]:
+    """The procedural clips on the file's own joints: (node of each joint, NodeClips)."""
+    from reskin.rigging.node_skeleton import node_skeleton, retarget_to_nodes
+
+    ns = node_skeleton(doc, None)
+    artist = {int(n): i for i, n in enumerate(ns.nodes)}
+    mapping = {c: artist[int(n)] for c, n in zip(rigged.skeleton.names, rigged.artist_nodes,
+                                                 strict=True) if int(n) in artist}
+    clips = ProceduralClips(rigged.skeleton, fps, PROCEDURAL_CLIPS).clips
+    return list(ns.nodes), [retarget_to_nodes(c, rigged.skeleton, ns, mapping) for c in clips]
+
+
+def make_file_skin_glb(lib, rigged: RiggedCharacter, spec, wardrobe: WardrobeSpec, fps: int,
+                       images: dict, log: Log | None = None) -> tuple[bytes, bytes, dict]:
+    """A skin of a file character without storing it: (GLB bytes, base-colour PNG, metadata).
+
+    images : every texture the spec names, decoded ((h, w, 4) float32, by reference).
+    Raises :class:`~reskin.skins.identity.IdentityLockError` for a spec that would change the
+    person, before anything is written, and when the written file differs from the person.
+    """
+    from PIL import Image
+
+    from reskin.assets.gltf.glb import pack_glb, read_glb
+    from reskin.assets.gltf.node_anim import add_node_animations
+    from reskin.assets.gltf.write import write_glb
+    from reskin.rigging.file_rig import read_model
+
+    refuse_unsupported(wardrobe)
+    model = lib.read_blob(rigged.record.blobs["model.glb"])
+    doc = read_model(model)
+    source = identity_digest(doc)
+    fabric = {ref: (np.clip(img, 0, 1) * 255).astype(np.uint8) for ref, img in images.items()}
+    texture = _recolour_textures(lib, doc, wardrobe, fabric)
+    canon_of_node = {int(n): c for c, n in zip(rigged.skeleton.names, rigged.artist_nodes,
+                                               strict=True) if n >= 0}
+    hidden = tuple(h for h in wardrobe.hide if h in REGIONS)
+    dropped = _hide_faces(doc, _face_regions(doc, _resolve(doc, canon_of_node)), hidden)
+    # Clip names become Blender actions: an artist's animation that shares one gets a prefix.
+    taken = set(PROCEDURAL_CLIPS)
+    for anim in doc.json.get("animations", []):
+        if anim.get("name") in taken:
+            anim["name"] = f"file:{anim['name']}"
+    name = f"{spec.name}.{wardrobe.episode}"
+    glb = write_glb(doc, extras={"reskin": {"skin": name, "character": rigged.record.ref}})
+    js, binary = read_glb(glb)
+    nodes, clips = _clips(rigged, doc, fps)
+    add_node_animations(js, binary, nodes, clips)
+    glb = pack_glb(js, bytes(binary), sort_keys=True)
+    check_same_person(identity_digest(read_model(glb)), source, f"skin {name}")
+    if texture is None:
+        texture = np.full((4, 4, 4), 200, np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(texture[..., :3]).save(buf, format="PNG", compress_level=1)
+    meta = {"hidden": list(hidden), "hidden_triangles": dropped, "garments": [],
+            "source_rig": rigged.record.meta.get("rig")}
+    return glb, buf.getvalue(), meta
+
+
+def _resolve(doc, canon_of_node: dict[int, str]) -> dict[int, str]:
+    """Every skin joint's canonical name: its own, or its nearest mapped ancestor's."""
+    from reskin.assets.gltf.scene import parent_table
+
+    parents = parent_table(doc.json)
+    out = {}
+    for skin in doc.json.get("skins", []):
+        for j in skin["joints"]:
+            k = int(j)
+            while k >= 0 and k not in canon_of_node:
+                k = int(parents[k])
+            if k >= 0:
+                out[int(j)] = canon_of_node[k]
+    return out

@@ -200,7 +200,13 @@ def ensure_skin(
     found = lib.find_by_key("skin", key)
     if found is not None:
         return found, False
-    glb, png, extra = make_skin_glb(lib, rigged, spec, wardrobe, fps, log)
+    if rigged.from_file:
+        from reskin.skins.file_skin import make_file_skin_glb
+
+        glb, png, extra = make_file_skin_glb(lib, rigged, spec, wardrobe, fps,
+                                             _images(lib, wardrobe), log)
+    else:
+        glb, png, extra = make_skin_glb(lib, rigged, spec, wardrobe, fps, log)
     name = skin_name(spec.name, wardrobe.episode)
     inputs = {str(Path(p).name): p for p in wardrobe.chain}
     record = lib.add(
