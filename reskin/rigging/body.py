@@ -18,6 +18,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from reskin.core.mesh import Mesh
+
 NEAR = 0.02  # fraction of the height: closer than this to another piece is "covered"
 MIN_PIECE = 0.05  # pieces under this share of the largest one's area are never body
 KEEP_EXPOSED = 0.8  # another piece joins the body when at least this share of it is exposed
@@ -70,3 +72,14 @@ def body_mask(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
         exposed_area >= KEEP_AREA * exposed_area[body])
     keep[body] = True
     return keep[face_label]
+
+
+def body_only(mesh: Mesh) -> Mesh:
+    """The body faces of an imported mesh (helper shells and marker cubes dropped), for fitting
+    only: every face still gets weights."""
+    keep = body_mask(mesh.vertices, mesh.faces)
+    if keep.all() or keep.sum() < 0.1 * len(keep):
+        return mesh
+    return Mesh(vertices=mesh.vertices, faces=mesh.faces[keep], uvs=mesh.uvs,
+                uv_faces=mesh.uv_faces[keep], parts=mesh.parts[keep],
+                part_names=mesh.part_names)

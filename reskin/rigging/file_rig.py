@@ -291,11 +291,11 @@ def fit_for_file(mesh: Mesh, overrides: dict | None = None):
     placed as the rigs and clips it meets place it), with any ``overrides`` (joint -> (3,))
     as constraints. Returns the :class:`~reskin.rigging.fit_constraints.FitReport`; raises
     ReskinError naming the fix on failure."""
+    from reskin.rigging.body import body_only
     from reskin.rigging.fit_constraints import fit_with_constraints
-    from reskin.rigging.rig_job import _body_only
 
     try:
-        return fit_with_constraints(_body_only(mesh), overrides, trunk="mixamo")
+        return fit_with_constraints(body_only(mesh), overrides, trunk="mixamo")
     except ValueError as exc:
         raise ReskinError(f"cannot fit a skeleton: {exc}; give a few joints with `reskin rig "
                           "NAME --skeleton FILE` (e.g. leftHand, rightHand, neck: [x, y, z]) or "
@@ -319,3 +319,71 @@ def ensure_file_rig(lib, base, *, mode: str | None = None, vrm: dict | None = No
     fit = fit_for_file(mesh)
     rig = rig_auto(model, mesh, fit.skeleton)
     return store_file_rig(lib, base, rig, key, {"joint_confidence": fit.confidence}), True
+
+
+def recompute_own_weights(model_glb: bytes, mesh: Mesh, influences: int = 4) -> bytes:
+    """``model_glb`` with every skinned primitive's weights recomputed by reskin (bone heat on
+    the artist's own joints, end sites excluded): joint names, hierarchy, bind pose,
+    animations, materials and textures are the file's, so the artist's weights and reskin's can
+    be compared joint by joint."""
+    from reskin.assets.gltf.add_skin import unit_weights
+    from reskin.assets.gltf.repair import _new_accessor
+    from reskin.assets.gltf.types import COMPONENT_TYPES
+    from reskin.assets.gltf.write import write_glb
+    from reskin.rigging.node_skeleton import artist_skeleton, node_skeleton
+    from reskin.rigging.weights import bind_weights
+
+    doc = read_model(model_glb)
+    ns = node_skeleton(doc, None)
+    skeleton, leaves = artist_skeleton(ns)
+    joints, weights = bind_weights(mesh.vertices, mesh.faces, skeleton,
+                                   max_influences=influences, exclude=leaves)
+    for pv in part_vertices(doc, mesh):
+        node_i, mesh_i, prim_i = pv.part.source
+        node = doc.json["nodes"][node_i]
+        if "skin" not in node:
+            continue
+        slot = {int(n): k for k, n in enumerate(doc.json["skins"][int(node["skin"])]["joints"])}
+        # An artist joint this skin does not list rides on its nearest listed ancestor.
+        to_slot = np.zeros(len(ns.names), np.int64)
+        for i in range(len(ns.names)):
+            k = i
+            while k >= 0 and int(ns.nodes[k]) not in slot:
+                k = int(ns.parents[k])
+            to_slot[i] = slot[int(ns.nodes[k])] if k >= 0 else 0
+        j = to_slot[joints[pv.index].astype(np.int64)]
+        w = unit_weights(weights[pv.index])
+        j = np.where(w > 0, j, 0).astype(np.uint8 if len(slot) < 256 else np.uint16)
+        prim = doc.json["meshes"][mesh_i]["primitives"][prim_i]
+        attrs = prim["attributes"]
+        for key in [a for a in attrs if a.startswith(("JOINTS_", "WEIGHTS_"))]:
+            del attrs[key]
+        for s in range(j.shape[1] // 4):
+            attrs[f"JOINTS_{s}"] = _new_accessor(doc, np.ascontiguousarray(j[:, 4 * s:4 * s + 4]), {
+                "componentType": COMPONENT_TYPES[j.dtype], "type": "VEC4"})
+            attrs[f"WEIGHTS_{s}"] = _new_accessor(doc, np.ascontiguousarray(
+                w[:, 4 * s:4 * s + 4]), {"componentType": COMPONENT_TYPES[w.dtype],
+                                         "type": "VEC4"})
+    return write_glb(doc)
+
+
+def store_reweighted(lib, base, model_glb: bytes, key: str, provenance: dict):
+    """Store a file whose skeleton is not a humanoid (a fox, a two-bone prop) with reskin's
+    weights on its own joints: ``model.glb`` and ``mesh.npz`` only, since reskin's clips and
+    wardrobes need the humanoid mapping it lacks."""
+    import reskin
+
+    doc = read_model(model_glb)
+    joints = {int(j) for s in doc.json.get("skins", []) for j in s["joints"]}
+    meta = {k: base.meta[k] for k in ("morph_targets", "animations", "textures", "parts",
+                                      "height", "vertices") if k in base.meta}
+    meta.update({"stage": "rigged", "rig": "artist", "joints": len(joints)})
+    return lib.add(base.name, "character",
+                   {"model.glb": model_glb, "mesh.npz": lib.read_blob(base.blobs["mesh.npz"])},
+                   meta=meta,
+                   provenance={"generator": "reskin.rig", "generator_version": FILE_RIG_VERSION,
+                               "method": "bone heat diffusion weights on the file's own joints",
+                               "author": base.provenance.get("author"),
+                               "license": base.provenance.get("license"),
+                               "reskin": reskin.__version__, **provenance},
+                   parents=(base,), input_key=key)

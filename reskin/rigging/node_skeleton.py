@@ -208,7 +208,7 @@ def canonical_skeleton(ns: NodeSkeleton, mapping: dict[str, int]) -> Skeleton:
     """The canonical skeleton (:data:`HUMANOID_JOINTS` order) on the artist's rest pose.
 
     Heads are the mapped artist joints' rest world positions (glTF scene space: metres, +Y up
-    for a normalised import); tails follow :func:`reskin.rigging.rig_job.skeleton_from_joints`
+    for a normalised import); tails follow :func:`reskin.rigging.joint_edits.skeleton_from_joints`
     (the first child), except that a leaf (head, hand, toes) points at the artist joint's first
     child when it has one (HeadEnd, FingerBase, ToeEnd).
     Canonical joints without an artist joint are placed between their neighbours: spine and
@@ -216,7 +216,7 @@ def canonical_skeleton(ns: NodeSkeleton, mapping: dict[str, int]) -> Skeleton:
     neck to the upper arms, toes ahead of and below the feet.
     Raises ValueError naming the joints a character must have and this one lacks.
     """
-    from reskin.rigging.rig_job import skeleton_from_joints
+    from reskin.rigging.joint_edits import skeleton_from_joints
 
     missing = [c for c in REQUIRED if c not in mapping]
     if missing:
@@ -325,3 +325,42 @@ def scene_world(js: dict, ns: NodeSkeleton, nclip: NodeClip) -> np.ndarray:
     local[:, list(ns.nodes)] = trs_matrix(nclip.translations, nclip.rotations,
                                           np.broadcast_to(s, nclip.translations.shape))
     return gs.world_matrices(js, local)
+
+
+def chain_tails(parents: np.ndarray, heads: np.ndarray) -> np.ndarray:
+    """(j, 3) bone tails for a skeleton of any naming: the child that continues the chain (the
+    one most in line with the joint's own direction from its parent; for a root, the child with
+    the most descendants, so the hips point up the spine, not into a leg); leaves extend their
+    parent's bone by half. parents (j,) parents first; heads (j, 3)."""
+    j = len(parents)
+    size = np.ones(j, np.int64)
+    for i in range(j - 1, 0, -1):
+        if parents[i] >= 0:
+            size[parents[i]] += size[i]
+    tails = heads.astype(np.float64).copy()
+    for i in range(j):
+        kids = np.flatnonzero(parents == i)
+        p = parents[i]
+        if len(kids) and p >= 0 and np.linalg.norm(heads[i] - heads[p]) > 0:
+            d = _unit(heads[i] - heads[p])
+            out = heads[kids] - heads[i]
+            cos = out @ d / np.maximum(np.linalg.norm(out, axis=1), 1e-12)
+            tails[i] = heads[kids[np.argmax(cos)]]
+        elif len(kids):
+            tails[i] = heads[kids[np.argmax(size[kids])]]
+        elif p >= 0:
+            tails[i] = heads[i] + 0.5 * (heads[i] - heads[p])
+        else:
+            tails[i] = heads[i] + np.array([0.0, 0.1, 0.0])
+    return tails
+
+
+def artist_skeleton(ns: NodeSkeleton) -> tuple[Skeleton, tuple[str, ...]]:
+    """The artist's joints as a reskin :class:`Skeleton` in rest pose (heads at the rest world
+    positions, tails along the chains), for computing weights on the artist's own joints; and
+    the leaf joints (end sites: they give their parent a tail, they are not bones)."""
+    heads = ns.rest_world[:, :3, 3]
+    tails = chain_tails(ns.parents, heads)
+    leaves = tuple(n for i, n in enumerate(ns.names) if not (ns.parents == i).any())
+    return Skeleton(ns.names, ns.parents.astype(np.int32), heads.astype(np.float32),
+                    tails.astype(np.float32)), leaves

@@ -21,7 +21,8 @@ from reskin.assets.library import AssetRecord, Library
 from reskin.core.errors import ReskinError
 from reskin.core.hashing import key_of
 from reskin.core.mesh import Mesh
-from reskin.core.skeleton import HUMANOID_JOINTS, Skeleton
+from reskin.core.skeleton import Skeleton
+from reskin.rigging.joint_edits import apply_overrides, check_bones, skeleton_from_joints
 from reskin.rigging.names import CANONICAL
 from reskin.rigging.rigged import ATLAS_SIZE, RIG_VERSION, atlas_blob, rig_key
 
@@ -78,75 +79,6 @@ def load_joint_overrides(path: str | Path, names: tuple[str, ...], lo: np.ndarra
     return out
 
 
-def _tails(names: tuple[str, ...], parents: np.ndarray, heads: np.ndarray,
-           leaf_tails: np.ndarray) -> np.ndarray:
-    """(j, 3) tails: the first child's head, or ``leaf_tails`` for joints without children
-    (the convention :func:`reskin.rigging.fit.fit_skeleton` follows)."""
-    tails = leaf_tails.copy()
-    for i in range(len(names)):
-        kids = np.flatnonzero(parents == i)
-        if len(kids):
-            tails[i] = heads[kids[0]]
-    return tails
-
-
-def apply_overrides(skeleton: Skeleton, overrides: dict[str, np.ndarray]) -> Skeleton:
-    """``skeleton`` with the joints in ``overrides`` moved there; tails follow their children,
-    a leaf's tail moves with its head (the crown stays above the skull, the fingertip beyond the
-    wrist). Raises ValueError naming a bone the move made zero length."""
-    heads = skeleton.heads.astype(np.float64).copy()
-    moved_tails = skeleton.tails.astype(np.float64).copy()
-    for name, point in overrides.items():
-        i = skeleton.index(name)
-        moved_tails[i] += point - heads[i]
-        heads[i] = point
-    tails = _tails(skeleton.names, skeleton.parents, heads, moved_tails)
-    _check_bones(skeleton.names, heads, tails, set(overrides))
-    return Skeleton(names=skeleton.names, parents=skeleton.parents,
-                    heads=heads.astype(np.float32), tails=tails.astype(np.float32))
-
-
-def skeleton_from_joints(joints: dict[str, np.ndarray]) -> Skeleton:
-    """The canonical skeleton from a position for every joint (no fitting).
-
-    A leaf's tail extends its parent bone by half its length (the hand past the wrist, the crown
-    above the skull base), enough for weighting to read a direction from it.
-    """
-    names = CANONICAL
-    parents = np.array([names.index(p) if p else -1 for _, p in HUMANOID_JOINTS], np.int32)
-    heads = np.array([joints[n] for n in names], np.float64)
-    leaf = heads.copy()
-    for i, p in enumerate(parents):
-        if p >= 0:
-            leaf[i] = heads[i] + 0.5 * (heads[i] - heads[p])
-    tails = _tails(names, parents, heads, leaf)
-    _check_bones(names, heads, tails, set(names))
-    return Skeleton(names=names, parents=parents, heads=heads.astype(np.float32),
-                    tails=tails.astype(np.float32))
-
-
-def _check_bones(names: tuple[str, ...], heads: np.ndarray, tails: np.ndarray,
-                 moved: set[str]) -> None:
-    # Weights are bone segments: a zero-length one (a joint put on its child) has no direction.
-    extent = float(np.ptp(heads, axis=0).max()) or 1.0
-    for i, n in enumerate(names):
-        if n in moved and np.linalg.norm(tails[i] - heads[i]) < 1e-4 * extent:
-            raise ValueError(f"joint {n!r} is on top of the joint it points at")
-
-
-def _body_only(mesh: Mesh) -> Mesh:
-    """The body faces of an imported mesh (helper shells and marker cubes dropped), for fitting
-    only: every face still gets weights."""
-    from reskin.rigging.body import body_mask
-
-    keep = body_mask(mesh.vertices, mesh.faces)
-    if keep.all() or keep.sum() < 0.1 * len(keep):
-        return mesh
-    return Mesh(vertices=mesh.vertices, faces=mesh.faces[keep], uvs=mesh.uvs,
-                uv_faces=mesh.uv_faces[keep], parts=mesh.parts[keep],
-                part_names=mesh.part_names)
-
-
 def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None,
               recompute_weights: bool = False, influences: int | None = None) -> RigResult:
     """Rig the character ``ref`` (NAME or NAME@V) and store the result as its next version,
@@ -176,6 +108,8 @@ def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None
         raise ReskinError(f"{base.ref} is a character without a mesh; only characters with "
                           "mesh.npz (generated or imported) can be rigged")
     mesh = Mesh.from_arrays(unpack_arrays(lib.read_blob(base.blobs["mesh.npz"])))
+    if "model.glb" in base.blobs:
+        return _rig_file(lib, base, mesh, skeleton_file, recompute_weights, influences)
     old = unpack_arrays(lib.read_blob(base.blobs["rig.npz"])) if "rig.npz" in base.blobs else None
     old_skeleton = Skeleton.from_arrays(old) if old is not None else None
     names = old_skeleton.names if old_skeleton is not None else CANONICAL
@@ -225,6 +159,7 @@ def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None
         elif how_skeleton == "given":
             skeleton = skeleton_from_joints(overrides)
         else:
+            from reskin.rigging.body import body_only
             from reskin.rigging.fit_constraints import fit_with_constraints
 
             # Generated bodies are fitted whole, exactly as the build does; imported ones
@@ -232,10 +167,10 @@ def rig_asset(lib: Library, ref: str, *, skeleton_file: str | Path | None = None
             # the trunk convention of the rigs and clips they meet (Mixamo). Given joints are
             # constraints: the fit places the rest around them, even where it failed alone.
             generated = base.meta.get("stage") == "generated"
-            report = fit_with_constraints(mesh if generated else _body_only(mesh), overrides,
+            report = fit_with_constraints(mesh if generated else body_only(mesh), overrides,
                                           trunk="reskin" if generated else "mixamo")
             skeleton, confidence = report.skeleton, report.confidence
-            _check_bones(skeleton.names, skeleton.heads, skeleton.tails, set(overrides))
+            check_bones(skeleton.names, skeleton.heads, skeleton.tails, set(overrides))
     except ValueError as exc:
         hint = "" if skeleton_file is not None else (
             "; give a few joints with --skeleton FILE (e.g. leftHand, rightHand, neck: "
@@ -295,3 +230,78 @@ def low_confidence_warnings(confidence: dict[str, float]) -> tuple[str, ...]:
                  key=lambda n: confidence[n])
     return tuple(f"joint {n} fitted with low confidence ({confidence[n]:.2f}): check it, or "
                  f"give it with --skeleton FILE ({n}: [x, y, z])" for n in low)
+
+
+def _overrides(path: str | Path | None, names: tuple[str, ...], mesh: Mesh
+               ) -> tuple[dict[str, np.ndarray], dict]:
+    """The joints an override file gives (checked to lie on the character) and its provenance."""
+    if path is None:
+        return {}, {}
+    margin = _BOUNDS_MARGIN * mesh.height
+    v = mesh.vertices.astype(np.float64)
+    overrides = load_joint_overrides(path, names, v.min(axis=0) - margin, v.max(axis=0) + margin)
+    data = Path(path).read_bytes()
+    return overrides, {"skeleton_file": str(Path(path).resolve()),
+                       "skeleton_file_sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _rig_file(lib: Library, base: AssetRecord, mesh: Mesh, skeleton_file: str | Path | None,
+              recompute: bool, influences: int | None) -> RigResult:
+    """:func:`rig_asset` for a character from a file: what the file holds is kept
+    (:mod:`reskin.rigging.file_rig`). Its own humanoid skin is mapped, not replaced; with
+    ``recompute`` only its weights change (reskin's, on the artist's joints); a static file, or
+    one given joints with ``skeleton_file``, gets the canonical skeleton fitted and added."""
+    from reskin.rigging import file_rig as fr
+
+    if base.meta.get("stage") == "rigged":  # a file rig already: work from what it was made of
+        if skeleton_file is None and not recompute and influences is None:
+            return RigResult(base, False, "kept", "kept")
+        base = lib.get(base.parents[0])
+    model = lib.read_blob(base.blobs["model.glb"])
+    vrm = (base.meta.get("vrm") or {}).get("humanoid")
+    overrides, source = _overrides(skeleton_file, CANONICAL, mesh)
+    try:
+        mode = fr.choose_mode(fr.read_model(model), "auto" if overrides else None, vrm)
+    except ReskinError as exc:
+        raise ReskinError(f"cannot rig {base.ref}: {exc.message}") from None
+    n_inf = influences or 4
+    if mode == "auto" and recompute and not overrides and "skins" in fr.read_model(model).json:
+        mode = "artist"  # not a humanoid: reskin's weights on its own joints, nothing else
+    if mode in ("own", "artist"):
+        if influences not in (None, 4) and not recompute:
+            raise ReskinError(f"{base.ref} keeps the artist's weights; add --recompute-weights "
+                              f"to make {influences} per vertex", field="--influences")
+        extra = {"recompute": True} if recompute else None
+        key = fr.file_rig_key(base.content_hash, mode, n_inf, extra)
+        how = ("kept", "computed" if recompute else "kept")
+    else:
+        extra = {"overrides": {k: v.tolist() for k, v in sorted(overrides.items())}} \
+            if overrides else None
+        key = fr.file_rig_key(base.content_hash, "auto", n_inf, extra)
+        how = ("given" if set(overrides) == set(CANONICAL) else "fitted", "computed")
+    found = lib.find_by_key("character", key)
+    if found is not None and found.name == base.name:
+        conf = found.meta.get("joint_confidence", {})
+        return RigResult(found, False, *how, tuple(sorted(overrides)), conf,
+                         low_confidence_warnings(conf))
+    confidence: dict[str, float] = {}
+    if mode == "artist":
+        record = fr.store_reweighted(lib, base, fr.recompute_own_weights(model, mesh, n_inf),
+                                     key, {"skeleton": "kept", "weights": "computed",
+                                           "influences": n_inf})
+        return RigResult(record, True, *how)
+    if mode == "own":
+        if recompute:
+            model = fr.recompute_own_weights(model, mesh, n_inf)
+        rig = fr.rig_own(model, mesh, vrm)
+    else:
+        fit = fr.fit_for_file(mesh, overrides)
+        confidence = fit.confidence
+        rig = fr.rig_auto(model, mesh, fit.skeleton, n_inf)
+    prov = {"skeleton": how[0], "weights": how[1], "influences": n_inf,
+            "overrides": {k: v.round(6).tolist() for k, v in sorted(overrides.items())} or None,
+            "joint_confidence": confidence or None, **source}
+    record = fr.store_file_rig(lib, base, rig, key, {k: v for k, v in prov.items()
+                                                     if v is not None})
+    return RigResult(record, True, *how, tuple(sorted(overrides)), confidence,
+                     low_confidence_warnings(confidence))

@@ -1,0 +1,210 @@
+"""Imported characters in a built episode, through real Blender: a rigged avatar (own rig) and a
+skeleton-stripped one (auto rig) beside the procedural character; their shirts change colour
+between episodes while their faces stay the person's, and their hands follow the wrists."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from reskin.assets.gltf.scene import (
+    sample_animation,
+    skin_matrices,
+    skinned_positions,
+    world_matrices,
+)
+from reskin.assets.gltf.validate import validate_gltf_bytes
+from reskin.assets.library import Library
+from reskin.core.transforms import trs_matrix
+from reskin.pipeline.build import build
+from reskin.render.passes import read_shot_passes
+from reskin.rigging.file_rig import read_model
+from reskin.rigging.rigged import load_rigged
+from tests.conftest import SHARED_DATA
+from tests.render.series import sample_cast_series
+from tests.rigging.strip_rig import strip_rig
+from tests.scenes.test_compile_framing import project
+
+SERIES = """\
+name: imported cast
+resolution: [108, 192]
+fps: 4
+render: {engine: cycles, samples: 4}
+style: {stylizer: none}
+"""
+EPISODE = """\
+shots:
+  - id: two
+    duration: 0.25
+    cast:
+      - {character: hana, position: [-0.45, 0], clip: idle}
+      - {character: ken, position: [0.45, 0], clip: idle}
+    camera: {framing: two-shot}
+    lights: three-point
+  - id: trio
+    duration: 0.25
+    cast:
+      - {character: mira, position: [0, 0]}
+      - {character: hana, position: [-0.8, 0.2]}
+      - {character: ken, position: [0.8, 0.2]}
+    camera: {framing: wide}
+"""
+WARDROBES = {"ep01": {"hana": "#c0392b", "ken": "#2e86c1"},
+             "ep02": {"hana": "#27ae60", "ken": "#f1c40f"}}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = sample_cast_series(tmp_path_factory.mktemp("cast") / "s", SERIES, EPISODE)
+    (root / "episodes" / "ep02.yaml").write_text(EPISODE)
+    models = root / "models"
+    models.mkdir()
+    shutil.copy(SHARED_DATA / "avatars" / "Asian_F_1_Casual.glb", models / "hana.glb")
+    strip_rig(SHARED_DATA / "avatars" / "White_M_1_Busi.glb", models / "ken_static.glb")
+    cast = {"hana": "source: models/hana.glb\n",
+            "ken": "source: models/ken_static.glb\nlicense: MIT\nauthor: Tiffany Do\n"}
+    for name, text in cast.items():
+        (root / "cast" / name).mkdir()
+        (root / "cast" / name / "character.yaml").write_text(text)
+        for ep, colours in WARDROBES.items():
+            (root / "cast" / name / f"{ep}.yaml").write_text(
+                f"regions:\n  top: {{color: '{colours[name]}'}}\n")
+    report = build(root)
+    return root, report
+
+
+def _shot(root: Path, episode: str, shot: str):
+    for render in (root / ".reskin" / "cache" / "render").iterdir():
+        plan = json.loads((render / "done.json").read_text())["plan"]
+        if plan["name"] == f"{episode}/{shot}":
+            beauty = np.asarray(Image.open(render / "beauty_0000.png").convert("RGBA"),
+                                np.float32) / 255
+            passes = read_shot_passes(sorted(render.glob("passes_*.exr")), [plan["camera"]])
+            return plan, beauty, passes["instance"][0]
+    raise AssertionError(f"no render of {episode}/{shot}")
+
+
+def test_imported_characters_stand_where_the_framing_puts_them(built):
+    root, _ = built
+    plan, beauty, inst = _shot(root, "ep01", "two")
+    cols = np.arange(inst.shape[1])
+    hana, ken = inst == 1, inst == 2
+    assert hana.sum() > 400 and ken.sum() > 400
+    assert cols[np.nonzero(hana)[1]].mean() < inst.shape[1] / 2 < cols[np.nonzero(ken)[1]].mean()
+    # Textured, not a flat silhouette: the avatar's pixels vary.
+    assert beauty[hana][:, :3].std(axis=0).mean() > 0.04
+    _, _, trio = _shot(root, "ep01", "trio")
+    assert all((trio == k).sum() > 100 for k in (1, 2, 3))
+
+
+def _head_pixels(root: Path, plan: dict, inst: np.ndarray, member: int, name: str):
+    """Pixels of cast member ``member`` within a head's radius of its head joint's image."""
+    with Library(root / ".reskin") as lib:
+        skin = lib.get(plan["cast"][member - 1]["key"])
+        rig = load_rigged(lib, lib.get(skin.meta["character"]))
+    sk = rig.skeleton
+    head = sk.heads[sk.index("head")].astype(np.float64) + [0, 0.08, 0]
+    head = head + np.array(plan["cast"][member - 1]["position"])
+    h, w = inst.shape
+    x, y = project(plan["camera"], head, w / h)
+    top = project(plan["camera"], head + [0, 0.09, 0], w / h)[1]
+    r = max(2.0, abs(y - top) * h)
+    yy, xx = np.mgrid[0:h, 0:w]
+    return (inst == member) & ((xx - x * w) ** 2 + (yy - y * h) ** 2 < r * r)
+
+
+def test_shirts_change_between_episodes_and_faces_do_not(built):
+    root, _ = built
+    plan1, b1, inst1 = _shot(root, "ep01", "two")
+    plan2, b2, inst2 = _shot(root, "ep02", "two")
+    assert plan1["camera"] == plan2["camera"]
+    for member, name in ((1, "hana"), (2, "ken")):
+        body = (inst1 == member) & (inst2 == member)
+        diff = np.abs(b1[..., :3] - b2[..., :3]).max(axis=2)
+        face = _head_pixels(root, plan1, inst1, member, name) & body
+        assert face.sum() >= 6, name
+        changed = body & (diff > 0.15)
+        assert changed.sum() > 0.1 * body.sum(), name  # the shirt is a good part of them
+        assert float(diff[face].mean()) < 0.04, name  # the face is the person: noise only
+        assert (changed & face).sum() <= 0.1 * face.sum(), name
+
+
+def test_every_imported_skin_validates_and_keeps_its_morph_targets(built):
+    root, _ = built
+    src = read_model((SHARED_DATA / "avatars" / "Asian_F_1_Casual.glb").read_bytes())
+    names = [m.get("extras", {}).get("targetNames", []) for m in src.json["meshes"]]
+    with Library(root / ".reskin") as lib:
+        skins = [r for r in lib.list() if r.kind == "skin" and r.name.split(".")[0] in
+                 ("hana", "ken")]
+        assert len(skins) == 4
+        for skin in skins:
+            glb = lib.read_blob(skin.blobs["skin.glb"])
+            report = validate_gltf_bytes(glb)
+            assert report["issues"]["numErrors"] == 0, (skin.ref, report["issues"]["messages"][:3])
+            doc = read_model(glb)
+            assert {"idle", "wave", "nod"} <= {a["name"] for a in doc.json["animations"]}
+            if skin.name.startswith("hana"):
+                assert [m.get("extras", {}).get("targetNames", [])
+                        for m in doc.json["meshes"]] == names
+
+
+def _pose(doc, anim: dict, t: float) -> np.ndarray:
+    """World matrices of every node at time ``t`` of ``anim``."""
+    from reskin.assets.gltf.scene import node_local, node_trs
+
+    js = doc.json
+    local = np.stack([node_local(n) for n in js["nodes"]])
+    for node, paths in sample_animation(doc, anim, np.array([t])).items():
+        tr, rot, sc = node_trs(js["nodes"][node])
+        tr = paths.get("translation", [tr])[0]
+        rot = paths.get("rotation", [rot])[0]
+        sc = paths.get("scale", [sc])[0]
+        local[node] = trs_matrix(np.asarray(tr), np.asarray(rot), np.asarray(sc))
+    return world_matrices(js, local)
+
+
+@pytest.mark.parametrize("name", ["hana", "ken"])
+def test_hands_follow_the_wrists_through_a_clip(built, name):
+    root, _ = built
+    with Library(root / ".reskin") as lib:
+        skin = next(r for r in lib.list() if r.name == f"{name}.ep01")
+        doc = read_model(lib.read_blob(skin.blobs["skin.glb"]))
+        rig = load_rigged(lib, lib.get(skin.meta["character"]))
+    js = doc.json
+    hand_node = int(rig.artist_nodes[rig.skeleton.index("leftHand")])
+    body = next(i for i, n in enumerate(js["nodes"]) if "skin" in n and "mesh" in n)
+    node = js["nodes"][body]
+    prim = js["meshes"][node["mesh"]]["primitives"][0]
+    pos = doc.accessors[prim["attributes"]["POSITION"]]
+    from reskin.assets.gltf.read import as_float
+
+    pos = as_float(doc, prim["attributes"]["POSITION"])
+    joints = doc.accessors[prim["attributes"]["JOINTS_0"]].astype(np.int64)
+    weights = as_float(doc, prim["attributes"]["WEIGHTS_0"])
+    skin_joints = js["skins"][node["skin"]]["joints"]
+    slot = skin_joints.index(hand_node)
+    on_hand = (joints == slot).any(axis=1) & (weights[np.arange(len(weights)),
+                                                      (joints == slot).argmax(axis=1)] > 0.9)
+    assert on_hand.sum() > 50
+    wave = next(a for a in js["animations"] if a["name"] == "wave")
+    rest_world = world_matrices(js)
+    rest = skinned_positions(pos[on_hand], joints[on_hand], weights[on_hand],
+                             skin_matrices(doc, node["skin"], rest_world))
+    rel_rest = rest - rest_world[hand_node][:3, 3]
+    moved = 0.0
+    for t in np.linspace(0.0, 3.5, 8):
+        world = _pose(doc, wave, float(t))
+        posed = skinned_positions(pos[on_hand], joints[on_hand], weights[on_hand],
+                                  skin_matrices(doc, node["skin"], world))
+        wrist = world[hand_node][:3, 3]
+        # Rigid with the hand: distances to the wrist are kept within a centimetre.
+        d_rest = np.linalg.norm(rel_rest, axis=1)
+        d_now = np.linalg.norm(posed - wrist, axis=1)
+        assert np.abs(d_now - d_rest).max() < 0.01, (name, t)
+        moved = max(moved, float(np.linalg.norm(wrist - rest_world[hand_node][:3, 3])))
+    assert moved > 0.2  # the wave really moves the hand
