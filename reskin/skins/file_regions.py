@@ -140,8 +140,8 @@ def _rasterise(uvs: list[np.ndarray], faces: list[np.ndarray], labels: list[np.n
     code = {lab: k + 1 for k, lab in enumerate(order)}
     for lab in order:
         for uv, f, fl in zip(uvs, faces, labels, strict=True):
-            # Texel (x, y) has its centre at u = (x + 0.5) / w: Pillow draws at pixel centres.
-            px = np.asarray(uv, np.float64) * (w, h) - 0.5
+            # Texel x has its centre at u = (x + 0.5) / w, as Pillow's pixel x has at x + 0.5.
+            px = np.asarray(uv, np.float64) * (w, h)
             tri = px[np.asarray(f, np.int64)[np.asarray(fl) == lab]]
             for t in tri.reshape(-1, 6).tolist():
                 draw.polygon(t, fill=code[lab], outline=code[lab])
@@ -149,13 +149,14 @@ def _rasterise(uvs: list[np.ndarray], faces: list[np.ndarray], labels: list[np.n
     if dilate > 0:
         from scipy import ndimage
 
+        square = np.ones((3, 3), bool)  # grow corners too: seams run in every direction
         for _ in range(dilate):
             empty = out == 0
             if not empty.any():
                 break
             grown = out.copy()
             for lab in reversed(order):
-                ring = ndimage.binary_dilation(out == code[lab]) & empty & (grown == 0)
+                ring = ndimage.binary_dilation(out == code[lab], square) & empty & (grown == 0)
                 grown[ring] = code[lab]
             out = grown
     table = np.array([_EMPTY, *order], np.int8)
