@@ -49,6 +49,28 @@ class RegionLook:
     """A fabric image tiled over the region: a file path or ``asset:NAME@V``."""
     texture_sha: str | None = None
     """SHA-256 of the texture file's bytes (so an edited image is a new skin)."""
+    material: str | None = None
+    """On an imported character: the region is the faces of primitives with this material."""
+    mask: str | None = None
+    """On an imported character: a greyscale image in its UV space, white = the region."""
+    mask_sha: str | None = None
+    """SHA-256 of the mask file's bytes."""
+    where: str = field(default="", compare=False)
+    """file:line of ``material:`` or ``mask:`` in the spec, for errors found on the character."""
+
+    def to_dict(self) -> dict:
+        """The fields that decide the skin's pixels; unset selectors are left out so a spec
+        without them keeps the key it had before they existed."""
+        d = asdict(self)
+        d.pop("where")
+        if self.texture_sha:
+            d.pop("texture")
+        if self.mask_sha:
+            d.pop("mask")
+        for key in ("material", "mask", "mask_sha"):
+            if d.get(key, 0) is None:
+                d.pop(key)
+        return d
 
 
 @dataclass(frozen=True)
@@ -133,12 +155,7 @@ class WardrobeSpec:
     def to_dict(self) -> dict:
         """Everything that decides the skin's pixels and geometry (the cache key); file paths
         of images and meshes enter as their content hashes."""
-        regions = {}
-        for k, v in sorted(self.regions.items()):
-            d = asdict(v)
-            if v.texture_sha:
-                d.pop("texture")
-            regions[k] = d
+        regions = {k: v.to_dict() for k, v in sorted(self.regions.items())}
         decals = []
         for dc in self.decals:
             d = asdict(dc)
@@ -202,6 +219,19 @@ def _region_layer(f: Fields, root: Path) -> dict:
             out[key] = f.get(key, float, check=_unit)
     if f.has("texture"):
         out["texture"], out["texture_sha"] = _file_ref(f, "texture", root)
+    if f.has("material") and f.has("mask"):
+        f.error("give either material or mask (how to find the region), not both", "mask")
+    if f.has("material"):
+        out["material"] = f.get("material", str,
+                                check=lambda v: None if v.strip() else "must not be empty")
+        out["mask"] = out["mask_sha"] = None  # overrides a base's mask
+        out["where"] = f"{f.file}:{f.items['material'].line}"
+    if f.has("mask"):
+        if f.get("mask", str).startswith(ASSET_PREFIX):
+            f.error("a mask is drawn for one character: give a file path in the series", "mask")
+        out["mask"], out["mask_sha"] = _file_ref(f, "mask", root)
+        out["material"] = None  # overrides a base's material
+        out["where"] = f"{f.file}:{f.items['mask'].line}"
     f.done()
     return out
 
