@@ -24,9 +24,12 @@ from reskin.core.hashing import key_of
 from reskin.rigging.procedural_clips import Clips, clip_ids, clip_list
 from reskin.rigging.rigged import RiggedCharacter
 from reskin.skins.garments import Garment, bind_garment
+from reskin.skins.wardrobe import WardrobeSpec
 
 FIT_VERSION = "1"
 KIND = "garment-fit"
+PENETRATION_FRAMES = 4
+"""Frames per clip the penetration check poses (evenly spaced, plus the rest pose)."""
 _MEMORY: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
 _MEMORY_SIZE = 64
 
@@ -110,3 +113,27 @@ def fit_garments(lib: Library, garments: Sequence[Garment], rigged: RiggedCharac
                              matched=fit["matched"]))
         depth[g.spec.name] = float(fit["depth"][0])
     return bound, depth, fitted
+
+
+def wardrobe_garments(lib: Library, rigged: RiggedCharacter, wardrobe: WardrobeSpec,
+                      clips: Clips, images: dict, log, who: str
+                      ) -> tuple[list[Garment], dict[str, float]]:
+    """A wardrobe's garments built, bound to ``rigged`` and painted, with their penetration
+    depth in ``clips`` (a warning is logged past :data:`~reskin.skins.penetration.WARN_DEPTH`).
+
+    images : every texture the spec names, decoded; who : the character, for the warning.
+    """
+    from reskin.skins.garment_paint import paint_garment
+    from reskin.skins.garments import build_garment, read_ref
+    from reskin.skins.penetration import WARN_DEPTH
+
+    garments, depth, _ = fit_garments(
+        lib, [build_garment(g, rigged.mesh, rigged.skeleton, lambda r: read_ref(lib, r))
+              for g in wardrobe.garments], rigged, clips, PENETRATION_FRAMES)
+    garments = [paint_garment(g, images) for g in garments]  # after binding: see garment_paint
+    for name, d in depth.items():
+        if d > WARN_DEPTH:
+            log(f"warning: {who}.{wardrobe.episode}: garment {name!r} sinks "
+                f"{d * 100:.1f} cm into the body in the clips (threshold "
+                f"{WARN_DEPTH * 100:.0f} cm)")
+    return garments, depth

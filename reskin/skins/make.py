@@ -27,8 +27,6 @@ from reskin.skins.wardrobe import WardrobeSpec, hidden_parts
 SKIN_VERSION = "4"
 PNG_LEVEL = 1
 """Deflate level of the skin's PNGs (zlib's for RGB images; ISA-L's, 0-3, for palette ones)."""
-PENETRATION_FRAMES = 4
-"""Frames per clip the penetration check poses (evenly spaced, plus the rest pose)."""
 Log = Callable[[str], None]
 
 
@@ -123,11 +121,8 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     from reskin.assets.gltf.glb import pack_glb
     from reskin.skins import identity
     from reskin.skins.body_cache import verified_body
-    from reskin.skins.garment_fit import fit_garments
-    from reskin.skins.garment_paint import paint_garment
-    from reskin.skins.garments import build_garment, read_ref
+    from reskin.skins.garment_fit import wardrobe_garments
     from reskin.skins.paint import paint_indexed, paint_materials
-    from reskin.skins.penetration import WARN_DEPTH
     from reskin.skins.skin_glb import add_to_skin, body_arrays_of
 
     log = log or (lambda msg: None)
@@ -155,17 +150,8 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
         mr_png = _png(metal_rough) if metal_rough is not None else None
     # 3. Garments, bound to the skeleton, and how deep they sink into the body in the clips
     # (fitted once per garment and rig, see reskin.skins.garment_fit).
-    # made only if a fit or the body needs them
     clips = ProceduralClips(skeleton, fps, PROCEDURAL_CLIPS)
-    garments, depth, _ = fit_garments(
-        lib, [build_garment(g, mesh, skeleton, lambda r: read_ref(lib, r))
-              for g in wardrobe.garments], rigged, clips, PENETRATION_FRAMES)
-    garments = [paint_garment(g, images) for g in garments]  # after binding: see garment_paint
-    for name, d in depth.items():
-        if d > WARN_DEPTH:
-            log(f"warning: {spec.name}.{wardrobe.episode}: garment {name!r} sinks "
-                f"{d * 100:.1f} cm into the body in the clips (threshold "
-                f"{WARN_DEPTH * 100:.0f} cm)")
+    garments, depth = wardrobe_garments(lib, rigged, wardrobe, clips, images, log, spec.name)
     # 4. The GLB: the character's body (exported and checked against the rig once per rig),
     # then the skin's material and additions; the written body is verified afterwards.
     name = skin_name(spec.name, wardrobe.episode)

@@ -10,6 +10,8 @@ every byte of the body's accessors stays where and what it was.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from reskin.assets.gltf.accessors import BufferBuilder, accessor_array
@@ -22,6 +24,23 @@ from reskin.assets.gltf.types import (
     texture_sampler,
 )
 from reskin.skins.garments import Garment
+
+
+@dataclass(frozen=True)
+class GarmentPlacement:
+    """Where garments bound to canonical joints go in a GLB with another skeleton.
+
+    joint_nodes : (21,) the node each canonical joint's accessories hang under
+    unplace     : (21, 4, 4) inverse of that node's rest world matrix (so a garment's
+                  model-space vertices sit where they should at rest)
+    skin        : the skin transfer-bound garments use (its inverse binds map model space)
+    slots       : (21,) each canonical joint's index in that skin's joints
+    """
+
+    joint_nodes: np.ndarray
+    unplace: np.ndarray
+    skin: int
+    slots: np.ndarray
 
 
 class _Appender(BufferBuilder):
@@ -79,8 +98,13 @@ def add_to_skin_glb(glb: bytes, garments: list[Garment], heads: np.ndarray,
 
 
 def add_to_skin(doc: dict, binary: bytearray, garments: list[Garment], heads: np.ndarray,
-                metal_rough_png: bytes | None = None) -> None:
-    """:func:`add_to_skin_glb` on an unpacked GLB: appends to ``doc`` and ``binary`` in place."""
+                metal_rough_png: bytes | None = None, placement: GarmentPlacement | None = None
+                ) -> None:
+    """:func:`add_to_skin_glb` on an unpacked GLB: appends to ``doc`` and ``binary`` in place.
+
+    placement : where garments go on a skeleton other than the character GLB's canonical one
+    (a character from a file); None for the canonical one.
+    """
     out = _Appender(doc, binary)
     if metal_rough_png is not None:
         tex = out.texture(metal_rough_png, "body_metal_rough")
@@ -94,13 +118,18 @@ def add_to_skin(doc: dict, binary: bytearray, garments: list[Garment], heads: np
         v = np.asarray(g.vertices, np.float32)
         f = np.asarray(g.faces, np.uint32)
         node: dict = {"name": g.spec.name}
-        if g.spec.bind == "joint":
+        if g.spec.bind == "joint" and placement is not None:
+            ji = int(g.joints[0, 0])
+            parent = placement.joint_nodes[ji]
+            # Model-space vertices under the joint: the node undoes the joint's rest placement.
+            node["matrix"] = [float(x) for x in placement.unplace[ji].T.reshape(-1)]
+        elif g.spec.bind == "joint":
             ji = int(g.joints[0, 0])
             v = (v.astype(np.float64) - heads[ji]).astype(np.float32)
             parent = skin_joints[ji]
         else:
             parent = character
-            node["skin"] = 0
+            node["skin"] = 0 if placement is None else placement.skin
         attrs = {"POSITION": out.accessor(v, target=ARRAY_BUFFER, bounds=True),
                  "NORMAL": out.accessor(_normals(v, f), target=ARRAY_BUFFER)}
         pbr = {"baseColorFactor": [float(c) for c in srgb_to_linear(g.color)] + [1.0],
@@ -112,7 +141,8 @@ def add_to_skin(doc: dict, binary: bytearray, garments: list[Garment], heads: np
             pbr["baseColorTexture"] = {"index": out.texture(g.texture, f"{g.spec.name}_base")}
             pbr["baseColorFactor"] = [1.0, 1.0, 1.0, 1.0]
         if g.spec.bind == "transfer":
-            j, w = _influences(g.joints, g.weights)
+            joints = g.joints if placement is None else placement.slots[g.joints.astype(np.int64)]
+            j, w = _influences(joints, g.weights)
             attrs["JOINTS_0"] = out.accessor(j, target=ARRAY_BUFFER)
             attrs["WEIGHTS_0"] = out.accessor(w, target=ARRAY_BUFFER)
         index_dtype = np.uint16 if len(v) < 0xFFFF else np.uint32

@@ -211,9 +211,8 @@ def test_palette_painting_is_texel_painting_exactly(made, text):
 
 def test_a_garment_is_fitted_once_per_rig_and_reused_by_later_episodes(made):
     from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS, ProceduralClips
-    from reskin.skins.garment_fit import clear_memory, fit_garments
+    from reskin.skins.garment_fit import PENETRATION_FRAMES, clear_memory, fit_garments
     from reskin.skins.garments import build_garment
-    from reskin.skins.make import PENETRATION_FRAMES
 
     root, lib, spec, rig, skins = made
     clips = ProceduralClips(rig.skeleton, 8, PROCEDURAL_CLIPS)  # as the job names them
