@@ -26,17 +26,18 @@ from reskin.skins.wardrobe import REGIONS, RegionLook
 
 SKIN = -1
 """Label of texels and vertices that are the person (head, neck, hands) or no region."""
-_HEAD = -3  # internal: head and neck, locked against every selector (the identity lock)
+_HEAD = -3  # internal: the head, locked against every selector (the identity lock)
+_NECK = -4  # internal: the neck, locked too, but a collar on it may join the top by colour
 _EMPTY = -2  # internal: texels no face covers (atlas gutter)
 
-# Canonical joint -> group: a region index, SKIN (hands) or _HEAD (head, neck).
+# Canonical joint -> group: a region index, SKIN (hands), _HEAD or _NECK.
 _JOINT_GROUP: dict[str, int] = {
-    "hips": 1, "spine": 0, "chest": 0, "neck": _HEAD, "head": _HEAD,
+    "hips": 1, "spine": 0, "chest": 0, "neck": _NECK, "head": _HEAD,
     **{f"{s}{p}": g for s in ("left", "right")
        for p, g in (("Shoulder", 0), ("UpperArm", 0), ("LowerArm", 0), ("Hand", SKIN),
                     ("UpperLeg", 1), ("LowerLeg", 1), ("Foot", 2), ("Toes", 2))},
 }
-_GROUPS = (0, 1, 2, SKIN, _HEAD)
+_GROUPS = (0, 1, 2, SKIN, _HEAD, _NECK)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ def resolve_canonical(joint_canonical: Sequence[str | None], parents: Sequence[i
 
 def _vertex_groups(joints: np.ndarray, weights: np.ndarray, joint_canonical: Sequence[str | None],
                    parents: Sequence[int] | None) -> np.ndarray:
-    """(n,) int8 group of each vertex (region index, SKIN or _HEAD): the group whose joints
+    """(n,) int8 group of each vertex (region index, SKIN, _HEAD, _NECK): the group whose joints
     carry most of its weight. Weight on joints with no canonical ancestor is ignored; a
     vertex with none at all is SKIN."""
     joints = np.asarray(joints, np.int64)
@@ -101,13 +102,13 @@ def vertex_regions(joints: np.ndarray, weights: np.ndarray, joint_canonical: Seq
     -> top; hips and legs -> bottoms; feet and toes -> shoes; head, neck and hands -> SKIN.
     """
     g = _vertex_groups(joints, weights, joint_canonical, parents)
-    return np.where(g == _HEAD, np.int8(SKIN), g).astype(np.int8)
+    return np.where(g < _EMPTY, np.int8(SKIN), g).astype(np.int8)
 
 
 def vertex_head(joints: np.ndarray, weights: np.ndarray, joint_canonical: Sequence[str | None],
                 parents: Sequence[int] | None = None) -> np.ndarray:
     """(n,) bool: vertices the head and neck move most (the face: no selector may paint them)."""
-    return _vertex_groups(joints, weights, joint_canonical, parents) == _HEAD
+    return _vertex_groups(joints, weights, joint_canonical, parents) < _EMPTY
 
 
 def face_regions(faces: np.ndarray, vertex_region: np.ndarray) -> np.ndarray:
@@ -403,10 +404,7 @@ def skin_texels(image: np.ndarray, labels: np.ndarray, tone: SkinTone | None = N
     labels = np.asarray(labels)
     rgb = image[..., :3]
     if tone is None:
-        sample = labels == _HEAD
-        if sample.sum() < 16:
-            sample = labels == SKIN
-        tone = skin_tone(srgb_to_lab(rgb[sample] / 255.0))
+        tone = _head_tone(image, labels)
     out = np.zeros(labels.shape, bool)
     for r in range(len(REGIONS)):
         sel = labels == r
@@ -444,7 +442,8 @@ class Primitive:
 
     faces (m, 3) int; uvs (n, 2) float, glTF convention; material : its material's name;
     vertex_region (n,) int8 from :func:`vertex_regions` and head (n,) bool from
-    :func:`vertex_head` (None for an unskinned primitive: no region, not locked).
+    :func:`vertex_head` (None for an unskinned primitive: no region, not locked); neck (n,)
+    bool, the part of ``head`` the neck moves (where a collar may join the top by colour).
     """
 
     faces: np.ndarray
@@ -452,6 +451,7 @@ class Primitive:
     material: str | None = None
     vertex_region: np.ndarray | None = None
     head: np.ndarray | None = None
+    neck: np.ndarray | None = None
 
 
 def skinned_primitive(faces: np.ndarray, uvs: np.ndarray, material: str | None,
@@ -461,8 +461,8 @@ def skinned_primitive(faces: np.ndarray, uvs: np.ndarray, material: str | None,
     """A :class:`Primitive` with its regions and head lock from its skin weights."""
     g = _vertex_groups(joints, weights, joint_canonical, parents)
     return Primitive(faces=np.asarray(faces), uvs=np.asarray(uvs), material=material,
-                     vertex_region=np.where(g == _HEAD, np.int8(SKIN), g).astype(np.int8),
-                     head=g == _HEAD)
+                     vertex_region=np.where(g < _EMPTY, np.int8(SKIN), g).astype(np.int8),
+                     head=g < _EMPTY, neck=g == _NECK)
 
 
 def _read_mask(look: RegionLook, key: str, size: tuple[int, int],
@@ -514,7 +514,12 @@ def region_map(primitives: Sequence[Primitive], regions: Mapping[str, RegionLook
             if look is not None and look.material is not None and prim.material == look.material:
                 lab[:] = r
         if prim.head is not None:
-            lab[face_regions(f, prim.head.astype(np.int8)) == 1] = _HEAD
+            locked = face_regions(f, prim.head.astype(np.int8)) == 1
+            neck = np.zeros(len(f), bool)
+            if prim.neck is not None:
+                neck = face_regions(f, prim.neck.astype(np.int8)) == 1
+            lab[locked] = _HEAD
+            lab[locked & neck] = _NECK
         uvs.append(prim.uvs)
         faces.append(f)
         labels.append(lab)
@@ -525,15 +530,87 @@ def region_map(primitives: Sequence[Primitive], regions: Mapping[str, RegionLook
             raise ReskinError(f"no primitive has material {look.material!r} (the character's "
                               f"materials: {', '.join(known) or 'none named'})",
                               file=look.where or None, field=f"regions.{name}.material")
-    out = _rasterise(uvs, faces, labels, size, (0, 1, 2, SKIN, _HEAD), dilate)
-    head = out == _HEAD
+    out = _rasterise(uvs, faces, labels, size, (0, 1, 2, SKIN, _NECK, _HEAD), dilate)
+    locked = out < _EMPTY
+    selected = set()
     for r, name in enumerate(REGIONS):
         look = regions.get(name)
         if look is not None and look.mask is not None:
-            out[_read_mask(look, name, size, read) & ~head] = r
+            out[_read_mask(look, name, size, read) & ~locked] = r
+        if look is not None and (look.mask is not None or look.material is not None):
+            selected.add(r)
     if image is not None:
-        out[skin_texels(image, out)] = SKIN
+        tone = _head_tone(image, out)
+        _settle_seams(out, srgb_to_lab(np.asarray(image)[..., :3] / 255.0), tone, selected)
+        out[skin_texels(image, out, tone)] = SKIN
     return np.where(out >= 0, out, np.int8(SKIN)).astype(np.int8)
+
+
+def _head_tone(image: np.ndarray, labels: np.ndarray) -> SkinTone:
+    """The skin tone from the head's texels (else the person's, else the whole atlas)."""
+    rgb = np.asarray(image)[..., :3]
+    for sample in (labels == _HEAD, labels < 0, np.ones(labels.shape, bool)):
+        if sample.sum() >= 16:
+            return skin_tone(srgb_to_lab(rgb[sample] / 255.0))
+    raise ValueError("the atlas is too small to estimate a skin tone")
+
+
+_SEAM_DISTANCE = 14.0
+"""Colour distance (Lab, lightness at half weight) under which a texel matches a garment."""
+
+
+def _garment_colours(lab: np.ndarray, tone: SkinTone, threshold: float = 9.0) -> np.ndarray:
+    """(c, 3) Lab: the main colours of a region's (n, 3) texels (clusters holding at least 15 %
+    of them), skin excluded: what its garment is made of."""
+    if len(lab) < 16:
+        return np.zeros((0, 3))
+    centres, assign = _colour_clusters(lab, tone.mean)
+    share = np.bincount(assign, minlength=len(centres)) / len(assign)
+    return centres[(share >= 0.15) & (tone.distance2(centres) >= threshold)]
+
+
+def _nearest(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """(n,) weighted Lab distance of each colour to the nearest of ``centres`` (inf if none)."""
+    if len(centres) == 0:
+        return np.full(len(lab), np.inf)
+    d = np.full(len(lab), np.inf)
+    for c in centres:
+        d = np.minimum(d, np.linalg.norm((lab - c) * _KMEANS_WEIGHT, axis=1))
+    return d
+
+
+def _settle_seams(out: np.ndarray, lab: np.ndarray, tone: SkinTone, fixed: set[int]) -> None:
+    """Move texels the bones misplace to the garment they show, in place: skin weights end
+    a region where the bones change, not where the fabric does (a shirt's hem on the hips, a
+    waistband on the spine, a collar on the neck). A texel joins a neighbouring region when
+    its colour is one of that garment's main colours and none of its own region's, and it
+    touches that region through such texels. Regions a spec selects (``fixed``) keep theirs.
+    """
+    from scipy import ndimage
+
+    main = {r: _garment_colours(lab[out == r], tone) for r in (0, 1, 2) if r not in fixed}
+    moves = []
+    for into, frm in ((0, 1), (1, 0), (1, 2), (2, 1), (0, _NECK)):
+        if into not in main or (frm >= 0 and frm not in main):
+            continue
+        sel = out == frm
+        if not sel.any():
+            continue
+        cand = np.zeros(out.shape, bool)
+        texels = lab[sel]
+        ok = _nearest(texels, main[into]) < _SEAM_DISTANCE
+        if frm >= 0:
+            ok &= _nearest(texels, main[frm]) >= _SEAM_DISTANCE
+        else:  # the neck: anything but the skin itself
+            ok &= tone.distance2(texels) >= 9.0
+        cand[sel] = ok
+        comp, n = ndimage.label(cand | (out == into), np.ones((3, 3), bool))
+        touching = np.zeros(n + 1, bool)
+        touching[np.unique(comp[out == into])] = True
+        touching[0] = False
+        moves.append((cand & touching[comp], into))
+    for where, into in moves:
+        out[where] = into
 
 
 def base_colour_image(js: dict, material: int) -> int | None:
