@@ -8,8 +8,9 @@ material name or by a mask image (:class:`reskin.skins.wardrobe.RegionLook`). Ba
 a clothes region (forearms below a short sleeve, legs under shorts) is found by the skin tone of
 the character's own face and left alone.
 
-Recolouring works on the baked texture in CIELAB: hue and chroma become the target's, each
-texel keeps its lightness deviation from the region's mean, so folds and seams stay.
+Recolouring (:mod:`reskin.skins.dye`, re-exported here) works on the baked texture in CIELAB:
+hue and chroma become the target's, each texel keeps its lightness deviation from the region's
+mean, so folds and seams stay.
 """
 
 from __future__ import annotations
@@ -22,21 +23,28 @@ from pathlib import Path
 import numpy as np
 
 from reskin.core.errors import ReskinError
+from reskin.skins.dye import lab_to_srgb, recolour, retexture, srgb_to_lab
 from reskin.skins.wardrobe import REGIONS, RegionLook
+
+__all__ = ["SKIN", "Primitive", "SkinTone", "base_colour_image", "face_regions",
+           "gltf_atlas_primitives", "lab_to_srgb", "recolour", "region_map", "resolve_canonical",
+           "retexture", "skin_texels", "skin_tone", "skinned_primitive", "srgb_to_lab",
+           "texel_regions", "uv_per_metre", "vertex_head", "vertex_regions"]
 
 SKIN = -1
 """Label of texels and vertices that are the person (head, neck, hands) or no region."""
-_HEAD = -3  # internal: head and neck, locked against every selector (the identity lock)
+_HEAD = -3  # internal: the head, locked against every selector (the identity lock)
+_NECK = -4  # internal: the neck, locked too, but a collar on it may join the top by colour
 _EMPTY = -2  # internal: texels no face covers (atlas gutter)
 
-# Canonical joint -> group: a region index, SKIN (hands) or _HEAD (head, neck).
+# Canonical joint -> group: a region index, SKIN (hands), _HEAD or _NECK.
 _JOINT_GROUP: dict[str, int] = {
-    "hips": 1, "spine": 0, "chest": 0, "neck": _HEAD, "head": _HEAD,
+    "hips": 1, "spine": 0, "chest": 0, "neck": _NECK, "head": _HEAD,
     **{f"{s}{p}": g for s in ("left", "right")
        for p, g in (("Shoulder", 0), ("UpperArm", 0), ("LowerArm", 0), ("Hand", SKIN),
                     ("UpperLeg", 1), ("LowerLeg", 1), ("Foot", 2), ("Toes", 2))},
 }
-_GROUPS = (0, 1, 2, SKIN, _HEAD)
+_GROUPS = (0, 1, 2, SKIN, _HEAD, _NECK)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +73,7 @@ def resolve_canonical(joint_canonical: Sequence[str | None], parents: Sequence[i
 
 def _vertex_groups(joints: np.ndarray, weights: np.ndarray, joint_canonical: Sequence[str | None],
                    parents: Sequence[int] | None) -> np.ndarray:
-    """(n,) int8 group of each vertex (region index, SKIN or _HEAD): the group whose joints
+    """(n,) int8 group of each vertex (region index, SKIN, _HEAD, _NECK): the group whose joints
     carry most of its weight. Weight on joints with no canonical ancestor is ignored; a
     vertex with none at all is SKIN."""
     joints = np.asarray(joints, np.int64)
@@ -101,13 +109,13 @@ def vertex_regions(joints: np.ndarray, weights: np.ndarray, joint_canonical: Seq
     -> top; hips and legs -> bottoms; feet and toes -> shoes; head, neck and hands -> SKIN.
     """
     g = _vertex_groups(joints, weights, joint_canonical, parents)
-    return np.where(g == _HEAD, np.int8(SKIN), g).astype(np.int8)
+    return np.where(g < _EMPTY, np.int8(SKIN), g).astype(np.int8)
 
 
 def vertex_head(joints: np.ndarray, weights: np.ndarray, joint_canonical: Sequence[str | None],
                 parents: Sequence[int] | None = None) -> np.ndarray:
     """(n,) bool: vertices the head and neck move most (the face: no selector may paint them)."""
-    return _vertex_groups(joints, weights, joint_canonical, parents) == _HEAD
+    return _vertex_groups(joints, weights, joint_canonical, parents) < _EMPTY
 
 
 def face_regions(faces: np.ndarray, vertex_region: np.ndarray) -> np.ndarray:
@@ -188,131 +196,6 @@ def uv_per_metre(positions: np.ndarray, uvs: np.ndarray, faces: np.ndarray) -> f
     e1, e2 = t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]
     area2 = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]).sum()
     return float(np.sqrt(area2 / area3)) if area3 > 0 else 0.0
-
-
-# ---------------------------------------------------------------------------------------------
-# Colour
-
-
-_M = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
-               [0.0193339, 0.1191920, 0.9503041]])
-_M_INV = np.linalg.inv(_M)
-_WHITE = np.array([0.95047, 1.0, 1.08883])
-_D = 6.0 / 29.0
-
-
-def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """(..., 3) sRGB in [0, 1] -> (..., 3) CIELAB (D65): L 0..100, a and b about -128..127."""
-    c = np.asarray(rgb, np.float64)
-    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    t = (lin @ _M.T) / _WHITE
-    f = np.where(t > _D ** 3, np.cbrt(t), t / (3 * _D * _D) + 4.0 / 29.0)
-    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
-                     200 * (f[..., 1] - f[..., 2])], axis=-1)
-
-
-def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
-    """(..., 3) CIELAB -> (..., 3) sRGB, not clipped (out-of-gamut values leave [0, 1])."""
-    lab = np.asarray(lab, np.float64)
-    fy = (lab[..., 0] + 16) / 116
-    f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], axis=-1)
-    t = np.where(f > _D, f ** 3, 3 * _D * _D * (f - 4.0 / 29.0)) * _WHITE
-    lin = t @ _M_INV.T
-    return np.where(lin <= 0.0031308, 12.92 * lin,
-                    1.055 * np.abs(lin) ** (1 / 2.4) * np.sign(lin) - 0.055)
-
-
-def _in_gamut_srgb(lab: np.ndarray) -> np.ndarray:
-    """(k, 3) sRGB in [0, 1] for (k, 3) Lab, chroma reduced (hue and lightness kept) until the
-    colour exists in sRGB, instead of clipping channels (which would shift the hue)."""
-    eps = 1e-6
-    rgb = lab_to_srgb(lab)
-    bad = ((rgb < -eps) | (rgb > 1 + eps)).any(axis=1)
-    if bad.any():
-        sub = lab[bad]
-        lo, hi = np.zeros(len(sub)), np.ones(len(sub))
-        for _ in range(12):  # bisection on the chroma scale, 1/4096 precision
-            mid = 0.5 * (lo + hi)
-            trial = lab_to_srgb(np.column_stack([sub[:, 0], sub[:, 1:] * mid[:, None]]))
-            ok = ((trial >= -eps) & (trial <= 1 + eps)).all(axis=1)
-            lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
-        rgb[bad] = lab_to_srgb(np.column_stack([sub[:, 0], sub[:, 1:] * lo[:, None]]))
-    return np.clip(rgb, 0.0, 1.0)
-
-
-def _lightness_deviation(lightness: np.ndarray, target: float) -> np.ndarray:
-    """Deviations of (k,) L from their mean, scaled down (never up) only as far as needed for
-    the 1st..99th percentile to fit in 2..98 around ``target`` (so a white shirt turned navy
-    keeps its folds instead of crushing them to black)."""
-    dev = lightness - lightness.mean()
-    lo, hi = np.percentile(dev, [1, 99]) if len(dev) else (0.0, 0.0)
-    k = 1.0
-    if lo < 0:
-        k = min(k, max(target - 2.0, 0.0) / -lo)
-    if hi > 0:
-        k = min(k, max(98.0 - target, 0.0) / hi)
-    return dev * k
-
-
-def _write(image: np.ndarray, mask: np.ndarray, rgb: np.ndarray) -> np.ndarray:
-    out = np.array(image, copy=True)
-    out[..., :3][mask] = np.round(rgb * 255.0).astype(np.uint8)
-    return out
-
-
-def _check(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    image = np.asarray(image)
-    mask = np.asarray(mask, bool)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"image must be (h, w, 3|4) uint8, got {image.shape} {image.dtype}")
-    if mask.shape != image.shape[:2]:
-        raise ValueError(f"mask {mask.shape} does not match image {image.shape[:2]}")
-    return image, mask
-
-
-def recolour(image: np.ndarray, mask: np.ndarray, target: Sequence[float]) -> np.ndarray:
-    """``image`` (h, w, 3|4) uint8 sRGB with the texels of ``mask`` (h, w) bool dyed ``target``
-    (3,) sRGB in [0, 1]: hue and chroma become the target's, lightness is the target's plus
-    each texel's deviation from the region's mean (folds, seams and print shading stay); out of
-    gamut, chroma gives way. Alpha and every texel outside the mask are unchanged, bit for bit.
-    """
-    image, mask = _check(image, mask)
-    if not mask.any():
-        return np.array(image, copy=True)
-    lab = srgb_to_lab(image[..., :3][mask] / 255.0)
-    goal = srgb_to_lab(np.asarray(target, np.float64)[None])[0]
-    out = np.empty_like(lab)
-    out[:, 0] = np.clip(goal[0] + _lightness_deviation(lab[:, 0], goal[0]), 0.0, 100.0)
-    out[:, 1:] = goal[1:]
-    return _write(image, mask, _in_gamut_srgb(out))
-
-
-def retexture(image: np.ndarray, mask: np.ndarray, fabric: np.ndarray, scale: float = 0.125
-              ) -> np.ndarray:
-    """``image`` with the texels of ``mask`` showing ``fabric`` (H, W, 3|4) uint8 sRGB, tiled
-    every ``scale`` UV units (see :func:`uv_per_metre`), its lightness modulated by the
-    original's deviation from the region's mean so folds stay. Tiles run in atlas space, so
-    the pattern's direction follows each UV island. Outside the mask nothing changes."""
-    image, mask = _check(image, mask)
-    fabric = np.asarray(fabric)
-    if fabric.ndim != 3 or fabric.shape[2] not in (3, 4) or fabric.dtype != np.uint8:
-        raise ValueError(f"fabric must be (H, W, 3|4) uint8, got {fabric.shape} {fabric.dtype}")
-    if not scale > 0:
-        raise ValueError("scale must be positive")
-    if not mask.any():
-        return np.array(image, copy=True)
-    h, w = mask.shape
-    ys, xs = np.nonzero(mask)
-    fh, fw = fabric.shape[:2]
-    fu = np.mod((xs + 0.5) / w / scale, 1.0)
-    fv = np.mod((ys + 0.5) / h / scale, 1.0)
-    cloth = fabric[(fv * fh).astype(np.int64) % fh, (fu * fw).astype(np.int64) % fw, :3]
-    cloth_lab = srgb_to_lab(cloth / 255.0)
-    lab = srgb_to_lab(image[ys, xs, :3] / 255.0)
-    mean_fabric = float(cloth_lab[:, 0].mean())
-    out = cloth_lab.copy()
-    out[:, 0] = np.clip(cloth_lab[:, 0] + _lightness_deviation(lab[:, 0], mean_fabric), 0, 100)
-    return _write(image, mask, _in_gamut_srgb(out))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,10 +286,7 @@ def skin_texels(image: np.ndarray, labels: np.ndarray, tone: SkinTone | None = N
     labels = np.asarray(labels)
     rgb = image[..., :3]
     if tone is None:
-        sample = labels == _HEAD
-        if sample.sum() < 16:
-            sample = labels == SKIN
-        tone = skin_tone(srgb_to_lab(rgb[sample] / 255.0))
+        tone = _head_tone(image, labels)
     out = np.zeros(labels.shape, bool)
     for r in range(len(REGIONS)):
         sel = labels == r
@@ -444,7 +324,8 @@ class Primitive:
 
     faces (m, 3) int; uvs (n, 2) float, glTF convention; material : its material's name;
     vertex_region (n,) int8 from :func:`vertex_regions` and head (n,) bool from
-    :func:`vertex_head` (None for an unskinned primitive: no region, not locked).
+    :func:`vertex_head` (None for an unskinned primitive: no region, not locked); neck (n,)
+    bool, the part of ``head`` the neck moves (where a collar may join the top by colour).
     """
 
     faces: np.ndarray
@@ -452,6 +333,7 @@ class Primitive:
     material: str | None = None
     vertex_region: np.ndarray | None = None
     head: np.ndarray | None = None
+    neck: np.ndarray | None = None
 
 
 def skinned_primitive(faces: np.ndarray, uvs: np.ndarray, material: str | None,
@@ -461,8 +343,8 @@ def skinned_primitive(faces: np.ndarray, uvs: np.ndarray, material: str | None,
     """A :class:`Primitive` with its regions and head lock from its skin weights."""
     g = _vertex_groups(joints, weights, joint_canonical, parents)
     return Primitive(faces=np.asarray(faces), uvs=np.asarray(uvs), material=material,
-                     vertex_region=np.where(g == _HEAD, np.int8(SKIN), g).astype(np.int8),
-                     head=g == _HEAD)
+                     vertex_region=np.where(g < _EMPTY, np.int8(SKIN), g).astype(np.int8),
+                     head=g < _EMPTY, neck=g == _NECK)
 
 
 def _read_mask(look: RegionLook, key: str, size: tuple[int, int],
@@ -514,7 +396,12 @@ def region_map(primitives: Sequence[Primitive], regions: Mapping[str, RegionLook
             if look is not None and look.material is not None and prim.material == look.material:
                 lab[:] = r
         if prim.head is not None:
-            lab[face_regions(f, prim.head.astype(np.int8)) == 1] = _HEAD
+            locked = face_regions(f, prim.head.astype(np.int8)) == 1
+            neck = np.zeros(len(f), bool)
+            if prim.neck is not None:
+                neck = face_regions(f, prim.neck.astype(np.int8)) == 1
+            lab[locked] = _HEAD
+            lab[locked & neck] = _NECK
         uvs.append(prim.uvs)
         faces.append(f)
         labels.append(lab)
@@ -525,15 +412,87 @@ def region_map(primitives: Sequence[Primitive], regions: Mapping[str, RegionLook
             raise ReskinError(f"no primitive has material {look.material!r} (the character's "
                               f"materials: {', '.join(known) or 'none named'})",
                               file=look.where or None, field=f"regions.{name}.material")
-    out = _rasterise(uvs, faces, labels, size, (0, 1, 2, SKIN, _HEAD), dilate)
-    head = out == _HEAD
+    out = _rasterise(uvs, faces, labels, size, (0, 1, 2, SKIN, _NECK, _HEAD), dilate)
+    locked = out < _EMPTY
+    selected = set()
     for r, name in enumerate(REGIONS):
         look = regions.get(name)
         if look is not None and look.mask is not None:
-            out[_read_mask(look, name, size, read) & ~head] = r
+            out[_read_mask(look, name, size, read) & ~locked] = r
+        if look is not None and (look.mask is not None or look.material is not None):
+            selected.add(r)
     if image is not None:
-        out[skin_texels(image, out)] = SKIN
+        tone = _head_tone(image, out)
+        _settle_seams(out, srgb_to_lab(np.asarray(image)[..., :3] / 255.0), tone, selected)
+        out[skin_texels(image, out, tone)] = SKIN
     return np.where(out >= 0, out, np.int8(SKIN)).astype(np.int8)
+
+
+def _head_tone(image: np.ndarray, labels: np.ndarray) -> SkinTone:
+    """The skin tone from the head's texels (else the person's, else the whole atlas)."""
+    rgb = np.asarray(image)[..., :3]
+    for sample in (labels == _HEAD, labels < 0, np.ones(labels.shape, bool)):
+        if sample.sum() >= 16:
+            return skin_tone(srgb_to_lab(rgb[sample] / 255.0))
+    raise ValueError("the atlas is too small to estimate a skin tone")
+
+
+_SEAM_DISTANCE = 14.0
+"""Colour distance (Lab, lightness at half weight) under which a texel matches a garment."""
+
+
+def _garment_colours(lab: np.ndarray, tone: SkinTone, threshold: float = 9.0) -> np.ndarray:
+    """(c, 3) Lab: the main colours of a region's (n, 3) texels (clusters holding at least 15 %
+    of them), skin excluded: what its garment is made of."""
+    if len(lab) < 16:
+        return np.zeros((0, 3))
+    centres, assign = _colour_clusters(lab, tone.mean)
+    share = np.bincount(assign, minlength=len(centres)) / len(assign)
+    return centres[(share >= 0.15) & (tone.distance2(centres) >= threshold)]
+
+
+def _nearest(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """(n,) weighted Lab distance of each colour to the nearest of ``centres`` (inf if none)."""
+    if len(centres) == 0:
+        return np.full(len(lab), np.inf)
+    d = np.full(len(lab), np.inf)
+    for c in centres:
+        d = np.minimum(d, np.linalg.norm((lab - c) * _KMEANS_WEIGHT, axis=1))
+    return d
+
+
+def _settle_seams(out: np.ndarray, lab: np.ndarray, tone: SkinTone, fixed: set[int]) -> None:
+    """Move texels the bones misplace to the garment they show, in place: skin weights end
+    a region where the bones change, not where the fabric does (a shirt's hem on the hips, a
+    waistband on the spine, a collar on the neck). A texel joins a neighbouring region when
+    its colour is one of that garment's main colours and none of its own region's, and it
+    touches that region through such texels. Regions a spec selects (``fixed``) keep theirs.
+    """
+    from scipy import ndimage
+
+    main = {r: _garment_colours(lab[out == r], tone) for r in (0, 1, 2) if r not in fixed}
+    moves = []
+    for into, frm in ((0, 1), (1, 0), (1, 2), (2, 1), (0, _NECK)):
+        if into not in main or (frm >= 0 and frm not in main):
+            continue
+        sel = out == frm
+        if not sel.any():
+            continue
+        cand = np.zeros(out.shape, bool)
+        texels = lab[sel]
+        ok = _nearest(texels, main[into]) < _SEAM_DISTANCE
+        if frm >= 0:
+            ok &= _nearest(texels, main[frm]) >= _SEAM_DISTANCE
+        else:  # the neck: anything but the skin itself
+            ok &= tone.distance2(texels) >= 9.0
+        cand[sel] = ok
+        comp, n = ndimage.label(cand | (out == into), np.ones((3, 3), bool))
+        touching = np.zeros(n + 1, bool)
+        touching[np.unique(comp[out == into])] = True
+        touching[0] = False
+        moves.append((cand & touching[comp], into))
+    for where, into in moves:
+        out[where] = into
 
 
 def base_colour_image(js: dict, material: int) -> int | None:

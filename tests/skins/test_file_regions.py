@@ -104,6 +104,18 @@ def test_recolouring_top_and_bottoms_dyes_them_keeps_folds_and_nothing_else(name
         print(f"contact sheet: {tmp_path / 'recolour_before_after.png'}")
 
 
+def test_a_shirt_hem_on_the_hips_and_a_collar_on_the_neck_join_the_top_by_colour():
+    # The bones end the top at the waist and the neck; the white shirt goes on past both.
+    atlas, prims, regions = avatar("Asian_F_1_Casual.glb")
+    weights_only = fr.region_map(prims, {}, atlas.shape[:2])  # no image: bones alone
+    lab = fr.srgb_to_lab(atlas / 255.0)
+    white = (lab[..., 0] > 75) & (np.hypot(lab[..., 1], lab[..., 2]) < 12)
+    assert (white & (weights_only == BOTTOMS)).sum() > 10000
+    assert (white & (regions == BOTTOMS)).sum() < 100
+    assert (white & (regions == TOP)).sum() > (white & (weights_only == TOP)).sum() + 50000
+    assert (box(regions, FACE) == fr.SKIN).all()
+
+
 def test_skin_tone_follows_each_avatars_own_face():
     tones = {}
     for name in AVATARS:
