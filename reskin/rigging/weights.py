@@ -234,7 +234,8 @@ def heat_weights(
 # Joints named as end sites: they mark where a chain ends (Mixamo's HeadTop_End, Blender's
 # "_end", 3ds Max's "Nub", chains of them such as HeadEnd_end_end), not a bone of flesh;
 # artists leave them unweighted, and as heat sources they take the head top or the toe tips.
-_END_NAME = re.compile(r"(?:end|nub)$|end_?site", re.IGNORECASE)
+# A bare "end" (or "legend") is a name like any other: only "_end", ".End", camel-case "End".
+_END_NAME = re.compile(r"(?:[_.\s-](?i:end)|(?<=[a-z0-9])End|(?i:nub))$|(?i:end_?site)")
 
 
 def end_site_names(skeleton: Skeleton) -> list[str]:
