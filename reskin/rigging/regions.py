@@ -82,7 +82,8 @@ def neck_boundary(vertices: np.ndarray, base: np.ndarray, head: np.ndarray
     if not np.isfinite(best_r):
         return 0.5, 0.3
     half = float(np.clip(BAND_RADII * best_r / length, *_BAND_LIMITS))
-    return best_t, half
+    # Everything above the head joint is the head's (the artists' weights are 99% there).
+    return best_t, min(half, 1.0 - best_t)
 
 
 def rigid_head(vertices: np.ndarray, dense: np.ndarray, heads: np.ndarray, parents: np.ndarray,
@@ -97,7 +98,8 @@ def rigid_head(vertices: np.ndarray, dense: np.ndarray, heads: np.ndarray, paren
     The weight a vertex has on the neck and the head's subtree together is split between them
     by its position along the neck bone: all to the neck below the band, all to the head's
     subtree above it (in the proportions heat gave its joints, or to the head where heat gave
-    the subtree nothing), smoothly in between. Other joints' weights are kept.
+    the subtree nothing), smoothly in between. Other joints' weights fade out the same way on
+    vertices the neck and head hold most of, and are kept elsewhere.
     returns (n, j) weights; ``dense`` unchanged.
     """
     v = np.asarray(vertices, np.float64)
@@ -117,6 +119,16 @@ def rigid_head(vertices: np.ndarray, dense: np.ndarray, heads: np.ndarray, paren
     sub_w = dense[:, sub]
     sub_total = sub_w.sum(axis=1)
     pool = dense[:, neck] + sub_total
+    # Only the two bones meet here: where the neck and head hold most of a vertex, what heat
+    # leaked to other joints (chest, shoulders) fades out across the band, so the head moves
+    # as one. A vertex mostly someone else's (a hand held by the face) keeps its weights.
+    others = np.ones(dense.shape[1], bool)
+    others[sub] = False
+    others[neck] = False
+    rest = dense[:, others].sum(axis=1)
+    fold = np.where(pool >= rest, share, 0.0)
+    out[:, others] = dense[:, others] * (1 - fold)[:, None]
+    pool = pool + fold * rest
     # Proportions within the head's subtree (a jaw keeps its share); the head where none.
     prop = np.where(sub_total[:, None] > 0, sub_w / np.maximum(sub_total, 1e-300)[:, None],
                     (np.flatnonzero(sub) == head)[None, :].astype(np.float64))
