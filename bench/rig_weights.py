@@ -32,7 +32,7 @@ from reskin.core.skeleton import Skeleton, forward_kinematics, skinning_matrices
 from reskin.core.transforms import quat_mul
 from reskin.rigging.procedural_clips import axis_angle
 from reskin.rigging.skinning import lbs
-from reskin.rigging.weights import _segment_distances, bind_weights
+from reskin.rigging.weights import _segment_distances, bind_weights, end_site_names
 
 AVATARS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "avatars"
 
@@ -228,7 +228,9 @@ def measure(path: Path, k: int = 4) -> dict:
     t0 = time.perf_counter()
     rj, rw = bind_weights(av.vertices, av.faces, av.skeleton, k, exclude=exclude)
     seconds = time.perf_counter() - t0
-    nj, nw = nearest_bone_weights(av.vertices, av.skeleton, exclude)
+    # The same bones for the baseline: end sites by name are no bones to bind_weights either.
+    nj, nw = nearest_bone_weights(av.vertices, av.skeleton,
+                                  sorted(set(exclude) | set(end_site_names(av.skeleton))))
     pose_names, rot = artist_poses(av.skeleton)
     mats = skinning_matrices(av.skeleton, forward_kinematics(av.skeleton, rot))
     ours = deviation(av, rj, rw, mats) / height

@@ -11,6 +11,7 @@ imported characters (open, non-manifold, split into islands) rarely give.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,9 +20,16 @@ from scipy.sparse.linalg import splu
 
 from reskin.core.skeleton import Skeleton
 from reskin.rigging.islands import find_parts, respect_parts, source_mask
+from reskin.rigging.regions import head_joint, rigid_head
 
 # Heat-transfer constant c of H_ii = c / d_i^2; Baran & Popovic found 1 works for all shapes.
 HEAT_CONSTANT = 1.0
+# The constant bind_weights uses: sharper than Baran & Popovic's, as artists blend joints over
+# a band about as wide as the limb is thick, not along whole bones. Measured by
+# bench/rig_weights.py (ratio of the mean deviation from the artists' weights to nearest-bone
+# rigid weights' on the three avatars, with the rigid head): c = 1: 0.76/0.35/0.79;
+# c = 8: 0.43/0.21/0.41 (bones.py found 8 best on game meshes too).
+BIND_HEAT_CONSTANT = 8.0
 # Every mesh edge conducts at least this much (in cotangent units): clamping negative cotangent
 # weights can otherwise cut a vertex off its neighbours on sliver-rich meshes (marching cubes).
 _EDGE_FLOOR = 1e-2
@@ -134,6 +142,7 @@ def heat_weights(
     max_influences: int = 4,
     *,
     heat_constant: float = HEAT_CONSTANT,
+    head: tuple[np.ndarray, np.ndarray, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bone heat weights of bone segments, summed per owning joint.
 
@@ -145,6 +154,8 @@ def heat_weights(
     clamped cotangent Laplacian, M the lumped vertex areas, H_ii = c / d_i^2 with d_i the
     distance to the nearest segment, p_s(i) = 1 / (number of equally nearest segments) for the
     nearest segments, else 0.
+    head : optional (joint heads (n_joints, 3), parents (n_joints,), head joint): make the head
+    a rigid region above the neck's narrowest cross-section (:func:`regions.rigid_head`).
     returns joints (n, max_influences) uint16 and weights (n, max_influences) float32, as
     :func:`normalize_top_k`. Deterministic: the same input gives bit-identical output.
     """
@@ -209,8 +220,34 @@ def heat_weights(
     dense[:, used] = np.clip(solved, 0.0, None)
     if parts is not None:
         dense = respect_parts(parts, v, dense)
+    if head is not None:
+        # After the islands took their weights: a piece that carries the neck bone's end (the
+        # upper teeth and palate) or copied the mouth's surface goes with the head, as one.
+        body = None if parts is None else parts.label == parts.main
+        pieces = [] if parts is None else [m for c, m in enumerate(parts.members)
+                                           if c != parts.main]
+        dense = rigid_head(v, dense, head[0], head[1], head[2], body, pieces)
     joints, weights = normalize_top_k(dense, max_influences)
     return joints[inverse], weights[inverse]
+
+
+# Joints named as end sites: they mark where a chain ends (Mixamo's HeadTop_End, Blender's
+# "_end", 3ds Max's "Nub", chains of them such as HeadEnd_end_end), not a bone of flesh;
+# artists leave them unweighted, and as heat sources they take the head top or the toe tips.
+# A bare "end" (or "legend") is a name like any other: only "_end", ".End", camel-case "End".
+_END_NAME = re.compile(r"(?:[_.\s-](?i:end)|(?<=[a-z0-9])End|(?i:nub))$|(?i:end_?site)")
+
+
+def end_site_names(skeleton: Skeleton) -> list[str]:
+    """Joints that are end sites by name, with every descendant one too (so a real bone
+    whose name happens to end so, with bones below it, is kept)."""
+    named = np.array([bool(_END_NAME.search(re.split(r"[:|]", n)[-1])) for n in skeleton.names])
+    all_end = named.copy()
+    for i in range(len(named) - 1, -1, -1):  # children come after parents
+        p = int(skeleton.parents[i])
+        if p >= 0 and not all_end[i]:
+            all_end[p] = False
+    return [n for n, e in zip(skeleton.names, all_end, strict=True) if e]
 
 
 def bind_weights(
@@ -220,6 +257,9 @@ def bind_weights(
     max_influences: int = 4,
     *,
     exclude: Sequence[str] = (),
+    heat_constant: float = BIND_HEAT_CONSTANT,
+    rigid_head: bool = True,
+    skip_end_sites: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Skin weights of ``skeleton`` on a triangle mesh by bone heat diffusion.
 
@@ -232,10 +272,16 @@ def bind_weights(
     unknown = sorted(set(exclude) - set(skeleton.names))
     if unknown:
         raise ValueError(f"exclude names joints the skeleton lacks: {unknown}")
-    bones = np.array([i for i, name in enumerate(skeleton.names) if name not in exclude])
+    skip = set(exclude) | (set(end_site_names(skeleton)) if skip_end_sites else set())
+    if skip >= set(skeleton.names):  # only end sites left: they are all there is to weight
+        skip = set(exclude)
+    bones = np.array([i for i, name in enumerate(skeleton.names) if name not in skip])
     if len(bones) == 0:
         raise ValueError("every joint is excluded; at least one bone must receive weights")
+    h = head_joint(skeleton.names, skeleton.parents) if rigid_head else None
+    head = None if h is None or skeleton.names[h] in skip else (
+        skeleton.heads.astype(np.float64), skeleton.parents, h)
     return heat_weights(
         vertices, faces, skeleton.heads[bones], skeleton.tails[bones], bones,
-        len(skeleton.names), max_influences,
+        len(skeleton.names), max_influences, heat_constant=heat_constant, head=head,
     )
