@@ -47,9 +47,11 @@ def refuse_unsupported(wardrobe: WardrobeSpec) -> None:
     if wardrobe.decals:
         raise ReskinError(f"decals {_UNSUPPORTED}", file=wardrobe.file, field="decals")
     for g in wardrobe.garments:
-        if g.bind != "joint":
-            raise ReskinError(f"garment {g.name!r}: bind: {g.bind} {_UNSUPPORTED} (bind: joint "
-                              "works)", file=wardrobe.file, field=g.spec_field or "garments")
+        if g.mesh.startswith("procedural:"):
+            raise ReskinError(f"garment {g.name!r}: {g.mesh} is cut to the procedural body's "
+                              f"parts and {_UNSUPPORTED}; give a mesh file or asset",
+                              file=g.where or wardrobe.file,
+                              field=f"{g.spec_field or 'garments'}.mesh")
 
 
 def identity_digest(doc) -> dict[str, str]:
@@ -258,13 +260,25 @@ def make_file_skin_glb(lib, rigged: RiggedCharacter, spec, wardrobe: WardrobeSpe
     js, binary = read_glb(glb)
     nodes, clips = _clips(rigged, doc, fps)
     add_node_animations(js, binary, nodes, clips)
+    garments: list = []
+    if wardrobe.garments:
+        from reskin.skins.garment_fit import wardrobe_garments
+        from reskin.skins.skin_glb import add_to_skin
+
+        garments, depth = wardrobe_garments(
+            lib, rigged, wardrobe, ProceduralClips(rigged.skeleton, fps, PROCEDURAL_CLIPS),
+            images, log or (lambda m: None), spec.name)
+        add_to_skin(js, binary, garments, rigged.skeleton.heads.astype(np.float64),
+                    placement=garment_placement(js, binary, rigged))
     glb = pack_glb(js, bytes(binary), sort_keys=True)
     check_same_person(identity_digest(read_model(glb)), source, f"skin {name}")
     if texture is None:
         texture = np.full((4, 4, 4), 200, np.uint8)
     buf = io.BytesIO()
     Image.fromarray(texture[..., :3]).save(buf, format="PNG", compress_level=1)
-    meta = {"hidden": list(hidden), "hidden_triangles": dropped, "garments": [],
+    meta = {"hidden": list(hidden), "hidden_triangles": dropped,
+            "garments": [{"name": g.spec.name, "bind": g.spec.bind, "joint": g.spec.joint,
+                          "vertices": len(g.vertices)} for g in garments],
             "source_rig": rigged.record.meta.get("rig")}
     return glb, buf.getvalue(), meta
 
@@ -283,3 +297,30 @@ def _resolve(doc, canon_of_node: dict[int, str]) -> dict[int, str]:
             if k >= 0:
                 out[int(j)] = canon_of_node[k]
     return out
+
+
+def garment_placement(js: dict, binary: bytearray, rigged: RiggedCharacter):
+    """Where garments go on a file character's skeleton: each canonical joint's accessories
+    under the artist joint it maps to (or its nearest mapped ancestor), and a new skin over
+    those joints whose inverse binds take model-space garment vertices (the body's own skins
+    may fold the file's vertex quantisation into theirs)."""
+    from reskin.assets.gltf.accessors import BufferBuilder
+    from reskin.assets.gltf.scene import world_matrices
+    from reskin.skins.skin_glb import GarmentPlacement
+
+    parents = rigged.skeleton.parents
+    node_of = []
+    for c in range(len(rigged.skeleton.names)):
+        k = c
+        while k >= 0 and rigged.artist_nodes[k] < 0:
+            k = int(parents[k])
+        node_of.append(int(rigged.artist_nodes[k if k >= 0 else 0]))
+    unique = list(dict.fromkeys(node_of))
+    world = world_matrices(js)
+    inverse = np.linalg.inv(world[unique])
+    acc = BufferBuilder(js, binary).accessor(
+        np.ascontiguousarray(inverse.transpose(0, 2, 1).reshape(-1, 16), np.float32))
+    js["skins"].append({"name": "garments", "joints": unique, "inverseBindMatrices": acc})
+    return GarmentPlacement(joint_nodes=np.asarray(node_of), unplace=np.linalg.inv(
+        world[node_of]), skin=len(js["skins"]) - 1,
+        slots=np.array([unique.index(n) for n in node_of]))
