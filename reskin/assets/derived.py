@@ -18,7 +18,7 @@ from reskin.assets.library import Library
 _MAGIC = b"reskin-derived\n"
 
 
-KINDS = ("skin-body", "garment-fit")
+KINDS = ("skin-body", "garment-fit", "file-regions")
 """The derived kinds :func:`prune` looks after."""
 OWNER_DIGITS = 16
 

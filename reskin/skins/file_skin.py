@@ -110,7 +110,8 @@ def _encode(image: np.ndarray, mime: str) -> bytes:
     buf = io.BytesIO()
     img = Image.fromarray(image)
     if mime == "image/webp":
-        img.save(buf, format="WEBP", lossless=True, quality=60, method=2)
+        # Method 0: a tenth of the default's time for a file a fifth larger.
+        img.save(buf, format="WEBP", lossless=True, quality=0, method=0)
     else:
         img.save(buf, format="PNG" if mime == "image/png" else "JPEG", **(
             {"compress_level": 1} if mime == "image/png" else {"quality": 95}))
@@ -150,34 +151,69 @@ def _hide_faces(doc, region_of_face: dict[tuple[int, int], np.ndarray],
     return dropped
 
 
-def _recolour_textures(lib, doc, wardrobe: WardrobeSpec, images: dict) -> np.ndarray | None:
+REGIONS_KIND = "file-regions"
+REGIONS_VERSION = "1"
+
+
+def _labels(lib, rigged: RiggedCharacter, doc, index: int, image: np.ndarray,
+            regions: dict) -> np.ndarray:
+    """(h, w) int8 wardrobe region of each texel of base-colour image ``index``.
+
+    Regions found from the skin weights depend only on the character, so that map is made
+    once per rig and kept in the library's derived cache; a wardrobe that finds a region by
+    material or mask gets its own map.
+    """
+    from reskin.assets import derived
+    from reskin.assets.arrays import pack_arrays, unpack_arrays
+    from reskin.core.hashing import key_of
+    from reskin.skins.file_regions import gltf_atlas_primitives, region_map
+    from reskin.skins.garments import read_ref
+
+    prims = gltf_atlas_primitives(doc, index)
+    selectors = {k: v for k, v in regions.items() if v.material or v.mask}
+    if selectors:
+        return region_map(prims, regions, image.shape[:2], image,
+                          read=lambda ref: read_ref(lib, ref)[0])
+    owner = rigged.record.content_hash
+    key = key_of(REGIONS_KIND, REGIONS_VERSION, owner, index)
+    data = derived.read(lib, REGIONS_KIND, owner, key)
+    if data is not None:
+        labels = unpack_arrays(data).get("labels")
+        if labels is not None and labels.shape == image.shape[:2]:
+            return labels
+    labels = region_map(prims, {}, image.shape[:2], image)
+    derived.write(lib, REGIONS_KIND, owner, key, pack_arrays({"labels": labels}))
+    return labels
+
+
+def _recolour_textures(lib, rigged: RiggedCharacter, doc, wardrobe: WardrobeSpec,
+                       images: dict) -> np.ndarray | None:
     """Paint the wardrobe's regions onto every base-colour image of ``doc``, in place.
 
     Returns the first base-colour image after painting ((h, w, 4) uint8), for the library's
     ``texture.png`` (previews and continuity sheets read it), or None when the file has none.
     """
-    from reskin.skins.file_regions import gltf_atlas_primitives, recolour, region_map, retexture
-    from reskin.skins.garments import read_ref
+    from reskin.skins.file_regions import recolour, retexture
 
     first = None
     regions = {k: v for k, v in wardrobe.regions.items() if k in REGIONS}
-    for index in sorted(base_color_images(doc.json)):
+    for index in base_color_images(doc.json):
         if index not in doc.images:
             continue
         data, mime = doc.images[index]
         image = _decode(data)
-        labels = region_map(gltf_atlas_primitives(doc, index), regions, image.shape[:2], image,
-                            read=lambda ref: read_ref(lib, ref)[0])
         painted = image
-        for r, name in enumerate(REGIONS):
-            look = regions.get(name)
-            mask = labels == r
-            if look is None or not mask.any():
-                continue
-            if look.texture:
-                painted = retexture(painted, mask, images[look.texture])
-            else:
-                painted = recolour(painted, mask, look.color)
+        if regions:
+            labels = _labels(lib, rigged, doc, index, image, regions)
+            for r, name in enumerate(REGIONS):
+                look = regions.get(name)
+                mask = labels == r
+                if look is None or not mask.any():
+                    continue
+                if look.texture:
+                    painted = retexture(painted, mask, images[look.texture])
+                else:
+                    painted = recolour(painted, mask, look.color)
         if painted is not image:
             doc.images[index] = (_encode(painted, mime), mime)
         if first is None:
@@ -245,7 +281,7 @@ def make_file_skin_glb(lib, rigged: RiggedCharacter, spec, wardrobe: WardrobeSpe
     doc = read_model(model)
     source = identity_digest(doc)
     fabric = {ref: (np.clip(img, 0, 1) * 255).astype(np.uint8) for ref, img in images.items()}
-    texture = _recolour_textures(lib, doc, wardrobe, fabric)
+    texture = _recolour_textures(lib, rigged, doc, wardrobe, fabric)
     canon_of_node = {int(n): c for c, n in zip(rigged.skeleton.names, rigged.artist_nodes,
                                                strict=True) if n >= 0}
     hidden = tuple(h for h in wardrobe.hide if h in REGIONS)
@@ -275,7 +311,11 @@ def make_file_skin_glb(lib, rigged: RiggedCharacter, spec, wardrobe: WardrobeSpe
     if texture is None:
         texture = np.full((4, 4, 4), 200, np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(texture[..., :3]).save(buf, format="PNG", compress_level=1)
+    # The library's texture.png is what previews and continuity sheets draw: 1024 is plenty.
+    small = Image.fromarray(texture[..., :3])
+    if max(small.size) > 1024:
+        small = small.resize((1024, round(1024 * small.height / small.width)), Image.BILINEAR)
+    small.save(buf, format="PNG", compress_level=1)
     meta = {"hidden": list(hidden), "hidden_triangles": dropped,
             "garments": [{"name": g.spec.name, "bind": g.spec.bind, "joint": g.spec.joint,
                           "vertices": len(g.vertices)} for g in garments],
