@@ -69,3 +69,22 @@ def test_toes_stay_in_range(walk):
         assert angle.max() <= 35.5
         assert np.median(angle) < 20.0  # flat on the floor through most of the stride
     assert np.isfinite(quat_to_matrix(clip.rotations)).all()
+
+
+def test_walk_keeps_an_avatars_planted_feet_on_the_floor(walk):
+    """The same walk on an imported avatar (its own rig, mapped onto the canonical joints)."""
+    from reskin.assets.arrays import unpack_arrays
+    from reskin.assets.importer import prepare
+    from reskin.core.mesh import Mesh
+    from reskin.rigging.file_rig import rig_own
+
+    *_, bvh = walk
+    prepared = prepare(WALK.parents[1] / "avatars" / "White_M_1_Busi.glb")
+    mesh = Mesh.from_arrays(unpack_arrays(prepared.blobs["mesh.npz"]))
+    rig = rig_own(prepared.blobs["model.glb"], mesh)
+    floor = float(mesh.vertices[:, 1].min())
+    clip = retarget_bvh(bvh, rig.skeleton)
+    lowest, contact = _lowest_and_contacts(mesh, rig.skeleton, rig.joints, rig.weights, clip)
+    assert contact.mean() > 0.5
+    on_floor = np.abs(lowest[contact] - floor) < 0.01
+    assert on_floor.mean() >= 0.9, f"{on_floor.mean():.0%} of contact frames within 1 cm"
