@@ -268,3 +268,26 @@ def test_garments_hang_on_imported_characters(built):
     _, b1, inst1 = _shot(root, "ep01", "two")
     _, b2, inst2 = _shot(root, "ep02", "two")
     assert (inst2 == 2).sum() >= (inst1 == 2).sum()  # the belt adds to ken's pixels
+
+
+def test_preview_draws_imported_characters_textured_where_blender_does(built):
+    from click.testing import CliRunner
+
+    from reskin.cli import main
+
+    root, _ = built
+    result = CliRunner().invoke(main, ["render", "ep01", "-s", str(root), "--preview", "--json"])
+    assert result.exit_code == 0, result.output
+    _, beauty, inst = _shot(root, "ep01", "two")
+    preview = np.asarray(Image.open(root / "out" / "ep01" / "preview" / "two" /
+                                    "preview_0000.png").convert("RGB")).astype(np.float32) / 255
+    blender = beauty[..., 3] > 0.5
+    background = preview[0, 0]
+    drawn = np.abs(preview - background).max(axis=-1) > 0.05
+    iou = (blender & drawn).sum() / (blender | drawn).sum()
+    assert iou > 0.8, f"silhouettes overlap only {iou:.2f}"
+    # Textured, not a flat silhouette: hana's red shirt is there, and the pixels vary.
+    hana = drawn & (inst == 1)
+    red = (preview[..., 0] > preview[..., 1] + 0.2) & (preview[..., 0] > preview[..., 2] + 0.2)
+    assert (hana & red).sum() > 0.1 * hana.sum()
+    assert preview[hana].std(axis=0).mean() > 0.05
