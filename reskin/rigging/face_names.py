@@ -31,6 +31,24 @@ GAZE: tuple[str, ...] = ("lookUp", "lookDown", "lookLeft", "lookRight")
 CHANNELS: tuple[str, ...] = (VISEMES + ("jawOpen", "blinkLeft", "blinkRight") + EMOTIONS
                              + ("browUp", "browDown") + GAZE)
 
+# Apple ARKit's 52 blend shapes (ARFaceAnchor.BlendShapeLocation), in Apple's order.
+ARKIT_52: tuple[str, ...] = (
+    "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft",
+    "eyeSquintLeft", "eyeWideLeft", "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight",
+    "eyeLookOutRight", "eyeLookUpRight", "eyeSquintRight", "eyeWideRight", "jawForward",
+    "jawLeft", "jawRight", "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthLeft",
+    "mouthRight", "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
+    "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft", "mouthStretchRight",
+    "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthPressLeft",
+    "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+    "mouthUpperUpRight", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
+    "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "noseSneerLeft",
+    "noseSneerRight", "tongueOut",
+)
+# Ready Player Me's extras beside ARKit's.
+RPM_EXTRAS: tuple[str, ...] = ("mouthOpen", "mouthSmile", "eyesClosed", "eyesLookUp",
+                               "eyesLookDown")
+
 # How far the jaw opens for each viseme (0 closed, 1 the jaw-open shape at full), when a face
 # has nothing better than one jaw shape or a jaw joint.
 JAW_OPEN: dict[str, float] = {
@@ -326,7 +344,8 @@ _PARSED = tuple((conv, {ch: _parse(r) for ch, r in recipes.items()})
 
 class _Names:
     """Target-name lookup over all meshes: exact, then the part after the last '.', then
-    either case-folded (exporters prefix "Mesh.name", engines re-case ARKit names)."""
+    either case-folded (exporters prefix "Mesh.name", engines re-case ARKit names). Each mesh
+    holding the name gives its first target of that name."""
 
     def __init__(self, targets: dict[str, list[str]]):
         self.order = {m: k for k, m in enumerate(targets)}
@@ -341,8 +360,9 @@ class _Names:
                     table.setdefault(key, {}).setdefault(mesh, idx)
 
     def find(self, name: str) -> list[tuple[str, int]]:
-        for table, key in zip(self.tables, (name, name, name.lower(), name.lower()),
-                              strict=True):
+        # One- and two-letter names (VRM's "A", "I") are matched exactly only.
+        tables = self.tables if len(name) > 2 else self.tables[:2]
+        for table, key in zip(tables, (name, name, name.lower(), name.lower()), strict=False):
             hit = table.get(key)
             if hit:
                 return sorted(hit.items(), key=lambda kv: self.order[kv[0]])
