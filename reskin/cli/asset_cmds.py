@@ -105,12 +105,6 @@ def asset_show(ref: str, root: Path, as_json: bool) -> None:
             rows[0]["face"] = face
         click.echo(json.dumps(rows, indent=2))
         return
-    if face is not None:
-        have = [c for c, v in face["channels"].items() if v["source"] != "missing"]
-        conv = ", ".join(face["conventions"]) or "no naming convention"
-        click.echo(f"face: {len(have)} channels, {face['visemes']}/15 visemes ({conv})")
-        for c, v in face["channels"].items():
-            click.echo(f"  {c:<10} {v['source']}")
     for depth, r in enumerate(lineage):
         pad = "  " * depth
         click.echo(f"{pad}{r.ref} ({r.kind}, {r.created})")
@@ -120,6 +114,12 @@ def asset_show(ref: str, root: Path, as_json: bool) -> None:
         for finding in r.provenance.get("validation", []):
             if finding.get("severity") == "warning":
                 click.echo(f"{pad}  warning: {finding['message']}")
+    if face is not None:
+        have = len(face["channels"]) - len(face["missing"])
+        conv = ", ".join(face["conventions"]) or "no naming convention"
+        click.echo(f"face: {have} channels, {face['visemes']}/15 visemes ({conv})")
+        for c, v in face["channels"].items():
+            click.echo(f"  {c:<10} {v['source']}")
 
 
 def _face(lib, record) -> dict | None:
