@@ -402,12 +402,22 @@ def _recipe_names(recipes: dict[str, list[list[_Term]]]) -> set[str]:
     return {t.name for alts in recipes.values() for terms in alts for t in terms}
 
 
+def _obj(x: object) -> dict:
+    return x if isinstance(x, dict) else {}
+
+
+def _list(x: object) -> list:
+    return x if isinstance(x, list) else []
+
+
 def _vrm_binds(doc: dict, targets: dict[str, list[str]]
                ) -> tuple[str, dict[str, tuple[list[Bind], str]]]:
     """(convention, channel -> (binds, label)) from a VRM document's own expressions;
     ("", {}) when it has none. A both-eyes blink goes half on each side, where the file has no
     one-eye blink."""
     ext = doc.get("extensions", doc)
+    if not isinstance(ext, dict):
+        return "", {}
     keys = mesh_keys(doc) if isinstance(doc.get("meshes"), list) else list(targets)
     nodes = doc.get("nodes") if isinstance(doc.get("nodes"), list) else []
 
@@ -424,7 +434,7 @@ def _vrm_binds(doc: dict, targets: dict[str, list[str]]
     v1, v0 = ext.get("VRMC_vrm"), ext.get("VRM")
     if isinstance(v1, dict):
         conv, label = "vrm1", "VRM expression"
-        preset = (v1.get("expressions") or {}).get("preset") or {}
+        preset = _obj(_obj(v1.get("expressions")).get("preset"))
         for name in sorted(preset, key=lambda n: (n == "blink", n)):
             spec = preset[name]
             chans = (["blinkLeft", "blinkRight"] if name == "blink"
@@ -432,10 +442,10 @@ def _vrm_binds(doc: dict, targets: dict[str, list[str]]
             if isinstance(spec, dict) and chans:
                 found.append((name, chans, [
                     (node_mesh(b.get("node")), b.get("index"), b.get("weight", 1.0))
-                    for b in spec.get("morphTargetBinds") or [] if isinstance(b, dict)]))
+                    for b in _list(spec.get("morphTargetBinds")) if isinstance(b, dict)]))
     elif isinstance(v0, dict):
         conv, label = "vrm0", "VRM 0.x blend shape"
-        groups = [g for g in (v0.get("blendShapeMaster") or {}).get("blendShapeGroups") or []
+        groups = [g for g in _list(_obj(v0.get("blendShapeMaster")).get("blendShapeGroups"))
                   if isinstance(g, dict)]
         for g in groups:
             preset = str(g.get("presetName") or "").lower()
@@ -448,7 +458,7 @@ def _vrm_binds(doc: dict, targets: dict[str, list[str]]
                     (mesh_of(b.get("mesh")), b.get("index"),
                      b.get("weight", 100) / 100.0 if isinstance(b.get("weight", 100),
                                                                 (int, float)) else None)
-                    for b in g.get("binds") or [] if isinstance(b, dict)]))
+                    for b in _list(g.get("binds")) if isinstance(b, dict)]))
         found.sort(key=lambda f: len(f[1]))  # one-eye blinks first
     else:
         return "", {}
@@ -566,7 +576,7 @@ def mesh_keys(js: dict) -> list[str]:
     """One unique name per glTF mesh (in mesh order): its name, ``mesh{i}`` when unnamed, and
     ``name#i`` for a repeated name."""
     out, seen = [], set()
-    for i, m in enumerate(js.get("meshes") or []):
+    for i, m in enumerate(_list(js.get("meshes"))):
         name = m.get("name") if isinstance(m, dict) and isinstance(m.get("name"), str) else ""
         key = name or f"mesh{i}"
         if key in seen:
@@ -580,15 +590,13 @@ def gltf_targets(js: dict) -> dict[str, list[str]]:
     """Mesh key -> target names ("" where unnamed) for every mesh of a glTF JSON document that
     has morph targets; reads the JSON only (no buffers)."""
     out = {}
-    for key, m in zip(mesh_keys(js), js.get("meshes") or [], strict=True):
-        prims = m.get("primitives") if isinstance(m, dict) else None
-        n = max((len(p.get("targets") or []) for p in prims or [] if isinstance(p, dict)),
-                default=0)
+    for key, m in zip(mesh_keys(js), _list(js.get("meshes")), strict=True):
+        prims = _list(_obj(m).get("primitives"))
+        n = max((len(_list(p.get("targets"))) for p in prims if isinstance(p, dict)), default=0)
         if not n:
             continue
-        names = (m.get("extras") or {}).get("targetNames") if isinstance(m.get("extras"),
-                                                                          dict) else None
-        names = [s if isinstance(s, str) else "" for s in (names or [])][:n]
+        names = [s if isinstance(s, str) else ""
+                 for s in _list(_obj(m.get("extras")).get("targetNames"))][:n]
         out[key] = names + [""] * (n - len(names))
     return out
 
@@ -596,11 +604,11 @@ def gltf_targets(js: dict) -> dict[str, list[str]]:
 def gltf_face_map(js: dict) -> FaceMap:
     """:func:`face_map` of a glTF JSON document: its meshes' target names, its VRM extension
     if any, and its skins' joint names."""
-    nodes = js.get("nodes") or []
-    joints = sorted({nodes[j].get("name", "") for s in js.get("skins") or []
-                     for j in s.get("joints") or []
-                     if isinstance(j, int) and 0 <= j < len(nodes) and isinstance(nodes[j], dict)
-                     } - {""})
-    ext = js.get("extensions") or {}
-    vrm = js if isinstance(ext, dict) and ("VRMC_vrm" in ext or "VRM" in ext) else None
+    nodes = _list(js.get("nodes"))
+    names = {_obj(nodes[j]).get("name") for s in _list(js.get("skins"))
+             for j in _list(_obj(s).get("joints"))
+             if isinstance(j, int) and not isinstance(j, bool) and 0 <= j < len(nodes)}
+    joints = sorted(n for n in names if isinstance(n, str) and n)
+    ext = _obj(js.get("extensions"))
+    vrm = js if "VRMC_vrm" in ext or "VRM" in ext else None
     return face_map(gltf_targets(js), vrm, joints)

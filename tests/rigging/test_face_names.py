@@ -232,3 +232,41 @@ def test_asset_show_json_lists_the_face_of_an_imported_avatar(shared_data, tmp_p
     r = runner.invoke(main, ["asset", "show", "ava", "-s", str(series)])
     assert r.exit_code == 0, r.output
     assert "15/15 visemes (rocketbox)" in r.output
+
+
+@pytest.mark.parametrize("names, convention, channel, source", [
+    (["A14_Eye_Blink_Left", "A15_Eye_Blink_Right", "A25_Jaw_Open"], "cc3plus", "blinkLeft",
+     "from A14_Eye_Blink_Left"),
+    (["Open", "Explosive", "Tight-O", "Eye_Blink"], "cc3", "O", "from Tight-O"),
+    (["Fcl_MTH_A", "Fcl_MTH_I", "Fcl_EYE_Close_L", "Fcl_ALL_Joy"], "vroid", "happy",
+     "from Fcl_ALL_Joy"),
+    (["A", "I", "U", "E", "O", "Blink"], "vrm-names", "blinkRight", "from 0.5 Blink"),
+    (["vrc.v_aa", "vrc.v_oh", "vrc.v_ih"], "vrchat", "O", "from vrc.v_oh"),
+    (["JawDrop", "LeftUpperLidClosed", "RightUpperLidClosed", "LipsKiss"], "makehuman", "U",
+     "from 0.9 LipsKiss + 0.1 JawDrop"),
+])
+def test_each_convention_is_detected(names, convention, channel, source):
+    face = face_map({"head": names})
+    assert convention in face.conventions
+    assert face.sources[channel] == source
+
+
+def test_vrm_only_vowels_give_consonants_by_mixing():
+    face = face_map({"head": ["Fcl_MTH_A", "Fcl_MTH_I", "Fcl_MTH_U", "Fcl_MTH_E", "Fcl_MTH_O"]})
+    assert all(face.has(v) for v in VISEMES)
+    assert face.sources["FF"] == "from 0.3 I + 0.2 U (viseme mix)"
+    assert face.channels["FF"] == (("head", 1, 0.3), ("head", 2, 0.2))
+
+
+@pytest.mark.parametrize("ext", [
+    {"VRMC_vrm": {"expressions": [1, 2]}},
+    {"VRMC_vrm": {"expressions": {"preset": {"aa": {"morphTargetBinds": {"node": 0}}}}}},
+    {"VRMC_vrm": {"expressions": {"preset": {"aa": {"morphTargetBinds": [
+        {"node": True, "index": 0}, {"node": 1, "index": 99}, {"node": 1, "index": "0"}]}}}}},
+    {"VRM": {"blendShapeMaster": {"blendShapeGroups": [None, {"presetName": 3, "binds": 7}]}}},
+    {"VRM": {"blendShapeMaster": {"blendShapeGroups": [
+        {"presetName": "a", "binds": [{"mesh": 1, "index": 0, "weight": "x"}]}]}}},
+])
+def test_broken_vrm_expressions_are_ignored(ext):
+    face = gltf_face_map(_json(_glb({"Body": [], "Face": ["m0"]}, ext)))
+    assert face.missing == CHANNELS
