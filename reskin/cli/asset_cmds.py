@@ -97,10 +97,13 @@ def asset_show(ref: str, root: Path, as_json: bool) -> None:
 
     with Library(root / ".reskin") as lib:
         lineage = lib.lineage(lib.get(ref))
+        face = _face(lib, lineage[0])
     if as_json:
-        click.echo(json.dumps([{"ref": r.ref, "kind": r.kind, "meta": r.meta,
-                                "provenance": r.provenance, "blobs": r.blobs} for r in lineage],
-                              indent=2))
+        rows = [{"ref": r.ref, "kind": r.kind, "meta": r.meta, "provenance": r.provenance,
+                 "blobs": r.blobs} for r in lineage]
+        if face is not None:
+            rows[0]["face"] = face
+        click.echo(json.dumps(rows, indent=2))
         return
     for depth, r in enumerate(lineage):
         pad = "  " * depth
@@ -111,6 +114,27 @@ def asset_show(ref: str, root: Path, as_json: bool) -> None:
         for finding in r.provenance.get("validation", []):
             if finding.get("severity") == "warning":
                 click.echo(f"{pad}  warning: {finding['message']}")
+    if face is not None:
+        have = len(face["channels"]) - len(face["missing"])
+        conv = ", ".join(face["conventions"]) or "no naming convention"
+        click.echo(f"face: {have} channels, {face['visemes']}/15 visemes ({conv})")
+        for c, v in face["channels"].items():
+            click.echo(f"  {c:<10} {v['source']}")
+
+
+def _face(lib, record) -> dict | None:
+    """The canonical face of an asset's ``model.glb``, read from the GLB's JSON chunk only;
+    None without a model.glb, or for a non-character with no face channel at all."""
+    if "model.glb" not in record.blobs:
+        return None
+    from reskin.assets.gltf.glb import split_glb
+    from reskin.rigging.face_names import gltf_face_map
+
+    text, _ = split_glb(lib.read_blob(record.blobs["model.glb"]))
+    face = gltf_face_map(json.loads(text)).to_json()
+    if record.kind != "character" and len(face["missing"]) == len(face["channels"]):
+        return None
+    return face
 
 
 @asset.command("import")
