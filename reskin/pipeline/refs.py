@@ -21,7 +21,7 @@ def skin_ref(ctx: BuildContext, skin: AssetRecord) -> ModelRef:
     if not glb.exists():
         link_or_copy(ctx.lib.blob_path(skin.blobs["skin.glb"]), glb)
     return ModelRef(ref=skin.ref, glb=str(glb), content_hash=skin.content_hash,
-                   height=float(skin.meta["height"]))
+                   height=float(skin.meta["height"]), face=skin.meta.get("face"))
 
 
 def prop_refs(ctx: BuildContext, episodes: list[Episode]) -> dict[str, ModelRef]:

@@ -33,6 +33,9 @@ class ModelRef:
     glb: str
     content_hash: str
     height: float
+    face: dict | None = None
+    """The character's canonical face (:meth:`reskin.rigging.face_names.FaceMap.to_json`) for
+    the worker to drive its shape keys and eyes; None for props and faceless models."""
 
 
 @dataclass(frozen=True)

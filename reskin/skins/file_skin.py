@@ -316,7 +316,10 @@ def make_file_skin_glb(lib, rigged: RiggedCharacter, spec, wardrobe: WardrobeSpe
     if max(small.size) > 1024:
         small = small.resize((1024, round(1024 * small.height / small.width)), Image.BILINEAR)
     small.save(buf, format="PNG", compress_level=1)
+    from reskin.rigging.face_names import gltf_face_map
+
     meta = {"hidden": list(hidden), "hidden_triangles": dropped,
+            "face": gltf_face_map(js).to_json(),
             "garments": [{"name": g.spec.name, "bind": g.spec.bind, "joint": g.spec.joint,
                           "vertices": len(g.vertices)} for g in garments],
             "source_rig": rigged.record.meta.get("rig")}

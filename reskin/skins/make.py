@@ -24,7 +24,7 @@ from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS, PROCEDURAL_VERSION
 from reskin.rigging.rigged import RiggedCharacter
 from reskin.skins.wardrobe import WardrobeSpec, hidden_parts
 
-SKIN_VERSION = "4"
+SKIN_VERSION = "5"
 PNG_LEVEL = 1
 """Deflate level of the skin's PNGs (zlib's for RGB images; ISA-L's, 0-3, for palette ones)."""
 Log = Callable[[str], None]
@@ -166,7 +166,10 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     glb = pack_glb(doc, binary)
     # The identity lock on what is written: the document and binary chunk just packed.
     identity.check_same_body(body_arrays_of(doc, binary), checked.arrays, f"skin {name}")
+    from reskin.rigging.face_names import gltf_face_map
+
     meta = {
+        "face": gltf_face_map(doc).to_json(),
         "hidden": list(hidden),
         "garments": [{"name": g.spec.name, "bind": g.spec.bind, "joint": g.spec.joint,
                       "vertices": len(g.vertices),
