@@ -8,12 +8,16 @@ and given a 1,000-frame clip that moves every joint. The same GLB is evaluated b
     .venv/bin/python bench/skinning.py [--frames 1000] [--voxels 245]
 
 
-Throughput is vertices x frames per second; the ratio is reskin's over Blender's.
+Throughput is vertices x frames per second; the ratio is reskin's over Blender's. With morphs:
+65 face-like targets on the head (each a smooth patch of ~30 % of the head's vertices, as the
+shared avatars' expressions are), all weights animated per frame, beside the same path without.
+The last line is one JSON object of the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +30,7 @@ from reskin.core.clip import Clip
 from reskin.core.skeleton import Skeleton, forward_kinematics, skinning_matrices
 from reskin.rigging.blender_ref import blender_rig_eval
 from reskin.rigging.fit import fit_skeleton
+from reskin.rigging.morphs import MorphTargets, morph_targets
 from reskin.rigging.procedural_clips import axis_angle
 from reskin.rigging.skinning import lbs_many, skin_torch, skinning_operator
 from reskin.rigging.weights import bind_weights
@@ -61,10 +66,25 @@ def busy_clip(skeleton: Skeleton, frames: int, fps: float = 30.0) -> Clip:
     return Clip("busy", fps, skeleton.names, rot.astype(np.float32), root.astype(np.float32))
 
 
+def face_targets(v: np.ndarray, height: float, k: int = 65) -> MorphTargets:
+    """``k`` smooth local targets on the head (vertices above 87 % of the height)."""
+    rng = np.random.default_rng(11)
+    head = np.flatnonzero(v[:, 1] > 0.87 * height)
+    deltas = np.zeros((k, len(v), 3))
+    radius = 0.06 * height
+    for t in range(k):
+        centre = v[rng.choice(head)]
+        d = np.linalg.norm(v[head] - centre, axis=1)
+        falloff = np.clip(1 - d / radius, 0, None) ** 2
+        deltas[t, head] = falloff[:, None] * rng.normal(scale=0.005, size=3)
+    return morph_targets(deltas)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=1000)
     ap.add_argument("--voxels", type=int, default=245, help="generator resolution (~50k verts)")
+    ap.add_argument("--no-blender", action="store_true", help="skip the Blender anchor")
     args = ap.parse_args()
 
     mesh = generate_humanoid(HumanoidParams(voxels_per_height=args.voxels))
@@ -85,38 +105,62 @@ def main() -> None:
                                                           clip.root_translation))
     t_fk = time.perf_counter() - t0
     op = skinning_operator(v, jn, w, j)
+    morphs = face_targets(v, mesh.height)
+    mw = np.random.default_rng(5).random((f, morphs.count)) * 0.5
+    print(f"morphs: {morphs.count} targets on {len(morphs.index)} vertices, "
+          f"{morphs.deltas.nnz // 3} vertex deltas")
+    morphed: dict[str, float] = {}  # the same paths with the morphs applied first
     for label, dtype in (("numpy float64", np.float64), ("numpy float32", np.float32)):
         t0 = time.perf_counter()
         posed = lbs_many(op, mats, dtype)
         results[label] = t_fk + time.perf_counter() - t0
+        t0 = time.perf_counter()
+        posed_m = lbs_many(op, mats, dtype, morphs=morphs, morph_weights=mw)
+        morphed[label] = t_fk + time.perf_counter() - t0
     try:
         import torch
 
         for threads in (1, 2):
             torch.set_num_threads(threads)
+            label = f"torch float32 ({threads} thread{'s' * (threads > 1)})"
             t0 = time.perf_counter()
             posed_t = skin_torch(v, jn, w, mats).numpy()
-            results[f"torch float32 ({threads} thread{'s' * (threads > 1)})"] = (
-                t_fk + time.perf_counter() - t0)
+            results[label] = t_fk + time.perf_counter() - t0
+            t0 = time.perf_counter()
+            posed_tm = skin_torch(v, jn, w, mats, morphs=morphs, morph_weights=mw).numpy()
+            morphed[label] = t_fk + time.perf_counter() - t0
         assert np.abs(posed_t - posed).max() < 1e-3 * mesh.height
+        assert np.abs(posed_tm - posed_m).max() < 1e-3 * mesh.height
     except ImportError:
         print("torch not installed: torch path skipped")
+    assert np.abs(posed_m - posed).max() > 1e-3 * mesh.height  # the morphs do move it
 
-    with tempfile.TemporaryDirectory() as tmp:
-        glb = Path(tmp) / "bench.glb"
-        glb.write_bytes(write_character_glb(mesh, skeleton, joints, weights, name="bench",
-                                            clips=[clip]))
-        ref = blender_rig_eval("time", glb, fps=clip.fps, clip=clip.name, frames=list(range(f)))
-    assert int(ref["vertices"]) == n, (int(ref["vertices"]), n)
-    blender = n * f / float(ref["seconds"])
-    print(f"Blender armature (depsgraph per frame): {float(ref['seconds']):7.2f} s "
-          f"{blender:12.3e} vertex-frames/s   1.00x")
+    blender = float("nan")
+    if not args.no_blender:
+        with tempfile.TemporaryDirectory() as tmp:
+            glb = Path(tmp) / "bench.glb"
+            glb.write_bytes(write_character_glb(mesh, skeleton, joints, weights, name="bench",
+                                                clips=[clip]))
+            ref = blender_rig_eval("time", glb, fps=clip.fps, clip=clip.name,
+                                   frames=list(range(f)))
+        assert int(ref["vertices"]) == n, (int(ref["vertices"]), n)
+        blender = n * f / float(ref["seconds"])
+        print(f"Blender armature (depsgraph per frame): {float(ref['seconds']):7.2f} s "
+              f"{blender:12.3e} vertex-frames/s   1.00x")
+    figures: dict[str, object] = {"vertices": n, "frames": f, "joints": j,
+                                  "morph_targets": morphs.count,
+                                  "blender_vertex_frames_per_s": blender}
     for label, seconds in results.items():
-        rate = n * f / seconds
+        rate, rate_m = n * f / seconds, n * f / morphed[label]
         print(f"reskin LBS {label:24s}: {seconds:7.2f} s {rate:12.3e} vertex-frames/s "
-              f"{rate / blender:6.2f}x")
+              f"{rate / blender:6.2f}x | with morphs {morphed[label]:7.2f} s {rate_m:12.3e} "
+              f"{rate_m / blender:6.2f}x ({rate_m / rate:.0%} of without)")
+        key = label.replace(" ", "_").replace("(", "").replace(")", "")
+        figures[key] = {"vertex_frames_per_s": rate, "with_morphs": rate_m,
+                        "ratio_vs_blender": rate / blender, "morphs_vs_without": rate_m / rate}
     print("(reskin times include forward kinematics of all frames: "
           f"{t_fk:.2f} s; Blender's include its F-curve and pose evaluation)")
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

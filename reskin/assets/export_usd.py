@@ -7,6 +7,10 @@ and the skinned meshes. Unskinned meshes are plain ``Mesh`` prims with their wor
 Skinning maps exactly: glTF poses a vertex as ``sum w * jointWorld(t) @ IBM @ v`` and UsdSkel as
 ``sum w * jointSkel(t) @ inverse(bindTransform) @ geomBind @ v``; with the Skeleton prim at the
 identity, ``jointSkel = jointWorld``, ``bindTransform = inverse(IBM)``, ``geomBind = I``.
+
+Morph targets of skinned meshes become ``UsdSkelBlendShape`` prims under the mesh (named from
+``mesh.extras.targetNames``; sparse ``offsets`` / ``normalOffsets`` with ``pointIndices`` on the
+vertices a target moves), bound through ``skel:blendShapes`` / ``skel:blendShapeTargets``.
 """
 
 from __future__ import annotations
@@ -123,6 +127,45 @@ def _write_mesh(stage, path: str, doc: GltfDocument, prim: dict, faces: np.ndarr
     return mesh
 
 
+def _target_names(mesh_js: dict, count: int) -> list[str]:
+    """The glTF targets' names (``extras.targetNames``), ``target<i>`` where missing."""
+    names = list((mesh_js.get("extras") or {}).get("targetNames") or [])
+    names = [str(n) for n in names[:count]]
+    return names + [f"target{t}" for t in range(len(names), count)]
+
+
+def _write_blend_shapes(stage, mesh, path: str, doc: GltfDocument, prim: dict,
+                        mesh_js: dict) -> None:
+    """The primitive's morph targets as UsdSkelBlendShapes bound to the skinned ``mesh``."""
+    from pxr import Sdf, UsdSkel, Vt
+
+    targets = prim.get("targets", [])
+    n = len(doc.accessors[int(prim["attributes"]["POSITION"])])
+    names = _target_names(mesh_js, len(targets))
+    used: set[str] = set()
+    paths = []
+    for name, target in zip(names, targets, strict=True):
+        offsets = (as_float(doc, int(target["POSITION"])) if "POSITION" in target
+                   else np.zeros((n, 3)))
+        normals = as_float(doc, int(target["NORMAL"])) if "NORMAL" in target else None
+        moved = np.any(offsets != 0, axis=1)
+        if normals is not None:
+            moved |= np.any(normals != 0, axis=1)
+        index = np.flatnonzero(moved)
+        if len(index) == 0:  # an empty pointIndices would mean "every point"
+            index = np.zeros(1, np.int64)
+        shape = UsdSkel.BlendShape.Define(stage, f"{path}/{_ident(name, used)}")
+        shape.CreateOffsetsAttr(Vt.Vec3fArray.FromNumpy(offsets[index].astype(np.float32)))
+        shape.CreatePointIndicesAttr(Vt.IntArray.FromNumpy(index.astype(np.int32)))
+        if normals is not None:
+            shape.CreateNormalOffsetsAttr(
+                Vt.Vec3fArray.FromNumpy(normals[index].astype(np.float32)))
+        paths.append(shape.GetPath())
+    bind = UsdSkel.BindingAPI.Apply(mesh.GetPrim())
+    bind.CreateBlendShapesAttr(Vt.TokenArray(names))
+    bind.CreateBlendShapeTargetsRel().SetTargets([Sdf.Path(str(p)) for p in paths])
+
+
 def glb_to_usd(glb: bytes, out: str | Path, *, name: str = "asset") -> None:
     """Write the GLB ``glb`` (self-contained, as the library stores it) to ``out`` (.usda/.usdc)."""
     try:
@@ -214,6 +257,8 @@ def glb_to_usd(glb: bytes, out: str | Path, *, name: str = "asset") -> None:
                     Vt.FloatArray.FromNumpy(weights.reshape(-1).astype(np.float32)))
                 bind.CreateGeomBindTransformAttr(_gf(np.eye(4)))
                 bind.CreateSkeletonRel().SetTargets([Sdf.Path(f"{parent}/Skeleton")])
+                if prim.get("targets"):
+                    _write_blend_shapes(stage, mesh, path, doc, prim, mesh_js)
             else:
                 mesh.AddTransformOp().Set(_gf(world[i]))
     if end > 0:

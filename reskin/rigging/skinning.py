@@ -8,6 +8,12 @@ it collapses volume at twisting joints (the "candy wrapper"). DQS (Kavan et al. 
 Skinning with Approximate Dual Quaternion Blending") blends rigid transforms as unit dual
 quaternions instead, which keeps the blend rigid: it is Blender's "Preserve Volume". DQS assumes
 rigid skinning matrices (rotation + translation); any scale in them is ignored.
+
+Every function takes optional morph targets (``morphs``, a
+:class:`reskin.rigging.morphs.MorphTargets`) and their weights (``morph_weights``, (k,) held for
+every frame or (f, k) per frame): the mesh is morphed first, ``rest + sum_k w_k delta_k``, then
+skinned, as glTF and Blender (shape keys, then armature) do. Only the vertices a target moves are
+touched per frame; LBS adds their blended rotation times their offset to the operator's result.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from reskin.core.transforms import matrix_to_quat, quat_mul
+from reskin.rigging.morphs import MorphTargets, morph_weights_for
 
 if TYPE_CHECKING:
     import torch
@@ -69,8 +76,21 @@ def skinning_operator(
     return a
 
 
+def _morph_check(morphs: MorphTargets | None, morph_weights: np.ndarray | None, n: int,
+                 frames: int) -> np.ndarray | None:
+    """Morph weights as (frames, k), or None when there is nothing to morph."""
+    if morphs is None:
+        return None
+    if morph_weights is None:
+        raise ValueError("morphs given without morph_weights")
+    if morphs.n_vertices != n:
+        raise ValueError(f"morph targets are for {morphs.n_vertices} vertices, mesh has {n}")
+    return morph_weights_for(morphs, morph_weights, frames)
+
+
 def lbs(
-    vertices: np.ndarray, joints: np.ndarray, weights: np.ndarray, matrices: np.ndarray
+    vertices: np.ndarray, joints: np.ndarray, weights: np.ndarray, matrices: np.ndarray, *,
+    morphs: MorphTargets | None = None, morph_weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pose rest vertices with linear blend skinning.
 
@@ -78,34 +98,51 @@ def lbs(
     joints   : (n, k) int joint index per influence
     weights  : (n, k) float, rows sum to 1
     matrices : (j, 4, 4) or (f, j, 4, 4) skinning matrices (world @ inverse bind)
+    morphs, morph_weights : optional morph targets and weights (k,) or (f, k), applied first
     returns (n, 3) or (f, n, 3) float64 posed positions
     """
     mats, single = _frames(matrices)
     f, j = mats.shape[:2]
+    mw = _morph_check(morphs, morph_weights, len(vertices), f)
     if f == 1:
         v = np.asarray(vertices, np.float64)
         jn = np.asarray(joints, np.int64)
         w = np.asarray(weights, np.float64)
         _check(v, jn, w, j)
+        if mw is not None:
+            v = v.copy()
+            v[morphs.index] += morphs.offsets(mw)[0]
         # Blend the 3x4 affine parts per vertex, then apply once: cheaper than k transforms.
         blended = np.einsum("nk,nkij->nij", w, mats[0][jn, :3, :])  # (n, 3, 4)
         out = (np.einsum("nij,nj->ni", blended[..., :3], v) + blended[..., 3])[None]
     else:
-        out = lbs_many(skinning_operator(vertices, joints, weights, j), mats)
+        out = lbs_many(skinning_operator(vertices, joints, weights, j), mats,
+                       morphs=morphs, morph_weights=mw)
     return out[0] if single else out
 
 
-def lbs_many(operator: csr_matrix, matrices: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+def lbs_many(
+    operator: csr_matrix, matrices: np.ndarray, dtype: type = np.float64, *,
+    morphs: MorphTargets | None = None, morph_weights: np.ndarray | None = None,
+) -> np.ndarray:
     """LBS of many frames through a precomputed :func:`skinning_operator`.
 
     operator : (n, 4 j) sparse; matrices : (f, j, 4, 4)
+    morphs, morph_weights : optional morph targets and weights (k,) or (f, k), applied first
     returns (f, n, 3) posed positions in ``dtype`` (float32 halves the memory traffic)
     """
     mats = np.asarray(matrices)
     f, j = mats.shape[:2]
     if operator.shape[1] != 4 * j:
         raise ValueError(f"operator is for {operator.shape[1] // 4} joints, matrices have {j}")
+    mw = _morph_check(morphs, morph_weights, operator.shape[0], f)
     op = operator.astype(dtype)
+    if mw is not None:
+        # LBS is linear in the position: posed(rest + d) = posed(rest) + R_blend d, where
+        # R_blend is the weight blend of the joints' 3x3 parts, needed on the moved rows only.
+        # The operator's homogeneous columns (every 4th) hold exactly those weights.
+        blend_op = op[morphs.index][:, 3::4]  # (m, j)
+        idx = morphs.index
     out = np.empty((f, operator.shape[0], 3), dtype)
     for s in range(0, f, _FRAME_BLOCK):
         block = mats[s : s + _FRAME_BLOCK, :, :3, :].astype(dtype)  # (b, j, 3, 4)
@@ -113,6 +150,14 @@ def lbs_many(operator: csr_matrix, matrices: np.ndarray, dtype: type = np.float6
         # M[4 j + c, 3 t + r] = block[t, j, r, c]
         m = np.ascontiguousarray(block.transpose(1, 3, 0, 2)).reshape(4 * j, 3 * b)
         out[s : s + b] = (op @ m).reshape(-1, b, 3).transpose(1, 0, 2)
+        if mw is not None:
+            rot = np.ascontiguousarray(block[..., :3].transpose(1, 0, 2, 3)).reshape(j, 9 * b)
+            r_blend = (blend_op @ rot).reshape(-1, b, 3, 3)  # (m, b, 3, 3)
+            d = morphs.offsets(mw[s : s + b], dtype)  # (b, m, 3)
+            dt = d.transpose(1, 0, 2)  # (m, b, 3); three broadcasts beat einsum's slow path
+            corr = (r_blend[..., 0] * dt[..., :1] + r_blend[..., 1] * dt[..., 1:2]
+                    + r_blend[..., 2] * dt[..., 2:])  # (m, b, 3)
+            out[s : s + b, idx] += corr.transpose(1, 0, 2)
     return out
 
 
@@ -136,12 +181,14 @@ def matrices_to_dual_quats(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def dqs(
-    vertices: np.ndarray, joints: np.ndarray, weights: np.ndarray, matrices: np.ndarray
+    vertices: np.ndarray, joints: np.ndarray, weights: np.ndarray, matrices: np.ndarray, *,
+    morphs: MorphTargets | None = None, morph_weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pose rest vertices with dual-quaternion skinning.
 
     vertices : (n, 3) rest positions; joints (n, k) int; weights (n, k) rows summing to 1
     matrices : (j, 4, 4) or (f, j, 4, 4) rigid skinning matrices (world @ inverse bind)
+    morphs, morph_weights : optional morph targets and weights (k,) or (f, k), applied first
     returns (n, 3) or (f, n, 3) float64 posed positions
 
     Each influence's quaternion is flipped onto the hemisphere of the vertex's first influence
@@ -153,6 +200,7 @@ def dqs(
     jn = np.asarray(joints, np.int64)
     w = np.asarray(weights, np.float64)
     _check(v, jn, w, mats.shape[1])
+    mw = _morph_check(morphs, morph_weights, len(v), len(mats))
     real, dual = matrices_to_dual_quats(mats)  # (f, j, 4)
     out = np.empty((len(mats), len(v), 3))
     for s in range(0, len(mats), 8):  # (b, n, k, 4) gathers stay small
@@ -163,7 +211,11 @@ def dqs(
         be = np.einsum("bnk,bnkc->bnc", ws, d)
         norm = np.linalg.norm(b0, axis=-1, keepdims=True)
         b0, be = b0 / norm, be / norm
-        out[s : s + 8] = _apply_dq(b0, be, v)
+        vb = v
+        if mw is not None:
+            vb = np.repeat(v[None], len(b0), axis=0)
+            vb[:, morphs.index] += morphs.offsets(mw[s : s + 8])
+        out[s : s + 8] = _apply_dq(b0, be, vb)
     return out[0] if single else out
 
 
@@ -190,11 +242,14 @@ def skin_torch(
     device: str | None = None,
     dtype: torch.dtype | None = None,
     frame_block: int = 64,
+    morphs: MorphTargets | None = None,
+    morph_weights: np.ndarray | torch.Tensor | None = None,
 ) -> torch.Tensor:
     """LBS or DQS of a batch of frames with torch (CPU or GPU), as :func:`lbs` and :func:`dqs`.
 
     vertices (n, 3); joints (n, k) int; weights (n, k); matrices (f, j, 4, 4)
     method   : "lbs" or "dqs"
+    morphs, morph_weights : optional morph targets and weights (k,) or (f, k), applied first
     returns (f, n, 3) tensor on ``device`` in ``dtype`` (default float32)
     """
     import torch
@@ -216,25 +271,37 @@ def skin_torch(
                          else joints, device=dev).long()
     w = torch.as_tensor(weights, dtype=dtype, device=dev)
     f = table.shape[0]
+    if isinstance(morph_weights, torch.Tensor):
+        morph_weights = morph_weights.detach().cpu().numpy()
+    mw = _morph_check(morphs, morph_weights, v.shape[0], f)
+    if mw is not None:
+        # (3 m, k) sparse deltas times (k, b) weights gives the moved vertices' offsets.
+        dt = morphs.deltas.T.tocsr()
+        deltas_t = _torch_csr(dt, dev, dtype)
+        mw_t = torch.as_tensor(np.ascontiguousarray(mw), dtype=dtype, device=dev)
+        idx = torch.as_tensor(morphs.index, device=dev)
+
+        def offsets(s: int, b: int) -> torch.Tensor:  # (b, m, 3)
+            return (deltas_t @ mw_t[s : s + b].T).reshape(-1, 3, b).permute(2, 0, 1)
     out = torch.empty((f, v.shape[0], 3), dtype=dtype, device=dev)
     if method == "lbs":
         # The sparse-operator form (see skinning_operator): one CSR x dense product per block,
         # several times faster than gathering (b, n, k, 12) matrices.
         op = skinning_operator(v.double().cpu().numpy(), jn.cpu().numpy(),
                                w.double().cpu().numpy(), table.shape[1])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-            a = torch.sparse_csr_tensor(
-                torch.from_numpy(op.indptr.astype(np.int64)),
-                torch.from_numpy(op.indices.astype(np.int64)),
-                torch.from_numpy(op.data), size=op.shape,
-            ).to(device=dev, dtype=dtype)
+        a = _torch_csr(op, dev, dtype)
+        if mw is not None:  # as in lbs_many: the blended 3x3 parts of the moved rows
+            blend_op = _torch_csr(op[morphs.index][:, 3::4].tocsr(), dev, dtype)
         j = table.shape[1]
         for s in range(0, f, frame_block):
             block = table[s : s + frame_block].unflatten(-1, (3, 4))  # (b, j, 3, 4)
             b = block.shape[0]
             m = block.permute(1, 3, 0, 2).reshape(4 * j, 3 * b)
             out[s : s + b] = (a @ m).reshape(-1, b, 3).transpose(0, 1)
+            if mw is not None:
+                rot = block[..., :3].permute(1, 0, 2, 3).reshape(j, 9 * b)
+                r_blend = (blend_op @ rot).reshape(-1, b, 3, 3)  # (m, b, 3, 3)
+                out[s : s + b, idx] += torch.einsum("mbrc,bmc->bmr", r_blend, offsets(s, b))
         return out
     for s in range(0, f, frame_block):
         g = table[s : s + frame_block][:, jn]  # (b, n, k, 8)
@@ -247,7 +314,23 @@ def skin_torch(
         b0, be = b0 / norm, be / norm
         q, w0, qe, we = b0[..., :3], b0[..., 3:], be[..., :3], be[..., 3:]
         vb = v.expand_as(q)
+        if mw is not None:
+            vb = vb.clone()
+            vb[:, idx] += offsets(s, q.shape[0])
         rot = vb + 2.0 * torch.cross(q, torch.cross(q, vb, dim=-1) + w0 * vb, dim=-1)
         trans = 2.0 * (w0 * qe - we * q + torch.cross(q, qe, dim=-1))
         out[s : s + frame_block] = rot + trans
     return out
+
+
+def _torch_csr(m: csr_matrix, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A scipy CSR matrix as a torch sparse CSR tensor."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(m.indptr.astype(np.int64)),
+            torch.from_numpy(m.indices.astype(np.int64)),
+            torch.from_numpy(np.asarray(m.data, np.float64)), size=m.shape,
+        ).to(device=device, dtype=dtype)

@@ -6,7 +6,10 @@ REQUEST is a JSON object with ``op`` and ``glb`` (a rigged GLB) and ``out`` (an 
 
 - ``pose``: evaluate the armature deformation of the mesh for ``frames`` (clip frame indices
   from 0) of the animation ``clip`` at ``fps``; ``preserve_volume`` switches Blender to
-  dual-quaternion skinning. Writes ``rest`` (n, 3) and ``posed`` (f, n, 3).
+  dual-quaternion skinning. Writes ``rest`` (n, 3) and ``posed`` (f, n, 3). Optional: ``mesh``
+  (the mesh object's name; default the first mesh the armature deforms) and ``shape_keys``
+  ({name: value}: those shape keys are set, every other one is 0), so ``posed`` is the shape
+  keys then the armature, as Blender evaluates them; ``rest`` is always the basis.
 - ``auto_weights``: drop the mesh's vertex groups and parent it to the armature with
   ``ARMATURE_AUTO`` (bone heat). Writes ``rest`` (n, 3), ``local`` (n, 3) (the mesh data's own
   coordinates, converted to +Y up), ``weights`` (n, b) and ``bones`` (b,).
@@ -27,16 +30,34 @@ import bpy
 import numpy as np
 
 
-def _import(glb: str, fps: float, merge: bool = False) -> tuple[object, object]:
+def _import(glb: str, fps: float, merge: bool = False, mesh_name: str | None = None
+            ) -> tuple[object, object]:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     # The importer turns glTF seconds into frames at the scene's rate: set it first.
     scene.render.fps = int(round(fps))
     scene.render.fps_base = scene.render.fps / fps
     bpy.ops.import_scene.gltf(filepath=glb, disable_bone_shape=True, merge_vertices=merge)
+    if mesh_name is not None:
+        mesh = scene.objects[mesh_name]
+        return mesh.find_armature(), mesh
     arm = next(o for o in scene.objects if o.type == "ARMATURE")
     mesh = next(o for o in scene.objects if o.type == "MESH" and o.find_armature() is arm)
     return arm, mesh
+
+
+def _set_shape_keys(mesh: object, values: dict[str, float]) -> None:
+    keys = mesh.data.shape_keys
+    blocks = keys.key_blocks if keys is not None else {}
+    missing = sorted(set(values) - {b.name for b in blocks})
+    if missing:
+        raise KeyError(f"{mesh.name} has no shape keys {missing}")
+    if keys is not None and keys.animation_data is not None:
+        keys.animation_data_clear()  # the values asked for, not an imported weights animation
+    for block in list(blocks)[1:]:  # the first is the basis
+        block.slider_min = min(block.slider_min, float(values.get(block.name, 0.0)))
+        block.slider_max = max(block.slider_max, float(values.get(block.name, 0.0)))
+        block.value = float(values.get(block.name, 0.0))
 
 
 def _to_gltf(world: np.ndarray) -> np.ndarray:
@@ -62,8 +83,11 @@ def _play(arm: object, clip: str) -> float:
 
 
 def pose(req: dict) -> None:
-    arm, mesh = _import(req["glb"], req["fps"])
-    mesh.modifiers[0].use_deform_preserve_volume = bool(req.get("preserve_volume", False))
+    arm, mesh = _import(req["glb"], req["fps"], mesh_name=req.get("mesh"))
+    if "shape_keys" in req:
+        _set_shape_keys(mesh, req["shape_keys"])
+    armature = next(m for m in mesh.modifiers if m.type == "ARMATURE")
+    armature.use_deform_preserve_volume = bool(req.get("preserve_volume", False))
     base = _play(arm, req["clip"])
     scene = bpy.context.scene
     matrix = np.array(mesh.matrix_world)
