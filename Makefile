@@ -40,6 +40,7 @@ bench: $(STAMP)
 	@# Each prints its figures as ratios against an anchor measured in the same run.
 	$(BIN)/python bench/skinning.py
 	$(BIN)/python bench/rig_quality.py
+	$(BIN)/python bench/rig_weights.py
 	$(BIN)/python bench/skin_speed.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/coherence.py
