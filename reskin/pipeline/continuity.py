@@ -54,19 +54,26 @@ def continuity_sheet(root: str | Path, character: str, out: str | Path, *, width
 
             raise ReskinError(f"{character} has no wardrobe specs", file=series.root / "cast")
         all_faces = np.ones(len(rig.mesh.faces), bool)
-        base_tex, _ = paint_materials(rig.position, rig.part, rig.mesh.part_names, rig.skeleton,
-                                      spec.identity(), None)
+        if rig.from_file:  # the file's own texture, and where its wardrobe regions lie
+            from reskin.skins.file_skin import texture_and_regions
+
+            base_tex, region_tex = texture_and_regions(lib, rig)
+        else:
+            base_tex, _ = paint_materials(rig.position, rig.part, rig.mesh.part_names,
+                                          rig.skeleton, spec.identity(), None)
+            region_tex = wardrobe_texture(rig)
         rows = [SkinView("base", base_tex, all_faces, [])]
         for ep, skin in zip(episodes, skins, strict=True):
             tex = np.asarray(Image.open(io.BytesIO(lib.read_blob(skin.blobs["texture.png"])))
                              .convert("RGB"))
             rows.append(SkinView(ep, tex, kept_faces(rig.mesh, tuple(skin.meta.get("hidden", ()))),
-                                 garments_of_glb(lib.read_blob(skin.blobs["skin.glb"]), rig)))
+                                 garments_of_glb(lib.read_blob(skin.blobs["skin.glb"]), rig,
+                                                 {g["name"] for g in skin.meta.get("garments",
+                                                                                   [])})))
     fps = series.fps
     with PreviewRenderer(width, height) as renderer:
         renders = [render_row(renderer, rig, r, fps) for r in rows]
-        region = render_row(renderer, rig, SkinView("mask", wardrobe_texture(rig), all_faces,
-                                                    []), fps)
+        region = render_row(renderer, rig, SkinView("mask", region_tex, all_faces, []), fps)
         worn = [render_row(renderer, rig, r, fps, garments_only=True)[..., 3] > 0
                 if r.garments else np.zeros((len(VIEWS), height, width), bool) for r in rows]
     base_alpha = renders[0][..., 3] > 0

@@ -38,7 +38,8 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
         found = rig and ctx.lib.find_by_key(
             "skin", skin_key(rig, cast[char], wardrobe, ctx.series.fps))
         if not found:
-            what = "character will be generated and rigged" if rig is None else \
+            made = "imported" if cast[char].source is not None else "generated"
+            what = f"character will be {made} and rigged" if rig is None else \
                 f"skin {skin_name(char, ep)} will be made (wardrobe or character changed)"
             pending.setdefault(ep, what)
             continue

@@ -29,10 +29,13 @@ class SkinView:
     garments: list[tuple[RiggedCharacter, np.ndarray]]
 
 
-def garments_of_glb(glb: bytes, rig: RiggedCharacter) -> list[tuple[RiggedCharacter, np.ndarray]]:
+def garments_of_glb(glb: bytes, rig: RiggedCharacter, names: set[str] | None = None
+                    ) -> list[tuple[RiggedCharacter, np.ndarray]]:
     """The garments a skin GLB adds to the body, each as a (rig, texture) the preview can pose.
 
     Reads back what was published (not the spec), so the sheet shows exactly the asset.
+    names : the garments' node names (the skin's ``meta["garments"]``); needed for a character
+    from a file, whose own meshes are many, and whose garments hang on the artist's joints.
     """
     from PIL import Image
 
@@ -42,10 +45,15 @@ def garments_of_glb(glb: bytes, rig: RiggedCharacter) -> list[tuple[RiggedCharac
     doc, binary = read_glb(glb)
     skin_joints = doc["skins"][0]["joints"]
     parent_of = {c: i for i, n in enumerate(doc["nodes"]) for c in n.get("children", [])}
+    from_file = rig.artist_nodes is not None
+    canon_of = {int(n): c for c, n in enumerate(rig.artist_nodes)
+                if n >= 0} if from_file else {}
     out = []
     for node_index, node in enumerate(doc["nodes"]):
         mi = node.get("mesh")
-        if mi is None or mi == 0:
+        if mi is None or (mi == 0 and not from_file):
+            continue
+        if names is not None and node.get("name") not in names:
             continue
         prim = doc["meshes"][mi]["primitives"][0]
         a = prim["attributes"]
@@ -54,6 +62,15 @@ def garments_of_glb(glb: bytes, rig: RiggedCharacter) -> list[tuple[RiggedCharac
         if "skin" in node:
             joints = accessor_array(doc, binary, a["JOINTS_0"]).astype(np.uint16)
             weights = accessor_array(doc, binary, a["WEIGHTS_0"]).astype(np.float32)
+            if from_file:  # slots of the garment skin -> its artist joints -> canonical joints
+                nodes = np.asarray(doc["skins"][node["skin"]]["joints"])
+                joints = np.vectorize(lambda k: canon_of.get(int(k), 0))(nodes[joints]).astype(
+                    np.uint16)
+        elif from_file:  # model-space vertices under the artist joint a canonical one maps to
+            joints = np.zeros((len(v), 4), np.uint16)
+            joints[:, 0] = canon_of.get(parent_of[node_index], 0)
+            weights = np.zeros((len(v), 4), np.float32)
+            weights[:, 0] = 1.0
         else:
             ji = skin_joints.index(parent_of[node_index])
             v = v + rig.skeleton.heads[ji]

@@ -297,6 +297,7 @@ def make_file_skin_glb(lib, rigged: RiggedCharacter, spec, wardrobe: WardrobeSpe
     nodes, clips = _clips(rigged, doc, fps)
     add_node_animations(js, binary, nodes, clips)
     garments: list = []
+    depth: dict[str, float] = {}
     if wardrobe.garments:
         from reskin.skins.garment_fit import wardrobe_garments
         from reskin.skins.skin_glb import add_to_skin
@@ -321,7 +322,10 @@ def make_file_skin_glb(lib, rigged: RiggedCharacter, spec, wardrobe: WardrobeSpe
     meta = {"hidden": list(hidden), "hidden_triangles": dropped,
             "face": gltf_face_map(js).to_json(),
             "garments": [{"name": g.spec.name, "bind": g.spec.bind, "joint": g.spec.joint,
-                          "vertices": len(g.vertices)} for g in garments],
+                          "vertices": len(g.vertices),
+                          "matched": round(float(np.mean(g.matched)), 4),
+                          "penetration_m": round(depth.get(g.spec.name, 0.0), 5)}
+                         for g in garments],
             "source_rig": rigged.record.meta.get("rig")}
     return glb, buf.getvalue(), meta
 
@@ -367,3 +371,25 @@ def garment_placement(js: dict, binary: bytearray, rigged: RiggedCharacter):
     return GarmentPlacement(joint_nodes=np.asarray(node_of), unplace=np.linalg.inv(
         world[node_of]), skin=len(js["skins"]) - 1,
         slots=np.array([unique.index(n) for n in node_of]))
+
+
+def texture_and_regions(lib, rigged: RiggedCharacter, size: int = 1024
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """The file's own base colour and, white, where its wardrobe regions may paint: two
+    (s, s, 3) uint8 images in its UV space (as the library's ``texture.png``), for the
+    continuity sheet's base row and its "allowed to change" mask."""
+    from PIL import Image
+
+    from reskin.rigging.file_rig import read_model
+
+    doc = read_model(lib.read_blob(rigged.record.blobs["model.glb"]))
+    found = [i for i in base_color_images(doc.json) if i in doc.images]
+    if not found:
+        grey = np.full((size, size, 3), 200, np.uint8)
+        return grey, np.zeros_like(grey)
+    image = _decode(doc.images[found[0]][0])
+    labels = _labels(lib, rigged, doc, found[0], image, {})
+    def small(a: np.ndarray, resample: int) -> np.ndarray:
+        return np.asarray(Image.fromarray(a).resize((size, size), resample))
+    mask = np.repeat(((labels >= 0) * 255).astype(np.uint8)[..., None], 3, axis=2)
+    return small(image[..., :3], Image.BILINEAR), small(mask, Image.NEAREST)

@@ -128,3 +128,27 @@ def test_mesh_npz_and_model_agree_on_every_vertex(rigs):
         pts = np.concatenate([p.positions for p in flatten(doc)])
         d, _ = cKDTree(rc.mesh.vertices).query(pts)
         assert d.max() < 1e-5, name
+
+
+def test_a_broken_source_file_is_one_line_and_leaves_the_library(tmp_path):
+    from click.testing import CliRunner
+
+    from reskin.cli import main
+
+    series = init_series(tmp_path / "show")
+    (series / "models").mkdir()
+    good = (SHARED_DATA / "avatars" / "Asian_F_1_Casual.glb").read_bytes()
+    (series / "models" / "broken.glb").write_bytes(good[: len(good) // 3])  # truncated
+    (series / "cast" / "cracked").mkdir(parents=True)
+    (series / "cast" / "cracked" / "character.yaml").write_text("source: models/broken.glb\n")
+    (series / "cast" / "cracked" / "ep01.yaml").write_text("regions:\n  top: {color: '#336699'}\n")
+    (series / "episodes").mkdir(exist_ok=True)
+    (series / "episodes" / "ep01.yaml").write_text(
+        "shots:\n  - id: s\n    duration: 0.25\n    cast: [{character: cracked}]\n")
+    lib = series / ".reskin"
+    before = {p: p.read_bytes() for p in lib.rglob("*") if p.is_file()}
+    result = CliRunner().invoke(main, ["build", str(series)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "broken.glb" in lines[0] and "Traceback" not in result.output
+    assert {p: p.read_bytes() for p in lib.rglob("*") if p.is_file()} == before

@@ -291,3 +291,21 @@ def test_preview_draws_imported_characters_textured_where_blender_does(built):
     red = (preview[..., 0] > preview[..., 1] + 0.2) & (preview[..., 0] > preview[..., 2] + 0.2)
     assert (hana & red).sum() > 0.1 * hana.sum()
     assert preview[hana].std(axis=0).mean() > 0.05
+
+
+def test_continuity_sheet_of_an_imported_character(built, tmp_path):
+    from click.testing import CliRunner
+
+    from reskin.cli import main
+
+    root, _ = built
+    out = tmp_path / "hana.png"
+    result = CliRunner().invoke(main, ["skin", "sheet", "hana", "-s", str(root), "-o", str(out),
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    # Every episode's changes lie where its wardrobe may paint (the face and skin stay).
+    assert set(report["confined"]) == {"ep01", "ep02"}
+    assert min(report["confined"].values()) > 0.95
+    sheet = np.asarray(Image.open(out).convert("RGB"))
+    assert sheet.shape[0] > 300 and sheet.std() > 20
