@@ -57,9 +57,6 @@ class CharacterSpec:
     file: str
     source: CharacterSource | None = None
     """Set for a character from a file; then ``params`` is empty and the colours are unused."""
-    author_given: bool = True
-    license_given: bool = True
-    """Whether the YAML named them (else a file's own metadata may)."""
 
     def identity(self) -> dict:
         """Everything that makes this person recognisable, as plain data (hashed into the rig)."""
@@ -134,8 +131,6 @@ def load_character(path: str | Path, *, series_root: str | Path | None = None) -
         license=f.get("license", str, "NOASSERTION"),
         file=str(path),
         source=source,
-        author_given=f.has("author"),
-        license_given=f.has("license"),
     )
     f.done()
     return spec

@@ -29,8 +29,8 @@ def import_key(spec: CharacterSpec) -> str:
 def ensure_imported(lib: Library, spec: CharacterSpec) -> tuple[AssetRecord, bool]:
     """The library version of a file character's source, imported on first use.
 
-    An ``asset:`` source is that version itself. Author and licence come from the YAML when it
-    names them, else from the file's own metadata (VRM meta, glTF asset fields).
+    An ``asset:`` source is that version itself. Author and licence come from the file's own
+    metadata where it has them (VRM meta, glTF asset fields), else from the YAML.
     """
     from reskin.assets.importer import ImportOptions, prepare
     from reskin.pipeline.foreign import is_foreign, prepare_foreign
@@ -50,9 +50,7 @@ def ensure_imported(lib: Library, spec: CharacterSpec) -> tuple[AssetRecord, boo
     found = lib.find_by_key("character", key)
     if found is not None:
         return found, False
-    opts = ImportOptions(kind="character", unit=src.unit, up=src.up,
-                         author=spec.author if spec.author_given else None,
-                         license=spec.license if spec.license_given else None)
+    opts = ImportOptions(kind="character", unit=src.unit, up=src.up)
     path = Path(src.path)
     prepared = prepare_foreign(path, opts) if is_foreign(path) else prepare(path, opts)
     prov = dict(prepared.provenance)
