@@ -158,7 +158,7 @@ def asset_import(path: Path, name: str, kind: str | None, license_: str | None,
                  author: str | None, prompt: str | None, seed: int | None,
                  generator: str | None, unit: str, up: str, tags: tuple[str, ...],
                  allow_missing: bool, root: Path, as_json: bool) -> None:
-    """Import a GLB/glTF, OBJ(+MTL), PLY, STL or FBX file as a new asset version.
+    """Import a GLB/glTF, VRM, OBJ(+MTL), PLY, STL or FBX file as a new asset version.
 
     The file is validated first; a fatal problem refuses it with one line and leaves the library
     untouched. Repairs and the normalisation (metres, +Y up, feet at the origin) are recorded.
