@@ -56,8 +56,9 @@ def test_wrapping_by_width_words_for_latin_characters_for_cjk():
     measure = len  # one unit per character
     latin = wrap("You got the letter too? This morning.", measure, 12)
     assert latin == ["You got the", "letter too?", "This", "morning."]
-    cjk = wrap("你收到那封信了吗？我今天早上也收到了。", measure, 5)
-    assert all(len(x) <= 6 for x in cjk) and "".join(cjk) == "你收到那封信了吗？我今天早上也收到了。"
+    said = "你收到那封信了吗？我今天早上也收到了。"
+    cjk = wrap(said, measure, 5)
+    assert all(len(x) <= 6 for x in cjk) and "".join(cjk) == said
     assert not any(x[0] in "，。？" for x in cjk)  # punctuation never starts a line
     assert max(map(len, wrap("Supercalifragilistic", measure, 6))) <= 6
     mixed = wrap("我说 OK 然后走了", measure, 6)
