@@ -142,6 +142,20 @@ def test_every_stylized_shot_records_its_style(built):
         assert json.loads(done.read_text())["style"] == style.ref
 
 
+def test_every_episode_mp4_has_one_video_and_one_audio_stream_of_equal_length(built):
+    from reskin.render import probe
+
+    _, report, _ = built
+    for ep in report["episodes"]:
+        info = probe.probe(ep["video"])
+        assert len(info.of("video")) == 1 and len(info.of("audio")) == 1
+        assert info.of("audio")[0].sample_rate == 48000
+        d = probe.stream_durations(ep["video"])
+        assert abs(d["video"] - 1.5) < 1e-6 and abs(d["audio"] - d["video"]) <= 1 / 4
+        assert len(info.of("subtitle")) == 1  # both sample episodes have dialogue
+        assert Path(ep["audio"]).exists()
+
+
 def test_dialogue_becomes_subtitles(built):
     _, report, _ = built
     ep2 = next(e for e in report["episodes"] if e["id"] == "ep02")
