@@ -79,13 +79,14 @@ def shot_dialogue(plan: ShotPlan, styled: StepCache,
 
 
 def _beds(ctx: BuildContext) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The series' music and ambience beds, (n,) PCM at 48 kHz each, or None where unset."""
     from reskin.render.audio import read_audio
 
     sound = ctx.series.sound
-    return tuple(  # type: ignore[return-value]
-        None if path is None else read_audio(path, field=name, where=where)
-        for name, path, where in (("music", sound.music, sound.music_where),
-                                  ("ambience", sound.ambience, sound.ambience_where)))
+    music = sound.music and read_audio(sound.music, field="music", where=sound.music_where)
+    ambience = sound.ambience and read_audio(sound.ambience, field="ambience",
+                                             where=sound.ambience_where)
+    return music, ambience
 
 
 def _burner(ctx: BuildContext, cues: list):
