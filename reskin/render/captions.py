@@ -147,14 +147,15 @@ class CaptionRenderer:
     def draw(self, frame: np.ndarray, text: str) -> np.ndarray:
         """``frame`` (h, w, 3) uint8 with ``text`` burned in (a new array)."""
         rgb, alpha, x, y = self.layer(text)
-        out = frame.astype(np.float32)
-        h = min(rgb.shape[0], self.height - y)
-        w = min(rgb.shape[1], self.width - x)
+        out = frame.copy()
         x0, y0 = max(x, 0), max(y, 0)
-        region = out[y0:y0 + h, x0:x0 + w]
+        h = min(rgb.shape[0], self.height - y0)
+        w = min(rgb.shape[1], self.width - x0)
         a = alpha[:h, :w]
-        region[:] = region * (1 - a) + rgb[:h, :w] * 255 * a
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        region = out[y0:y0 + h, x0:x0 + w].astype(np.float32)  # only the text's box is blended
+        blended = region * (1 - a) + rgb[:h, :w] * 255 * a
+        out[y0:y0 + h, x0:x0 + w] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        return out
 
 
 def burner(cues: Sequence[Cue], fps: float, renderer: CaptionRenderer):
