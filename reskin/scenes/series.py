@@ -66,6 +66,33 @@ class StyleSettings:
 
 
 @dataclass(frozen=True)
+class SoundSettings:
+    music: Path | None = None
+    """A music bed (WAV/FLAC/OGG inside the series folder), looped or trimmed to each episode
+    and ducked under dialogue."""
+    ambience: Path | None = None
+    """A room-tone/ambience bed, treated like ``music`` but quieter."""
+    loudness: float = -14.0
+    """Integrated loudness of every episode's mix in LUFS (BS.1770)."""
+    ducking: float = -12.0
+    """dB the beds drop by while someone speaks."""
+    music_where: str | None = field(default=None, compare=False)
+    """file:line of ``music`` in series.yaml, for errors found when the file is read."""
+    ambience_where: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class SubtitleSettings:
+    burn: bool = False
+    """Draw the lines into the episode's picture (the SRT and the embedded track stay)."""
+    font: Path | None = None
+    """A font file; None ('auto'): the first CJK-capable font installed."""
+    size: float = 0.045
+    """Text height as a fraction of the frame's shorter side."""
+    font_where: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class SeriesConfig:
     root: Path
     name: str
@@ -74,6 +101,8 @@ class SeriesConfig:
     fps: int = 24
     render: RenderSettings = field(default_factory=RenderSettings)
     style: StyleSettings = field(default_factory=StyleSettings)
+    sound: SoundSettings = field(default_factory=SoundSettings)
+    subtitles: SubtitleSettings = field(default_factory=SubtitleSettings)
 
     @property
     def library_dir(self) -> Path:
@@ -169,6 +198,51 @@ def find_series_root(start: str | Path, *, walk_up: bool = True) -> Path:
     return start
 
 
+def _series_file(f: Fields, key: str, root: Path, what: str) -> tuple[Path | None, str | None]:
+    """An optional file named by ``key``, relative to and inside the series folder, existing;
+    returns (path, file:line of the key)."""
+    rel = f.get(key, str, None)
+    if rel is None:
+        return None, None
+    path = root / rel
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        f.error(f"{what} must be a file inside the series folder, got {rel!r}", key)
+    if not path.is_file():
+        f.error(f"{what} not found: {path}", key)
+    return path, f"{f.file}:{f.items[key].line}"
+
+
+def _sound(f: Fields, root: Path) -> SoundSettings:
+    music, music_where = _series_file(f, "music", root, "music file")
+    ambience, ambience_where = _series_file(f, "ambience", root, "ambience file")
+    return SoundSettings(
+        music=music, ambience=ambience, music_where=music_where, ambience_where=ambience_where,
+        loudness=f.get("loudness", float, -14.0,
+                       check=lambda v: None if -40 <= v <= -5 else "must be -40..-5 LUFS"),
+        ducking=f.get("ducking", float, -12.0,
+                      check=lambda v: None if -40 <= v <= 0 else "must be -40..0 dB"),
+    )
+
+
+def _subtitles(f: Fields | None, root: Path) -> SubtitleSettings:
+    if f is None:
+        return SubtitleSettings()
+    burn = f.get("burn", bool, False)
+    font = f.get("font", str, "auto")
+    size = f.get("size", float, 0.045,
+                 check=lambda v: None if 0.01 <= v <= 0.2 else "must be 0.01..0.2")
+    where = f"{f.file}:{f.items['font'].line}" if f.has("font") else f"{f.file}:{f.line}"
+    path = None
+    if font != "auto":
+        path = Path(font) if Path(font).is_absolute() else root / font
+        if not path.is_file():
+            f.error(f"font file not found: {path} (or use font: auto)", "font")
+    f.done()
+    return SubtitleSettings(burn=burn, font=path, size=size, font_where=where)
+
+
 def load_series(root: str | Path) -> SeriesConfig:
     """Read and validate ``root/series.yaml``."""
     root = find_series_root(root, walk_up=False)
@@ -194,6 +268,8 @@ def load_series(root: str | Path) -> SeriesConfig:
     style = StyleSettings()
     if (s := f.sub("style", None)) is not None:
         style = parse_style(s, root)
+    sound = _sound(f, root)
+    subtitles = _subtitles(f.sub("subtitles", None), root)
     f.done()
     return SeriesConfig(root=root, name=name, width=int(width), height=int(height), fps=fps,
-                        render=render, style=style)
+                        render=render, style=style, sound=sound, subtitles=subtitles)

@@ -142,6 +142,46 @@ def test_every_stylized_shot_records_its_style(built):
         assert json.loads(done.read_text())["style"] == style.ref
 
 
+def test_every_episode_mp4_has_one_video_and_one_audio_stream_of_equal_length(built):
+    from reskin.render import probe
+
+    _, report, _ = built
+    for ep in report["episodes"]:
+        info = probe.probe(ep["video"])
+        assert len(info.of("video")) == 1 and len(info.of("audio")) == 1
+        assert info.of("audio")[0].sample_rate == 48000
+        d = probe.stream_durations(ep["video"])
+        assert abs(d["video"] - 1.5) < 1e-6 and abs(d["audio"] - d["video"]) <= 1 / 4
+        assert len(info.of("subtitle")) == 1  # both sample episodes have dialogue
+        assert Path(ep["audio"]).exists()
+
+
+def test_a_music_bed_remuxes_the_episodes_only_and_a_bad_one_is_one_line(built, tmp_path):
+    import soundfile
+
+    from reskin.render import probe
+
+    root, _, _ = built
+    copy = tmp_path / "music"
+    shutil.copytree(root, copy)
+    mp4s = {p: p.stat().st_mtime_ns for p in (copy / "out").rglob("*.mp4")}
+    (copy / "theme.ogg").write_bytes(b"OggS, but not a song")
+    (copy / "series.yaml").write_text(TINY + "music: theme.ogg\n")
+    bad = CliRunner().invoke(main, ["build", str(copy)])
+    assert bad.exit_code == 2 and bad.output.count("\n") == 1, bad.output
+    assert "theme.ogg" in bad.output and "series.yaml:6: music" in bad.output
+    assert {p: p.stat().st_mtime_ns for p in mp4s} == mp4s  # nothing published
+    t = np.arange(48000) / 48000
+    soundfile.write(str(copy / "theme.ogg"), 0.3 * np.sin(2 * np.pi * 330 * t), 48000,
+                    format="OGG")
+    report = run_build(copy)
+    assert all(s["cached"] for e in report["episodes"] for s in e["shots"])
+    changed = {p.name for p in mp4s if p.stat().st_mtime_ns != mp4s[p]}
+    assert changed == {"ep01.mp4", "ep02.mp4"}
+    for ep in report["episodes"]:
+        assert np.abs(probe.decode_audio(ep["video"])).max() > 0.05  # the music plays
+
+
 def test_dialogue_becomes_subtitles(built):
     _, report, _ = built
     ep2 = next(e for e in report["episodes"] if e["id"] == "ep02")
