@@ -152,3 +152,45 @@ def test_a_broken_source_file_is_one_line_and_leaves_the_library(tmp_path):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "broken.glb" in lines[0] and "Traceback" not in result.output
     assert {p: p.read_bytes() for p in lib.rglob("*") if p.is_file()} == before
+
+
+def test_hide_drops_a_regions_triangles_and_the_identity_lock_holds(series, rigs):
+    from reskin.skins.file_skin import identity_digest
+    from reskin.skins.identity import IdentityLockError
+    from reskin.skins.make import ensure_skin
+    from reskin.skins.wardrobe import load_wardrobe
+
+    folder = series / "cast" / "ken"
+    (folder / "ep07.yaml").write_text("regions:\n  top: {color: '#aa3355'}\nhide: [shoes]\n")
+    (folder / "ep08.yaml").write_text("regions:\n  top: {color: '#aa3355'}\n"
+                                      "padding: {top: 0.01}\n")
+    (folder / "ep09.yaml").write_text("regions:\n  top: {color: '#aa3355'}\n"
+                                      "garments:\n  - {mesh: 'procedural:cap', bind: joint, "
+                                      "joint: head}\n")
+    spec = load_character(folder / "character.yaml")
+    rig, _, model, _, _ = rigs["ken"]
+    with Library(series / ".reskin") as lib:
+        rc = load_rigged(lib, rig)
+        skin, made = ensure_skin(lib, rc, spec, load_wardrobe(folder / "ep07.yaml", "ken", "ep07"),
+                                 8)
+        glb = lib.read_blob(skin.blobs["skin.glb"])
+        before = len(lib.list())
+        for ep, what in (("ep08", "padding"), ("ep09", "procedural:cap")):
+            with pytest.raises(ReskinError) as err:
+                ensure_skin(lib, rc, spec, load_wardrobe(folder / f"{ep}.yaml", "ken", ep), 8)
+            line = err.value.one_line()
+            assert what in line and f"{ep}.yaml" in line and "\n" not in line
+            if what == "padding":
+                assert isinstance(err.value, IdentityLockError)
+        assert len(lib.list()) == before  # nothing stored for a refused spec
+    assert made and skin.meta["hidden"] == ["shoes"] and skin.meta["hidden_triangles"] > 100
+    report = validate_gltf_bytes(glb)
+    assert report["issues"]["numErrors"] == 0, report["issues"]["messages"][:3]
+    # Every vertex, weight, joint and bind matrix of the person is the rig's, bit for bit.
+    written, source = identity_digest(read_model(glb)), identity_digest(read_model(model))
+    assert all(written[k] == v for k, v in source.items())
+    tris = sum(len(read_model(glb).accessors[p["indices"]]) for m in read_model(glb).json[
+        "meshes"][:1] for p in m["primitives"])
+    src_tris = sum(len(read_model(model).accessors[p["indices"]])
+                   for m in read_model(model).json["meshes"][:1] for p in m["primitives"])
+    assert tris < src_tris
