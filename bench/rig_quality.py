@@ -94,8 +94,10 @@ def main() -> None:
                     default=sorted(p.stem for p in AVATARS.glob("*.glb")))
     ap.add_argument("--no-fit", action="store_true", help="skip the avatar joint-fit table")
     ap.add_argument("--no-weights", action="store_true", help="skip the weights table")
+    ap.add_argument("--no-deform", action="store_true",
+                    help="skip the avatars' deformation table (bench/rig_weights.py)")
     args = ap.parse_args()
-    figures: dict = {"weights": {}, "fit": {}}
+    figures: dict = {"weights": {}, "fit": {}, "deformation": {}}
     if not args.no_weights:
         weights_table(args, figures["weights"])
     if not args.no_fit:
@@ -116,6 +118,19 @@ def main() -> None:
             figures["fit_summary"] = {
                 "mean_pct": round(float(np.mean([f["mean_pct"] for f in fits])), 3),
                 "worst_pct": max(f["worst_pct"] for f in fits)}
+    if not args.no_deform:
+        # Beside the fit: reskin's weights (through `reskin rig --recompute-weights`) on each
+        # avatar's own skeleton against the artist's, as a ratio of nearest-bone weights'.
+        import rig_weights
+
+        print(f"\n{'avatar (own joints)':22s} {'reskin':>8s} {'nearest':>8s} {'ratio':>6s}"
+              "  (mean deviation from the artist's weights, fraction of height)")
+        for name in args.avatars:
+            r = rig_weights.measure(AVATARS / f"{name}.glb", args.influences)
+            print(f"{name:22s} {r['reskin_mean']:8.5f} {r['nearest_mean']:8.5f} "
+                  f"{r['ratio_mean']:6.2f}", flush=True)
+            figures["deformation"][name] = {k: round(r[k], 5) for k in (
+                "reskin_mean", "nearest_mean", "ratio_mean", "ratio_p95")}
     print(json.dumps(figures, sort_keys=True))
 
 

@@ -220,13 +220,48 @@ def deviation(avatar: Avatar, joints: np.ndarray, weights: np.ndarray,
     return np.linalg.norm(ours - artist, axis=2)
 
 
-def measure(path: Path, k: int = 4) -> dict:
-    """Figures of one avatar: deviations (fractions of height) of reskin and nearest-bone."""
+def recomputed_weights(path: Path, av: Avatar, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """reskin's weights for ``path`` as the user gets them: ``reskin asset import`` then
+    ``reskin rig NAME --recompute-weights --influences K``, read back from the new version's
+    GLB (same meshes and vertex order as the artist's, so vertex i is vertex i)."""
+    import tempfile
+
+    from click.testing import CliRunner
+
+    from reskin.assets.library import Library
+    from reskin.cli import main as cli
+    from reskin.pipeline.series_init import init_series
+
+    with tempfile.TemporaryDirectory(prefix="reskin-bench-weights-") as tmp:
+        series = init_series(Path(tmp) / "s")
+        for args in (["asset", "import", str(path), "--name", "a"],
+                     ["rig", "a", "--recompute-weights", "--influences", str(k)]):
+            result = CliRunner().invoke(cli, [*args, "-s", str(series)])
+            if result.exit_code:
+                raise SystemExit(result.output)
+        with Library(series / ".reskin") as lib:
+            glb = lib.read_blob(lib.get("a").blobs["model.glb"])
+        out = Path(tmp) / "recomputed.glb"
+        out.write_bytes(glb)
+        ours = load_avatar(out)
+    if ours.vertices.shape != av.vertices.shape or ours.skeleton.names != av.skeleton.names:
+        raise SystemExit("the recomputed GLB does not match the artist's vertex for vertex")
+    return ours.joints, ours.weights
+
+
+def measure(path: Path, k: int = 4, cli: bool = True) -> dict:
+    """Figures of one avatar: deviations (fractions of height) of reskin and nearest-bone.
+
+    cli : reskin's weights through ``reskin rig --recompute-weights`` (the default, what a user
+    runs), else bind_weights called directly on the merged meshes."""
     av = load_avatar(path)
     height = float(np.ptp(av.vertices[:, 1]))
     exclude = end_sites(av.skeleton)
     t0 = time.perf_counter()
-    rj, rw = bind_weights(av.vertices, av.faces, av.skeleton, k, exclude=exclude)
+    if cli:  # what `reskin rig NAME --recompute-weights` writes into the character's GLB
+        rj, rw = recomputed_weights(path, av, k)
+    else:
+        rj, rw = bind_weights(av.vertices, av.faces, av.skeleton, k, exclude=exclude)
     seconds = time.perf_counter() - t0
     # The same bones for the baseline: end sites by name are no bones to bind_weights either.
     nj, nw = nearest_bone_weights(av.vertices, av.skeleton,
@@ -254,6 +289,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--avatars", nargs="*", default=None)
     ap.add_argument("--influences", type=int, default=4)
+    ap.add_argument("--direct", action="store_true",
+                    help="call bind_weights directly instead of `reskin rig --recompute-weights`")
     args = ap.parse_args()
     files = ([AVATARS / f"{a}.glb" for a in args.avatars] if args.avatars
              else sorted(AVATARS.glob("*.glb")))
@@ -262,7 +299,7 @@ def main() -> None:
           "  (fractions of height)")
     figures = {}
     for f in files:
-        r = measure(f, args.influences)
+        r = measure(f, args.influences, cli=not args.direct)
         figures[f.stem] = r
         print(f"{f.stem:18s} {r['vertices']:6d} | {r['reskin_mean']:11.5f} {r['reskin_p95']:7.5f}"
               f" | {r['nearest_mean']:12.5f} {r['nearest_p95']:7.5f} | {r['ratio_mean']:5.2f}"
