@@ -13,7 +13,8 @@ from reskin.scenes.episode import Episode, ShotSpec
 from reskin.scenes.performance import perform
 from reskin.scenes.series import SeriesConfig
 
-RENDER_PLAN_VERSION = "5"  # 5: faces (shape keys, gaze); 4: uv pass; 3: camera moves; 2: passes beside the beauty
+# 5: faces (shape keys, gaze); 4: uv pass; 3: camera moves; 2: passes beside the beauty
+RENDER_PLAN_VERSION = "5"
 SENSOR_MM = 24.0
 # Framing by intent: (centre height, visible height), as fractions of the subject's height.
 FRAMING = {"closeup": (0.90, 0.34), "medium": (0.70, 0.64), "wide": (0.52, 1.25)}

@@ -5,7 +5,6 @@ says; shape keys and eye constraints of one shot do not leak into the next."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -41,44 +41,40 @@ def shape_key_meshes(js: dict, objects: list) -> dict[str, list]:
     of one import (``objects``) showing that glTF mesh, for the meshes with morph targets.
 
     Blender names an imported mesh datablock after the glTF mesh, adding ".001" when the name
-    is taken (every import of the same avatar has the same names); nodes become objects, so a
-    mesh used twice is two objects. A mesh is matched by name and by its shape-key names (the
-    importer names them after ``extras.targetNames``); when names say nothing (unnamed meshes,
-    repeated names) the shape-key names and count decide, in mesh order.
+    is taken (every import of the same avatar has the same names), and its shape keys after
+    ``extras.targetNames``; nodes become objects, so a mesh used twice is two objects sharing
+    one datablock. A glTF mesh takes the unclaimed datablock with its shape keys (names, or
+    count where unnamed), preferring its own name, then the lowest ".NNN" (Blender numbers
+    repeats in the order it makes them).
     """
-    meshes = js.get("meshes", [])
-    keys = mesh_keys(js)
     blender = [o for o in objects if o.type == "MESH" and o.data.shape_keys is not None]
-    taken: dict[int, str] = {}
+    datablocks: dict[str, object] = {}
+    for o in blender:
+        datablocks.setdefault(o.data.name, o.data)
+    claimed: set[str] = set()
     out: dict[str, list] = {}
-
-    def targets_of(m: dict) -> tuple[int, list[str]]:
+    for key, m in zip(mesh_keys(js), js.get("meshes", []), strict=True):
         n = max((len(p.get("targets", [])) for p in m.get("primitives", [])), default=0)
-        return n, list(m.get("extras", {}).get("targetNames", []))[:n]
+        names = list(m.get("extras", {}).get("targetNames", []))[:n]
+        if not n:
+            continue
 
-    def shape_names(o) -> list[str]:
-        return [k.name for k in o.data.shape_keys.key_blocks[1:]]
+        def fits(data, n=n, names=names) -> bool:
+            shapes = [k.name for k in data.shape_keys.key_blocks[1:]]
+            return len(shapes) == n and (not names or shapes[:len(names)] == names)
 
-    for pass_ in ("name", "shapes"):
-        for key, m in zip(keys, meshes, strict=True):
-            n, names = targets_of(m)
-            if not n or key in out:
-                continue
-            found = []
-            for o in blender:
-                if id(o.data) in taken and taken[id(o.data)] != key:
-                    continue
-                same_shapes = len(shape_names(o)) == n and (
-                    not names or shape_names(o)[:len(names)] == names)
-                named = _SUFFIX.sub("", o.data.name) == m.get("name")
-                if same_shapes and (named or pass_ == "shapes"):
-                    found.append(o)
-            if pass_ == "shapes":  # by shapes alone: the first unclaimed datablock, in order
-                found = [o for o in found if o.data == found[0].data] if found else []
-            if found:
-                out[key] = found
-                for o in found:
-                    taken[id(o.data)] = key
+        wanted = m.get("name")
+
+        def order(name: str, wanted=wanted) -> tuple[bool, int, str]:
+            base = _SUFFIX.sub("", name)
+            number = int(name[len(base) + 1:]) if name != base else 0
+            return (base != wanted, number, name)
+
+        free = sorted((n for n, d in datablocks.items() if n not in claimed and fits(d)),
+                      key=order)
+        if free:
+            claimed.add(free[0])
+            out[key] = [o for o in blender if o.data.name == free[0]]
     return out
 
 
