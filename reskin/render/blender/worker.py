@@ -100,7 +100,10 @@ class Worker:
     def setup_shot(self, shot: dict) -> list[tuple[dict, float]]:
         scene = self.scene
         for o in self.shot_objects:
+            action = o.animation_data.action if o.animation_data else None
             bpy.data.objects.remove(o, do_unlink=True)
+            if action is not None and action.users == 0:  # the camera's or gaze's keys
+                bpy.data.actions.remove(action)
         self.shot_objects = []
         for entry in self.characters.values():
             self._show(entry, False)
