@@ -133,7 +133,19 @@ class Builder:
                     raise ReskinError(f"render finished with {len(missing)} frames missing",
                                       field=plan.name)
                 cache.mark_done(plan=plan.to_dict())
+            self._write_performance(plan, cache)
         return caches
+
+    @staticmethod
+    def _write_performance(plan: ShotPlan, cache: StepCache) -> None:
+        """``performance.json`` beside the shot's frames: per character and frame, the face's
+        canonical weights and the gaze target (what the frames show, for tools and checks)."""
+        from reskin.core.atomic import write_text_atomic
+        from reskin.scenes.performance import performance_json
+
+        path = cache.dir / "performance.json"
+        if cache.dir.exists() and not path.exists():
+            write_text_atomic(path, json.dumps(performance_json(plan.cast, plan.fps)))
 
     def _stylize_cache(self, plan: ShotPlan):
         """The series stylizer and the cache entry of ``plan``'s styled frames."""

@@ -77,7 +77,7 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
 def _unlinked(skin: AssetRecord) -> ModelRef:
     """What the compiler needs of ``skin`` to key a shot; a dry run links no GLB."""
     return ModelRef(ref=skin.ref, glb="", content_hash=skin.content_hash,
-                    height=float(skin.meta["height"]))
+                    height=float(skin.meta["height"]), face=skin.meta.get("face"))
 
 
 def _changes(previous: dict | None, plan: ShotPlan) -> str:

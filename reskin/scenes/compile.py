@@ -10,9 +10,11 @@ import numpy as np
 import reskin
 from reskin.core.hashing import key_of
 from reskin.scenes.episode import Episode, ShotSpec
+from reskin.scenes.performance import perform
 from reskin.scenes.series import SeriesConfig
 
-RENDER_PLAN_VERSION = "4"  # 4: uv pass; 3: camera moves; 2: passes beside the beauty
+# 5: faces (shape keys, gaze); 4: uv pass; 3: camera moves; 2: passes beside the beauty
+RENDER_PLAN_VERSION = "5"
 SENSOR_MM = 24.0
 # Framing by intent: (centre height, visible height), as fractions of the subject's height.
 FRAMING = {"closeup": (0.90, 0.34), "medium": (0.70, 0.64), "wide": (0.52, 1.25)}
@@ -198,6 +200,21 @@ def light_rig(preset: str, target: list[float], distance: float) -> list[dict]:
     ]
 
 
+def _add_faces(spec: ShotSpec, cast: list[dict], heights: dict[str, float],
+               faces: dict[str, dict | None], path: list[dict], fps: int) -> None:
+    """Give each compiled cast member its ``face``: the per-frame performance and what of its
+    face map the worker needs to play it (the binds of the channels that move, eye joints)."""
+    performed = perform(spec, cast, heights, faces, path, fps)
+    for member in cast:
+        face = faces.get(member["name"]) or {}
+        played = performed[member["name"]].to_plan()
+        channels = face.get("channels", {})
+        played["binds"] = {c: channels[c]["binds"] for c in played["weights"]
+                           if channels.get(c, {}).get("binds")}
+        played["eye_joints"] = face.get("eye_joints")
+        member["face"] = played
+
+
 def compile_episode(
     series: SeriesConfig, episode: Episode, skins: dict[str, ModelRef],
     props: dict[str, ModelRef] | None = None,
@@ -217,6 +234,8 @@ def compile_episode(
         frames = max(1, round(spec.duration * series.fps))
         location, target = frame_camera(spec, cast, heights, series.width / series.height)
         path = camera_path(spec, location, target, frames)
+        _add_faces(spec, cast, heights, {c["name"]: skins[c["name"]].face for c in cast},
+                   path, series.fps)
         if isinstance(spec.lights, str):
             distance = float(np.linalg.norm(location - target))
             lights = light_rig(spec.lights, target.tolist(), max(distance, 2.0))

@@ -11,12 +11,14 @@ from pathlib import Path
 
 from reskin.core.colors import parse_color
 from reskin.core.fields import Fields, load_yaml
+from reskin.rigging.face_names import EMOTIONS
 from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS
 
 FRAMINGS = ("wide", "medium", "closeup", "two-shot", "over-shoulder")
 MOVES = ("static", "pan", "dolly", "orbit")
 LIGHT_PRESETS = ("three-point", "day-exterior", "night-interior")
 LIGHT_TYPES = ("area", "sun", "point", "spot")
+EXPRESSIONS = ("neutral", *EMOTIONS)
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
 
@@ -30,6 +32,14 @@ class CastEntry:
     """Floor position (x, z) in metres; +z is towards the default camera."""
     facing: float = 0.0
     """Turn about the vertical axis in degrees; 0 faces +z, 90 faces +x."""
+    expression: str = "neutral"
+    """The face held through the shot: neutral or one of the canonical emotions."""
+    intensity: float = 1.0
+    """How strongly the expression shows, 0..1."""
+    look_at: str | tuple[float, float, float] | None = None
+    """Gaze: "camera", another character of the shot, a point (x, y, z); None: straight ahead."""
+    blink: bool = True
+    """Automatic blinks (seeded by character and shot)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ class Line:
     start: float
     """Seconds from the start of the shot."""
     duration: float
+    emotion: str | None = None
+    """An emotion the speaker's face takes while the line is spoken (None: the shot's own)."""
 
 
 @dataclass(frozen=True)
@@ -208,9 +220,61 @@ def _lines(sf: Fields, cast: list[CastEntry], duration: float) -> tuple[Line, ..
             duration=lf.get("duration", float, duration - start,
                             check=lambda v, s=start: None if 0 < v <= duration - s + 1e-9
                             else "the line must end within the shot"),
+            emotion=lf.get("emotion", str, None, choices=EXPRESSIONS),
         ))
         lf.done()
     return tuple(lines)
+
+
+def _look_at(cf: Fields) -> str | tuple[float, float, float] | None:
+    """``look_at``: "camera", a character's name (checked against the shot later) or a point."""
+    if not cf.has("look_at"):
+        cf.get("look_at", str, None)
+        return None
+    if isinstance(cf.items["look_at"].value, list):
+        return cf.numbers("look_at", 3)
+    return cf.get("look_at", str)
+
+
+def _check_gaze(fields: list[Fields], cast: list[CastEntry]) -> None:
+    """Every ``look_at`` naming a character names another one of this shot."""
+    names = [c.character for c in cast]
+    for cf, entry in zip(fields, cast, strict=True):
+        target = entry.look_at
+        if not isinstance(target, str) or target == "camera":
+            continue
+        if target == entry.character:
+            cf.error(f"{target!r} cannot look at themself (camera, another character of the "
+                     "shot, or a point [x, y, z])", "look_at")
+        if target not in names:
+            near = _closest_name(target, ["camera", *names])
+            hint = f"; did you mean {near!r}?" if near else ""
+            cf.error(f"looks at {target!r}, who is not in this shot (camera, "
+                     f"{', '.join(n for n in names if n != entry.character) or 'nobody else'}"
+                     f", or a point [x, y, z]{hint})", "look_at")
+
+
+def _closest_name(word: str, options: list[str]) -> str | None:
+    import difflib
+
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def _cast_entry(cf: Fields, name: str) -> CastEntry:
+    entry = CastEntry(
+        character=name,
+        clip=cf.get("clip", str, "idle", choices=PROCEDURAL_CLIPS),
+        position=cf.numbers("position", 2, default=(0.0, 0.0)),
+        facing=cf.get("facing", float, 0.0),
+        expression=cf.get("expression", str, "neutral", choices=EXPRESSIONS),
+        intensity=cf.get("intensity", float, 1.0,
+                         check=lambda v: None if 0 <= v <= 1 else "must be 0..1"),
+        look_at=_look_at(cf),
+        blink=cf.get("blink", bool, True),
+    )
+    cf.done()
+    return entry
 
 
 def _prop(f: Fields) -> PropSpec:
@@ -262,22 +326,18 @@ def load_episode(path: str | Path, characters: set[str] | None = None) -> Episod
         duration = sf.get("duration", float,
                           check=lambda v: None if 0 < v <= 600 else "must be > 0 and <= 600 s")
         cast: list[CastEntry] = []
-        for cf in sf.list_of_fields("cast"):
+        cast_fields = sf.list_of_fields("cast")
+        for cf in cast_fields:
             name = cf.get("character", str)
             if characters is not None and name not in characters:
                 known = ", ".join(sorted(characters)) or "none"
                 cf.error(f"unknown character {name!r} (the cast is: {known})", "character")
             if any(c.character == name for c in cast):
                 cf.error(f"{name!r} is already in this shot", "character")
-            cast.append(CastEntry(
-                character=name,
-                clip=cf.get("clip", str, "idle", choices=PROCEDURAL_CLIPS),
-                position=cf.numbers("position", 2, default=(0.0, 0.0)),
-                facing=cf.get("facing", float, 0.0),
-            ))
-            cf.done()
+            cast.append(_cast_entry(cf, name))
         if not cast:
             sf.error("a shot needs at least one cast member", "cast")
+        _check_gaze(cast_fields, cast)
         cam = sf.sub("camera", None)
         camera = _camera(cam, cast) if cam is not None else CameraSpec()
         lights = _lights(sf)

@@ -32,6 +32,7 @@ import bpy  # noqa: E402  (stdout must be redirected before bpy starts printing)
 from mathutils import Vector  # noqa: E402
 
 from reskin.render.blender.convert import Refused, convert_to_glb  # noqa: E402
+from reskin.render.blender.face import clear_face, play_face  # noqa: E402
 
 
 def to_blender(p: list[float]) -> Vector:
@@ -85,7 +86,8 @@ class Worker:
             if arm.animation_data is not None:
                 # Only the action we assign per shot plays; the importer's NLA tracks are silent.
                 arm.animation_data.use_nla = False
-        entry = {"root": root, "armatures": armatures, "objects": new, "clips": clips}
+        entry = {"root": root, "armatures": armatures, "objects": new, "clips": clips,
+                 "glb": glb}
         self.characters[cache_key] = entry
         return entry
 
@@ -98,10 +100,14 @@ class Worker:
     def setup_shot(self, shot: dict) -> list[tuple[dict, float]]:
         scene = self.scene
         for o in self.shot_objects:
+            action = o.animation_data.action if o.animation_data else None
             bpy.data.objects.remove(o, do_unlink=True)
+            if action is not None and action.users == 0:  # the camera's or gaze's keys
+                bpy.data.actions.remove(action)
         self.shot_objects = []
         for entry in self.characters.values():
             self._show(entry, False)
+            clear_face(entry)  # last shot's shape-key actions and eye constraints
 
         scene.render.fps = shot["fps"]
         placed = []
@@ -133,6 +139,9 @@ class Worker:
         cam = bpy.data.objects.new("cam", cam_data)
         scene.collection.objects.link(cam)
         base = int(min((b for _, b in placed), default=0.0))
+        for member, (entry, _) in zip(shot["cast"], placed, strict=True):
+            self.shot_objects += play_face(entry, member.get("face"), shot["frame_count"], base,
+                                           shot["name"], to_blender, scene)
         path = shot.get("camera_path") or [cam_spec]
         for i, step in enumerate(path):
             loc, target = to_blender(step["location"]), to_blender(step["target"])
