@@ -52,15 +52,22 @@ class Speech:
 def synthesize(text: str, voice: Voice | None = None, sample_rate: int | None = None) -> Speech:
     """Speak ``text`` with ``voice``; ``sample_rate`` resamples espeak's native 22050 Hz.
 
-    Mandarin text (``cmn``) is read by espeak-ng's own dictionary (its pinyin and tones).
+    Mandarin text (``cmn``) is read as tone-numbered pinyin (:mod:`.mandarin`) by espeak-ng's
+    pinyin voice, so the phonemes are espeak's Mandarin mnemonics (``ts.h``, ``'iA``, ``N``).
     An empty text raises :class:`ReskinError`.
     """
     from reskin.scenes.speech import engine as _engine
+    from reskin.scenes.speech import mandarin
 
     voice = voice or Voice()
     if not text or not text.strip():
         raise ReskinError("the line's text is empty")
-    raw = _engine.synthesize_raw(text, voice.espeak_name, voice.rate, voice.pitch)
+    spoken, name = text, voice.espeak_name
+    if voice.language in mandarin.MANDARIN and mandarin.has_han(text):
+        # espeak's own Hanzi dictionary has gaps; its pinyin voice reads every syllable.
+        spoken = mandarin.pinyin_text(text)
+        name = mandarin.PINYIN_VOICE + (f"+{voice.variant}" if voice.variant else "")
+    raw = _engine.synthesize_raw(spoken, name, voice.rate, voice.pitch)
     native = raw.sample_rate
     pcm = np.frombuffer(raw.pcm, dtype="<i2").astype(np.float32) / 32768.0
     n = len(pcm)
@@ -80,6 +87,8 @@ def _timeline(events: list[tuple[str, int]], n: int, sr: int) -> list[tuple[str,
     ``n / sr``: a phoneme lasts until the next starts; zero-length ones and repeated pauses go."""
     marks: list[tuple[str, int]] = []
     for sym, sample in sorted(events, key=lambda e: e[1]):
+        if sym.startswith("("):
+            continue  # a language switch marker such as "(en)", not a sound
         sym = PAUSE if sym.startswith("_") or not sym.strip() else sym
         sample = min(max(int(sample), 0), n)
         if marks and marks[-1][1] == sample:
