@@ -226,10 +226,9 @@ def viseme_track(phonemes: Sequence[tuple[str, float, float]], fps: float, frame
     before = np.clip(a[None, :] - t[:, None], 0.0, None)
     after = np.clip(t[:, None] - b[None, :], 0.0, None)
     dom = np.exp(-(before / LEAD_S) ** 2 - (after / LAG_S) ** 2) * strength[None, :]
-    # Outside the line the mouth rests: a rest segment before the first and after the last.
-    line0, line1 = float(a.min()), float(b.max())
-    rest = (1.0 - np.exp(-(np.clip(line0 - t, 0.0, None) / LEAD_S) ** 2)
-            + 1.0 - np.exp(-(np.clip(t - line1, 0.0, None) / LAG_S) ** 2))
+    # Where no phoneme is (before, after and between lines) the mouth eases back to rest.
+    gap = (before + after).min(axis=1)
+    rest = 1.0 - np.exp(-(gap / LEAD_S) ** 2)
     total = dom.sum(axis=1) + rest * 4.0 + 1e-9
     weights = np.zeros((frames, len(VISEMES)))
     for k in range(len(VISEMES)):
