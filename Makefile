@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/coherence.py
 	$(BIN)/python bench/import_large.py
+	$(BIN)/python bench/lipsync.py
 
 clean:
 	rm -rf $(VENV) demo-series tools/gltf-validator/node_modules
