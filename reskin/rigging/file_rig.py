@@ -387,3 +387,37 @@ def store_reweighted(lib, base, model_glb: bytes, key: str, provenance: dict):
                                "license": base.provenance.get("license"),
                                "reskin": reskin.__version__, **provenance},
                    parents=(base,), input_key=key)
+
+
+def mesh_morphs(model_glb: bytes, mesh: Mesh):
+    """The file's morph targets on ``mesh.npz``'s vertices, for reskin's own drawing (previews,
+    continuity sheets): (MorphTargets, [(glTF mesh, target) of each]). Deltas are carried into
+    the rest pose's model space by the primitive's bind-pose placement (the avatars fold their
+    vertex dequantisation into it)."""
+    from reskin.assets.gltf.scene import skin_matrices, world_matrices
+    from reskin.rigging.morphs import morph_targets
+
+    doc = read_model(model_glb)
+    js = doc.json
+    world = world_matrices(js)
+    deltas, where, names = [], [], []
+    for pv in part_vertices(doc, mesh):
+        node_i, mesh_i, prim_i = pv.part.source
+        targets = js["meshes"][mesh_i]["primitives"][prim_i].get("targets", [])
+        if not targets:
+            continue
+        node = js["nodes"][node_i]
+        m = (skin_matrices(doc, int(node["skin"]), world)[0] if "skin" in node
+             else world[node_i])
+        target_names = js["meshes"][mesh_i].get("extras", {}).get("targetNames", [])
+        for t, target in enumerate(targets):
+            if "POSITION" not in target:
+                continue
+            full = np.zeros((len(mesh.vertices), 3), np.float32)
+            full[pv.index] = as_float(doc, int(target["POSITION"])) @ m[:3, :3].T
+            deltas.append(full)
+            where.append((mesh_i, t))
+            names.append(target_names[t] if t < len(target_names) else f"target{t}")
+    if not deltas:
+        return morph_targets(np.zeros((0, len(mesh.vertices), 3), np.float32)), []
+    return morph_targets(np.stack(deltas), names), where

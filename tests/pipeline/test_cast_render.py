@@ -309,3 +309,35 @@ def test_continuity_sheet_of_an_imported_character(built, tmp_path):
     assert min(report["confined"].values()) > 0.95
     sheet = np.asarray(Image.open(out).convert("RGB"))
     assert sheet.shape[0] > 300 and sheet.std() > 20
+
+
+def test_continuity_sheet_face_row_blinks_and_smiles(built, tmp_path):
+    """The sheet's face row: the same face in every skin; the blink closes the eyes only."""
+    from click.testing import CliRunner
+
+    from reskin.cli import main
+
+    root, _ = built
+    out = tmp_path / "hana.png"
+    result = CliRunner().invoke(main, ["skin", "sheet", "hana", "-s", str(root), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    sheet = np.asarray(Image.open(out).convert("RGB")).astype(np.int16)
+    label, size, rows = 22, 240, 3  # base, ep01, ep02; default views 240 x 360
+    top = (360 + label) * rows
+
+    def tile(row: int, col: int) -> np.ndarray:
+        y = top + row * (size + label) + label
+        return sheet[y:y + size, col * size:(col + 1) * size]
+
+    neutral, happy, blink = tile(0, 0), tile(0, 1), tile(0, 4)
+    for other in (happy, blink):
+        changed = np.abs(other - neutral).max(axis=-1) > 24
+        assert 10 < changed.sum() < 0.08 * changed.size
+    # The blink changes one narrow band (the eyes), nothing above or below it.
+    changed = np.abs(blink - neutral).max(axis=-1) > 24
+    rows_changed = np.nonzero(changed.any(axis=1))[0]
+    assert np.ptp(rows_changed) < 0.12 * size
+    # Every skin wears the same face: the episodes' face tiles equal the base's at the eyes.
+    eyes = slice(int(rows_changed.min()) - 5, int(rows_changed.max()) + 5)
+    for r in (1, 2):
+        assert np.abs(tile(r, 4)[eyes] - blink[eyes]).mean() < 3
