@@ -67,7 +67,8 @@ def measure(path: Path, work: Path, name: str, strip: bool) -> dict:
     once = t_import + t_rig
     return {"avatar": path.name, "stripped": strip, "import_s": round(t_import, 3),
             "rig_s": round(t_rig, 3), "first_skin_s": round(t_first, 3),
-            "weekly_skin_s": round(t_weekly, 3), "weekly_over_import_rig": round(t_weekly / once, 3)}
+            "weekly_skin_s": round(t_weekly, 3),
+            "weekly_over_import_rig": round(t_weekly / once, 3)}
 
 
 def main() -> None:
