@@ -29,8 +29,11 @@ def spliceable(js: dict) -> bool:
     """Whether ``js`` (a GLB's JSON) keeps all its data in the GLB's one binary chunk, stored
     plainly (no external or data-URI buffer, no compressed views), so it can be spliced."""
     buffers = js.get("buffers", [])
+    prims = [p for m in js.get("meshes", []) for p in m.get("primitives", [])]
     return (len(buffers) <= 1 and all("uri" not in b for b in buffers)
             and not _COMPRESSED & set(js.get("extensionsUsed", []))
+            and not any(_COMPRESSED & set(x.get("extensions", {}))
+                        for x in js.get("bufferViews", []) + prims)
             and all("uri" not in im for im in js.get("images", [])))
 
 
