@@ -51,11 +51,11 @@ class _LazyAccessors(dict):
         return arr
 
 
-def lazy_document(text: bytes, binary: bytes | memoryview) -> GltfDocument:
+def lazy_document(text: bytes | memoryview, binary: bytes | memoryview) -> GltfDocument:
     """A :class:`GltfDocument` of a spliceable GLB's JSON chunk ``text`` and ``binary`` chunk
     whose accessors are decoded when first read (images are sliced out at once: they are
     small). The document owns a JSON of its own: edit a separate copy, not this one."""
-    js = json.loads(text)
+    js = json.loads(bytes(text))
     buffers = [binary]  # read only: it must not change while the document is in use
     doc = GltfDocument(json=js, accessors=_LazyAccessors(js, buffers))
     views = js.get("bufferViews", [])
