@@ -56,6 +56,17 @@ def read_model(data: bytes) -> GltfDocument:
     return load_gltf(Path("model.glb"), data, Limits())
 
 
+def model_outline(data: bytes) -> GltfDocument:
+    """A library ``model.glb`` whose accessors are decoded only when read: for what needs its
+    JSON alone (the rig mode, the skeleton), at a fraction of :func:`read_model`'s cost."""
+    from reskin.assets.gltf.glb import split_glb
+    from reskin.assets.gltf.splice import lazy_document, spliceable
+
+    text, binary = split_glb(data)
+    doc = lazy_document(text, binary or b"")
+    return doc if spliceable(doc.json) else read_model(data)
+
+
 def part_vertices(doc: GltfDocument, mesh: Mesh) -> list[PartVertices]:
     """Match every primitive vertex of ``doc`` to its ``mesh.npz`` vertex.
 
@@ -308,7 +319,7 @@ def ensure_file_rig(lib, base, *, mode: str | None = None, vrm: dict | None = No
 
     model = lib.read_blob(base.blobs["model.glb"])
     vrm = vrm or (base.meta.get("vrm") or {}).get("humanoid")
-    mode = choose_mode(read_model(model), mode, vrm)
+    mode = choose_mode(model_outline(model), mode, vrm)
     key = file_rig_key(base.content_hash, mode)
     found = lib.find_by_key("character", key)
     if found is not None:
