@@ -258,13 +258,21 @@ def _face(a: Action, pos: np.ndarray, marks: dict[str, tuple[float, float]]) -> 
 
 
 def final_mark(position: tuple[float, float], facing_deg: float, blocking: Blocking,
-               starts: dict[str, tuple[float, float]]) -> tuple[tuple[float, float], float]:
+               starts: dict[str, tuple[float, float]],
+               seats: dict[str, tuple[float, float]] | None = None
+               ) -> tuple[tuple[float, float], float]:
     """Where a member ends up and which way it faces, from the blocking alone (no poses): the
-    end of its last walk (facing along it, or as its later turns say), else where it starts.
-    ``starts``: the others' final marks (or start positions) for turns that face them."""
+    end of its last walk or the seat it last sits on (facing along the walk, or as its later
+    turns say), else where it starts. ``starts``: the others' marks (or start positions) for
+    turns that face them; ``seats``: the set's props (x, z) by asset name."""
+    seats = seats or {}
     pos = np.array(position, np.float64)
     facing = math.radians(facing_deg)
+    if blocking.sit_on in seats:
+        pos = np.array(seats[blocking.sit_on], np.float64)
     for a in blocking.actions:
+        if a.on in seats:
+            pos = np.array(seats[a.on], np.float64)
         if a.do == "walk":
             d = np.array(a.to) - pos
             if np.linalg.norm(d) >= 0.05:

@@ -68,7 +68,8 @@ def plan_blocking(spec, cast: list[dict], skins: dict, props: dict, fps: int, fr
     positions = [e.position for e in spec.cast]
     check_blocking(list(spec.cast), [p.asset for p in spec.set.props] if spec.set else [],
                    wall_z(spec, positions))
-    marks0 = {e.character: final_mark(e.position, e.facing, e.blocking, starts)[0]
+    seat_xz = {p.asset: p.position for p in spec.set.props} if spec.set else {}
+    marks0 = {e.character: final_mark(e.position, e.facing, e.blocking, starts, seat_xz)[0]
               for e in spec.cast}
     seats: dict[str, Seat] = {}
     if spec.set is not None:
@@ -82,7 +83,7 @@ def plan_blocking(spec, cast: list[dict], skins: dict, props: dict, fps: int, fr
         b = entry.blocking
         if not b.needs_track(entry.clip):
             continue
-        mark, facing = final_mark(entry.position, entry.facing, b, marks0)
+        mark, facing = final_mark(entry.position, entry.facing, b, marks0, seat_xz)
         member["position"] = [mark[0], 0.0, mark[1]]
         member["facing_deg"] = facing
         member["clip"] = None
