@@ -191,17 +191,15 @@ class _Builder:
             root[:, 1] += (target - low) * np.clip(drop / max(drop.max(), 1e-6), 0, 1)
 
 
-_CYCLES: dict[tuple, object] = {}
-
-
 def _cycle(clips: ClipSource, ref: str, sk: Skeleton, key: str, clip: Clip, a: Action):
-    cache = (id(clips), ref, key)
-    if cache not in _CYCLES:
+    """The walk cycle of ``clip`` (``ref`` on skeleton ``key``), once per compile."""
+    cache = ("walk-cycle", ref, key)
+    if cache not in clips.derived:
         try:
-            _CYCLES[cache] = walk_cycle(sk, clip)
+            clips.derived[cache] = walk_cycle(sk, clip)
         except ValueError as exc:
             raise a.error(f"clip {ref!r} cannot drive a walk: {exc}") from None
-    return _CYCLES[cache]
+    return clips.derived[cache]
 
 
 def resolve_track(character: str, clip: str, blocking: Blocking, position: tuple[float, float],

@@ -22,6 +22,8 @@ class ClipSource:
         self._lib = None
         self._assets: dict[str, tuple[Clip, Skeleton, str, str]] = {}
         self._made: dict[tuple, Clip] = {}
+        self.derived: dict[tuple, object] = {}
+        """What callers compute from these clips (walk cycles), kept as long as the clips."""
 
     def _library(self):
         if self._lib is None:

@@ -78,7 +78,6 @@ def plan_blocking(spec, cast: list[dict], skins: dict, props: dict, fps: int, fr
             if ref is not None and p.asset not in seats:
                 height = seat_height(ref.glb, p.scale) if ref.glb else 0.45
                 seats[p.asset] = Seat(xz=p.position, height=height)
-    rigs: dict[str, object] = {}
     for member, entry in zip(cast, spec.cast, strict=True):
         b = entry.blocking
         if not b.needs_track(entry.clip):
@@ -94,11 +93,11 @@ def plan_blocking(spec, cast: list[dict], skins: dict, props: dict, fps: int, fr
         glb = skins[entry.character].glb
         if not glb:
             continue  # a dry run keys the shot; it needs no poses
-        if glb not in rigs:
+        if ("rig", glb) not in clips.derived:
             from reskin.rigging.motion_glb import read_json, skin_rig
 
-            rigs[glb] = skin_rig(read_json(glb))
-        rig = rigs[glb]
+            clips.derived[("rig", glb)] = skin_rig(read_json(glb))
+        rig = clips.derived[("rig", glb)]
         track = resolve_track(entry.character, entry.clip, b, entry.position, entry.facing,
                               rig.skeleton, skins[entry.character].content_hash, fps, frames,
                               clips, marks0, seats)

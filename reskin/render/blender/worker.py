@@ -209,7 +209,9 @@ class Worker:
         if list(motion["joints"]) != list(rig.skeleton.names):
             raise ValueError(f"{member['key']}: the motion's joints are not its skeleton's")
         name = f"motion|{shot}|{member['name']}"
-        data = motion_glb(open(glb, "rb").read(), rig, np.array(motion["rotations"]),
+        with open(glb, "rb") as fh:
+            skin_bytes = fh.read()
+        data = motion_glb(skin_bytes, rig, np.array(motion["rotations"]),
                           np.array(motion["root"]), motion["fps"], name)
         before = set(bpy.data.objects)
         actions_before = set(bpy.data.actions)
