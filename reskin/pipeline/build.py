@@ -251,6 +251,10 @@ class Builder:
                                         {c: s for (c, e), s in skins.items() if e == ep.id},
                                         props)
                  for ep in episodes}
+        for ps in plans.values():  # blocking: collisions, a member leaving the frame
+            for plan in ps:
+                for warning in plan.warnings:
+                    self.ctx.log(f"warning: {plan.name}: {warning}")
         known = {p.shot for ps in plans.values() for p in ps}
         check_shots(known, only_shots, "--shots")
         check_shots(known, force_shots, "--shot")

@@ -60,6 +60,8 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
             cache = StepCache(ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
             missing = len(cache.missing())
             row = {"episode": ep.id, "shot": plan.shot, "frames": plan.frame_count}
+            if plan.warnings:
+                row["warnings"] = list(plan.warnings)
             if force_shots and plan.shot in force_shots:
                 row |= {"action": "render", "why": "forced (--force)"}
             elif cache.is_done():
