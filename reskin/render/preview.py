@@ -98,10 +98,18 @@ class PreviewRenderer:
         for member in shot["cast"]:
             ch = characters[member["key"]]
             src, uv, faces = ch.rig.mesh.split_for_export()
-            clip = ch.clips[member["clip"]]
-            rot = clip.for_skeleton(ch.rig.skeleton.names)
+            motion = member.get("motion")
+            if motion:  # blocking: the shot's own track, its root in the world
+                names = list(motion["joints"])
+                order = [names.index(n) for n in ch.rig.skeleton.names]
+                rot = np.asarray(motion["rotations"], np.float64)[:, order]
+                root = np.asarray(motion["root"], np.float64)
+            else:
+                clip = ch.clips[member["clip"]]
+                rot = clip.for_skeleton(ch.rig.skeleton.names)
+                root = clip.root_translation
             mats = skinning_matrices(ch.rig.skeleton, forward_kinematics(
-                ch.rig.skeleton, rot, clip.root_translation))
+                ch.rig.skeleton, rot, root))
             material = pr.MetallicRoughnessMaterial(
                 baseColorTexture=pr.Texture(source=ch.texture, source_channels="RGB"),
                 metallicFactor=0.0, roughnessFactor=0.7)
@@ -110,8 +118,9 @@ class PreviewRenderer:
             if weights is not None and ch.morphs is not None:
                 rest = apply_morphs(rest.astype(np.float64), ch.morphs,
                                     np.asarray(weights, np.float64))
-            prepared.append((ch, src, uv, faces, mats, material,
-                             placement(member["position"], member["facing_deg"]), rest))
+            place = (np.eye(4) if motion
+                     else placement(member["position"], member["facing_deg"]))
+            prepared.append((ch, src, uv, faces, mats, material, place, rest))
         out = np.empty((len(frames), self.height, self.width, 4), np.uint8)
         for n, f in enumerate(frames):
             scene = pr.Scene(bg_color=[0, 0, 0, 0], ambient_light=[0.25, 0.25, 0.25])
