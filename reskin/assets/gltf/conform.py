@@ -25,8 +25,7 @@ import re
 import numpy as np
 
 from reskin.assets.gltf.read import GltfDocument, as_float
-from reskin.assets.gltf.types import (BYTE, FLOAT, SHORT, UNSIGNED_BYTE, UNSIGNED_INT,
-                                      UNSIGNED_SHORT)
+from reskin.assets.gltf.types import BYTE, FLOAT, SHORT, UNSIGNED_BYTE, UNSIGNED_INT, UNSIGNED_SHORT
 from reskin.assets.validation import Report
 
 QUAT_REPAIR_TOL = 0.1  # |len - 1| up to this is a sloppy exporter: normalised and recorded
@@ -240,8 +239,12 @@ def _primitive(doc: GltfDocument, prim: dict, formats: dict, report: Report, whe
     n = counts.pop()
     missing_uv = {t for t in _texcoords_needed(js, prim) if f"TEXCOORD_{t}" not in attrs}
     if missing_uv:
-        report.fatal("missing_texcoord", f"the material binds a texture to TEXCOORD_"
-                     f"{min(missing_uv)}, which the primitive lacks", f"{where}.material")
+        # Viewers sample such a texture at (0, 0) anyway; say so in the file, so it is valid.
+        for t in range(max(missing_uv) + 1):
+            if f"TEXCOORD_{t}" not in attrs:
+                attrs[f"TEXCOORD_{t}"] = _new_float(doc, np.zeros((n, 2)), {"type": "VEC2"})
+        report.add("missing_texcoord", "repaired", "the material binds a texture but the "
+                   "primitive has no texture coordinates: set them to (0, 0)", where)
     for t, target in enumerate(prim.get("targets", [])):
         for name in [k for k in target if k in ("NORMAL", "TANGENT") and k not in attrs]:
             del target[name]  # its base was dropped (broken); the offsets mean nothing alone
