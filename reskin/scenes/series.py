@@ -243,7 +243,7 @@ def _subtitles(f: Fields | None, root: Path) -> SubtitleSettings:
     if font != "auto":
         from reskin.core.paths import series_path
 
-        path = series_path(root, font, fields=f, key="font", what="font file (or use auto)")
+        path = series_path(root, font, fields=f, key="font", what="font file")
     f.done()
     return SubtitleSettings(burn=burn, font=path, size=size, font_where=where)
 

@@ -28,6 +28,7 @@ SPEC: dict[str, dict[str, object]] = {
              "textures": ("subs", "texture"), "images": ("subs", "image"),
              "samplers": ("subs", "sampler"), "skins": ("subs", "skin"),
              "animations": ("subs", "animation"), "cameras": ("subs", "camera"),
+             "accessors": ("subs", "accessor"),
              "extensionsUsed": ("strs",), "extensionsRequired": ("strs",),
              "asset": ("sub", "asset")},
     "asset": {"version": "str", "generator": "str", "copyright": "str", "minVersion": "str"},
@@ -58,6 +59,8 @@ SPEC: dict[str, dict[str, object]] = {
                 "wrapS": ("enum", (33071, 33648, 10497)), "wrapT": ("enum", (33071, 33648, 10497)),
                 "name": "str"},
     "image": {"name": "str"},
+    # the rest of an accessor is checked where it is decoded, and rewritten on export
+    "accessor": {"normalized": "bool", "name": "str"},
     # joints and inverseBindMatrices: repair.check_skins, which names the joint at fault
     "skin": {"inverseBindMatrices": "any", "skeleton": ("ref", "nodes"), "joints": "any",
              "name": "str"},
@@ -218,6 +221,11 @@ def check_schema(js: dict, report: Report) -> None:
     for c, cam in enumerate(js.get("cameras", [])):
         if cam["type"] not in cam:
             checker.fail(f"cameras[{c}].{cam['type']}", "required field is missing")
+    for a, acc in enumerate(js.get("accessors", [])):
+        if acc.get("normalized") and acc.get("componentType") not in (5120, 5121, 5122, 5123):
+            del acc["normalized"]  # meaningless there (decoding ignores it); the validator refuses
+            report.add("normalized_invalid", "repaired", "dropped normalized: only (u)byte and "
+                       "(u)short accessors can be normalized", f"accessors[{a}]")
     _declare_extensions(js, checker.used_extensions, report)
 
 
