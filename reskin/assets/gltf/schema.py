@@ -33,7 +33,7 @@ SPEC: dict[str, dict[str, object]] = {
              "asset": ("sub", "asset")},
     "asset": {"version": "str", "generator": "str", "copyright": "str", "minVersion": "str"},
     "scene": {"nodes": ("refs", "nodes"), "name": "str"},
-    "node": {"camera": ("ref", "cameras"), "children": ("refs", "nodes"), "skin": "any",
+    "node": {"camera": ("ref", "cameras"), "children": ("refs", "nodes"), "skin": ("ref", "skins"),
              "matrix": ("nums", 16, None, None), "mesh": ("ref", "meshes"),
              "rotation": ("nums", 4, -1.0, 1.0), "scale": ("nums", 3, None, None),
              "translation": ("nums", 3, None, None), "weights": ("nums", None, None, None),
@@ -76,9 +76,12 @@ SPEC: dict[str, dict[str, object]] = {
                "name": "str"},
     "perspective": {"aspectRatio": ("num", 0.0, None), "yfov": ("num", 0.0, None),
                     "zfar": ("num", 0.0, None), "znear": ("num", 0.0, None)},
+    "KHR_texture_transform": {"offset": ("nums", 2, None, None), "rotation": ("num", None, None),
+                              "scale": ("nums", 2, None, None), "texCoord": _INDEX},
     "orthographic": {"xmag": ("num", None, None), "ymag": ("num", None, None),
                      "zfar": ("num", 0.0, None), "znear": ("num", 0.0, None)},
 }
+EXTENSIONS = {"KHR_texture_transform"}
 REQUIRED = {"root": ("asset",), "asset": ("version",), "mesh": ("primitives",),
             "primitive": ("attributes",), "texinfo": ("index",),
             "animation": ("channels", "samplers"), "channel": ("sampler", "target"),
@@ -94,8 +97,7 @@ _DROPPABLE = {("node", "children"), ("node", "weights"), ("scene", "nodes"),
 
 
 def _is_int(v: object) -> bool:
-    return (isinstance(v, int) and not isinstance(v, bool)) or \
-        (isinstance(v, float) and v.is_integer() and abs(v) < 2**53)
+    return isinstance(v, int) and not isinstance(v, bool)  # 2.0 is a JSON number, not an index
 
 
 def _is_num(v: object) -> bool:
@@ -121,7 +123,7 @@ class _Checker:
 
     def ref(self, v: object, collection: str, where: str) -> None:
         if not _is_int(v) or not 0 <= int(v) < self.count(collection):
-            self.fail(where, f"{v!r} is not an index into {collection} "
+            self.fail(where, f"{v!r} does not exist: not an index into {collection} "
                       f"(the file has {self.count(collection)})")
 
     def obj(self, value: object, kind: str, where: str) -> None:
@@ -138,6 +140,8 @@ class _Checker:
                 self.used_extensions.add(key)
                 if not isinstance(ext, dict):
                     self.fail(f"{where}.extensions.{key}", "an extension must be an object")
+                if key in EXTENSIONS:  # the extensions whose JSON reskin re-emits and checks
+                    self.obj(ext, key, f"{where}.extensions.{key}")
         for key, rule in SPEC[kind].items():
             if key in value:
                 self.field(value, key, rule, kind, f"{where}.{key}" if where else key)
