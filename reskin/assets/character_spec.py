@@ -75,16 +75,12 @@ def _source(f: Fields, root: Path) -> CharacterSource:
 
     if unit != "auto" and unit not in UNITS:
         f.error(f"unknown unit {unit!r}; expected one of auto, {', '.join(UNITS)}", "unit")
-    if text.startswith(ASSET_PREFIX):
-        ref = text[len(ASSET_PREFIX):]
-        name, _, version = ref.partition("@")
-        if not name or not version.isdigit():
-            f.error(f"pin the asset version ({ASSET_PREFIX}{name or 'name'}@1): a cast member "
-                    "must be an exact version", "source")
-        return CharacterSource(None, ref, None, unit, up, rig)
-    path = (root / text).resolve()
-    if not path.is_relative_to(root.resolve()):
-        f.error(f"{text} is outside the series folder {root}", "source")
+    from reskin.core.paths import series_path
+
+    path = series_path(root, text, fields=f, key="source", what="model file", must_exist=False,
+                       allow_asset=True)
+    if isinstance(path, str):
+        return CharacterSource(None, path[len(ASSET_PREFIX):], None, unit, up, rig)
     if path.suffix.lower() not in SOURCE_SUFFIXES:
         f.error(f"unsupported model file {path.suffix or text!r}; expected one of "
                 f"{', '.join(SOURCE_SUFFIXES)}", "source")

@@ -93,6 +93,16 @@ class Builder:
             refs[(char, ep)] = skin_ref(self.ctx, found)
         return refs
 
+    def check(self, wardrobes) -> None:
+        """Read what the skins and the mix will read (garment meshes, images, audio) before
+        any work, as the dry run does (skins locked by the episode are not remade: skipped)."""
+        from reskin.pipeline.preflight import check_build_inputs
+
+        root = self.ctx.lib.root
+        locked = {(c, e) for c, e in wardrobes
+                  if locked_skin(root, read_lock(root, e), e, c) is not None}
+        check_build_inputs(self.ctx, wardrobes, locked)
+
     def lock(self, episode: str) -> dict[str, str]:
         """Lock ``episode`` to the skins it uses now (made if needed); returns them."""
         from reskin.pipeline.locks import lock
@@ -246,6 +256,7 @@ class Builder:
         episodes, wardrobes = select_episodes(self.ctx.series, episodes, wardrobes,
                                               only_episodes)
         props = prop_refs(self.ctx, episodes)  # a missing prop stops the build before any work
+        self.check(wardrobes)
         skins = self.skins(cast, wardrobes)
         plans = {ep.id: compile_episode(self.ctx.series, ep,
                                         {c: s for (c, e), s in skins.items() if e == ep.id},
