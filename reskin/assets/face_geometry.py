@@ -262,19 +262,19 @@ def _spread(P: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def _inner_mouth(lay: FaceLayout, P: np.ndarray, c: dict) -> np.ndarray:
     a, bs, cc = _spread(P, 0.2)
-    x, yu, yl, push, _ = _mouth_frame(lay, a, c)
+    x, yu, yl, push, _ = _mouth_frame(lay, 0.96 * a, c)
     L = lay.lip
     mid, half = (yu + yl) / 2, (yu - yl) / 2 + 0.1 * L
     y = mid + bs * half
-    z = lay.skin_z(x * 0.96, mid) + (-0.2 + 0.75 * cc) * L + 0.6 * push
-    return np.stack([x * 0.96, y, z], 1)
+    z = lay.skin_z(x, mid) + (-0.2 + 0.75 * cc) * L + 0.6 * push
+    return np.stack([x, y, z], 1)
 
 
 def _teeth(lay: FaceLayout, P: np.ndarray, c: dict, upper: bool) -> np.ndarray:
     a, bs, cc = _spread(P, 0.6)
-    x, yu, yl, push, _ = _mouth_frame(lay, a, c)
+    # The teeth span the middle of the mouth: the lips there, not at the corners, cover them.
+    x, yu, yl, push, _ = _mouth_frame(lay, 0.62 * a, c)
     L = lay.lip
-    x = x * 0.62
     # Hidden behind the lips at rest; a band of them shows as the jaw opens.
     if upper:
         y = yu - 1.05 * L + bs * 0.55 * L

@@ -51,6 +51,12 @@ def _capsule(x, y, z, a, b, ra, rb):
     return np.sqrt(dx * dx + dy * dy + dz * dz) - (ra + t * (rb - ra))
 
 
+def _smax(a, b, k):
+    # Smooth intersection: a hairline cut at the voxel scale would be a staircase.
+    h = np.clip(0.5 - 0.5 * (b - a) / k, 0.0, 1.0)
+    return b + (a - b) * h + k * h * (1.0 - h)
+
+
 @dataclass(frozen=True)
 class HairPiece:
     """One SDF piece of a hairstyle (the generator unions it into the body as part ``hair``)."""
@@ -75,7 +81,7 @@ class HairPiece:
         slope = (y_front - y_back) / (2.0 * r[2])
         z_front = c[2] + r[2]
         above = (y - y_front - slope * (z - z_front)) / math.sqrt(1.0 + slope * slope)
-        return np.maximum(d, -above)
+        return _smax(d, -above, 0.03 * h.hh)
 
     def _curtain(self, x, y, z, hem_y: float):
         """Hair falling around the head to ``hem_y``, open in front of the face."""
@@ -87,7 +93,7 @@ class HairPiece:
         d = np.minimum(top, low)
         # The face opening: nothing in front of the cheeks below the forehead hairline.
         face = np.maximum(c[2] + 0.12 * h.hh - z, y - (h.eye_y + 0.33 * h.hh))
-        return np.maximum(np.maximum(d, -face), hem_y - y)
+        return _smax(_smax(d, -face, 0.03 * h.hh), hem_y - y, 0.03 * h.hh)
 
     def sdf(self, x, y, z):
         """Signed distance (negative inside) at broadcastable coordinate arrays."""
