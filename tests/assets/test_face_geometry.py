@@ -116,7 +116,8 @@ def test_mouth_shapes_move_the_mouth_and_the_jaw_opens_the_chin(body):
     assert len(chin) > 20 and (body.targets["jawOpen"][chin, 1] < 0).all()
     # aa opens the lips: the lower lip's lowest point drops by centimetres.
     lips = np.array(sorted(_verts_of(body, "lips")))
-    drop = body.vertices[lips, 1].min() - (body.vertices[lips] + body.targets["aa"][lips])[:, 1].min()
+    opened = body.vertices[lips] + body.targets["aa"][lips]
+    drop = body.vertices[lips, 1].min() - opened[:, 1].min()
     assert drop > 0.01
     # happy lifts the mouth's corners.
     corners = lips[np.abs(body.vertices[lips, 0]) > 0.8 * np.abs(body.vertices[lips, 0]).max()]
