@@ -247,7 +247,9 @@ def _mouth_frame(lay: FaceLayout, s: np.ndarray, c: dict):
 
 def _lip(lay: FaceLayout, P: np.ndarray, c: dict, upper: bool) -> np.ndarray:
     a, b, cc = P[:, 0], P[:, 1], P[:, 2]
-    x, yu, yl, push, pucker = _mouth_frame(lay, a, c)
+    # The lower lip stops just short of the corners, where the upper lip's tips are: two
+    # pieces touching at a point would weld into one non-manifold piece in any importer.
+    x, yu, yl, push, pucker = _mouth_frame(lay, a if upper else 0.96 * a, c)
     radius = lay.lip * (0.85 if upper else 1.0) * (1.0 + 0.35 * pucker)
     yc = yu if upper else yl
     z = lay.skin_z(x, yc) + 0.35 * lay.lip + push

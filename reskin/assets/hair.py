@@ -74,7 +74,7 @@ class HairPiece:
         the forehead down to the nape."""
         h, t = self.head, self._thickness() * grow
         c, r = h.centre, h.radii
-        d = _ellipsoid(x, y, z, (c[0], c[1] + 0.2 * t, c[2] - 0.1 * t),
+        d = _ellipsoid(x, y, z, (c[0], c[1] - 0.8 * t, c[2] - 0.1 * t),
                        (r[0] + t, r[1] + t, r[2] + t))
         y_front = h.eye_y + 0.33 * h.hh  # the hairline at the forehead
         y_back = h.eye_y - 0.32 * h.hh  # ... and at the nape
