@@ -48,7 +48,8 @@ class CharacterSource:
 class CharacterSpec:
     name: str
     params: dict
-    """Keyword arguments of the procedural generator (reskin.assets.generator.HumanoidParams)."""
+    """Keyword arguments of the procedural generator (reskin.assets.generator.HumanoidParams);
+    ``hair: {style: ...}`` lands here as ``hair_style``."""
     skin_tone: tuple[float, float, float]
     hair: tuple[float, float, float]
     eyes: tuple[float, float, float]
@@ -91,6 +92,21 @@ def _source(f: Fields, root: Path) -> CharacterSource:
     return CharacterSource(path, None, digest, unit, up, rig)
 
 
+def _hair(f: Fields) -> tuple[tuple[float, float, float], str | None]:
+    """``hair:`` as (colour, style or None): a colour string, or ``{style, color}``."""
+    default = "#3b2a20"
+    if f.has("hair") and isinstance(f.items["hair"].value, dict):
+        from reskin.assets.hair import HAIR_STYLES
+
+        h = f.sub("hair")
+        h.keys(("style", "color"), "hair field")
+        style = h.get("style", str, None, choices=HAIR_STYLES)
+        color = parse_color(h.get("color", str, default), h, "color")
+        h.done()
+        return color, style
+    return parse_color(f.get("hair", str, default), f, "hair"), None
+
+
 def load_character(path: str | Path, *, series_root: str | Path | None = None) -> CharacterSpec:
     """Parse and check a character file; ``series_root`` defaults to the folder above ``cast``."""
     from reskin.assets.generator import HumanoidParams
@@ -109,19 +125,33 @@ def load_character(path: str | Path, *, series_root: str | Path | None = None) -
     params: dict = {}
     if source is None:
         f.get("generator", str, "humanoid", choices=("humanoid",))
-        if (p := f.sub("params", None)) is not None:
+        from reskin.assets.hair import HAIR_STYLES
+
+        p = f.sub("params", None)
+        if p is not None:
             allowed = [fl.name for fl in dataclasses.fields(HumanoidParams)]
             for key in p.keys(allowed, "generator parameter"):
-                params[key] = p.get(key, float)
-            try:
-                HumanoidParams(**params)
-            except ValueError as exc:
-                p.error(str(exc))
+                if key == "hair_style":
+                    params[key] = p.get(key, str, choices=HAIR_STYLES)
+                else:
+                    params[key] = p.get(key, float)
+        hair_color, style = _hair(f)
+        if style is not None:
+            if "hair_style" in params and params["hair_style"] != style:
+                f.error(f"hair.style {style!r} contradicts params.hair_style "
+                        f"{params['hair_style']!r}; give the style once", "hair")
+            params["hair_style"] = style
+        try:
+            HumanoidParams(**params)
+        except ValueError as exc:
+            (p or f).error(str(exc))
+    else:
+        hair_color, _ = _hair(f)
     spec = CharacterSpec(
         name=path.parent.name,
         params=params,
         skin_tone=parse_color(f.get("skin_tone", str, "#e0b08c"), f, "skin_tone"),
-        hair=parse_color(f.get("hair", str, "#3b2a20"), f, "hair"),
+        hair=hair_color,
         eyes=parse_color(f.get("eyes", str, "#2e4053"), f, "eyes"),
         author=f.get("author", str, "unknown"),
         license=f.get("license", str, "NOASSERTION"),
