@@ -126,7 +126,16 @@ def _face_inputs(lib, rig, skins):  # noqa: ANN001, ANN202
 
     faces = [skin.meta.get("face") for skin in skins]
     if not rig.from_file:
-        return None, [], [], faces
+        if not rig.mesh.targets:
+            return None, [], [], faces
+        # A generated body: its targets are the body primitive's, in the order exported.
+        from reskin.assets.gltf.glb import read_glb
+        from reskin.rigging.morphs import morph_targets
+
+        js, _ = read_glb(lib.read_blob(skins[0].blobs["skin.glb"]))
+        names = list(rig.mesh.targets)
+        morphs = morph_targets(np.stack([rig.mesh.targets[n] for n in names]), names)
+        return morphs, [(0, t) for t in range(len(names))], mesh_keys(js), faces
     from reskin.rigging.file_rig import mesh_morphs, read_model
 
     model = lib.read_blob(rig.record.blobs["model.glb"])
