@@ -115,15 +115,18 @@ def test_clip_import_stores_the_file_as_a_clip_asset(series, walk):
     fps = 1.0 / float(text.split("Frame Time:")[1].split()[0])
     with Library(series / ".reskin") as lib:
         clip, skeleton, rec = load_clip_asset(lib, "walk")
-    assert rec.kind == "clip" and rec.meta["frames"] == frames == clip.frames
+    lead, trail = rec.meta["trimmed"]  # T-pose / calibration frames cut on import
+    assert lead + trail <= 4
+    assert rec.kind == "clip" and rec.meta["frames"] == frames - lead - trail == clip.frames
     assert clip.fps == pytest.approx(fps, rel=1e-4) and rec.meta["fps"] == clip.fps
     prov = rec.provenance
     assert prov["source_sha256"] == hashlib.sha256(walk.read_bytes()).hexdigest()
     assert prov["convention"] == "motionbuilder" and prov["license"] == "CC0-1.0"
-    assert prov["author"] == "CMU Graphics Lab" and prov["frames"] == frames
+    assert prov["author"] == "CMU Graphics Lab" and prov["frames"] in (frames,
+                                                                      frames - lead - trail)
     assert set(clip.joint_names) == set(skeleton.names) and "hips" in skeleton.names
     listed = json.loads(_run("clip", "list", "-s", str(series), "--json").output)
-    assert [c["ref"] for c in listed] == ["walk@1"] and listed[0]["frames"] == frames
+    assert [c["ref"] for c in listed] == ["walk@1"] and listed[0]["frames"] == clip.frames
     bad = _run("clip", "import", str(walk), "--name", "wave", "-s", str(series))
     assert bad.exit_code == 2 and "procedural clip" in bad.output
 
@@ -132,13 +135,15 @@ def test_retargeted_walk_keeps_limb_directions(series, rigged, walk):
     with Library(series / ".reskin") as lib:
         skeleton = Skeleton.from_arrays(unpack_arrays(lib.read_blob(rigged.blobs["rig.npz"])))
         clip = clip_for_character(lib, "walk", skeleton)
+        lead, trail = lib.get("walk").meta["trimmed"]
     heads = forward_kinematics(skeleton, clip.for_skeleton(skeleton.names),
                                clip.root_translation)[..., :3, 3]
     bvh = read_bvh(walk)
-    assert clip.frames == bvh.frames
+    assert clip.frames == bvh.frames - lead - trail
     src = {c: bvh.index(s) for c, s in map_to_canonical(bvh.names).items()}
     rest = bvh.rest_positions()
     _, pos = bvh.world()
+    pos = pos[lead:len(pos) - trail]  # the frames the clip kept
     pos = pos @ source_frame(rest, src).T  # the source in reskin's axes
 
     def unit(v):
