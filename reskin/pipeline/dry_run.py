@@ -9,6 +9,7 @@ from reskin.pipeline.cache import StepCache
 from reskin.pipeline.inputs import check_shots, load_inputs, select_episodes
 from reskin.pipeline.locks import locked_skin, read_lock
 from reskin.pipeline.refs import prop_refs
+from reskin.pipeline.speech_stage import SpeechStage, cast_voices
 from reskin.scenes.compile import ModelRef, ShotPlan, compile_episode
 
 if TYPE_CHECKING:
@@ -27,6 +28,11 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
     cast, episodes, wardrobes = load_inputs(ctx.series)
     episodes, wardrobes = select_episodes(ctx.series, episodes, wardrobes, only_episodes)
     props = prop_refs(ctx, episodes)  # the build's own check: a missing prop is an error here
+    # Lines timed by their speech, as the build times them (cached speech is read, new speech
+    # is made in memory and kept nowhere): the shots' frames and keys depend on it.
+    voices = cast_voices(cast, ctx.series)
+    stage = SpeechStage(ctx.cache_root / "speech", store=False)
+    episodes = [stage.voice_episode(ep, voices) for ep in episodes]
     refs: dict[tuple[str, str], ModelRef] = {}
     pending: dict[str, str] = {}  # episode -> why its skins are not ready
     for (char, ep), wardrobe in sorted(wardrobes.items()):
