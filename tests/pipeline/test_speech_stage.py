@@ -102,7 +102,7 @@ def test_an_unreadable_recording_names_the_file_and_the_line(tmp_path):
     result = CliRunner().invoke(main, ["build", str(root)])
     assert result.exit_code == 2, result.output
     (line,) = result.output.strip().splitlines()
-    assert line.startswith(f"reskin: error: {root / 'episodes' / 'ep01.yaml'}:21: "
+    assert line.startswith(f"reskin: error: {root / 'episodes' / 'ep01.yaml'}:20: "
                            "shots[1].lines[0].audio: unreadable audio"), line
     assert line.endswith(str(wav)) and "Traceback" not in result.output
     assert list((root / "out").iterdir()) == []
