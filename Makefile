@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/coherence.py
 	$(BIN)/python bench/import_large.py
 	$(BIN)/python bench/lipsync.py
+	$(BIN)/python bench/cast_import.py
 
 clean:
 	rm -rf $(VENV) demo-series tools/gltf-validator/node_modules

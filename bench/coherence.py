@@ -24,6 +24,7 @@ Target: exact <= 0.5 x per-frame, and exact < farneback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -180,13 +181,19 @@ def main() -> None:
               f"{frames.beauty.shape[2]}x{frames.beauty.shape[1]}, the renderer's passes")
     print(f"  beauty itself: warp error {warp_error(frames.beauty, frames):.3f} "
           "(view-fixed shading on spinning texture)")
-    run_three("toon+grain", frames, toon_painter(frames))
-    run_three("toon", frames, lambda t, k, m: ToonStylizer().stylize(
+    figures = {"bench": "coherence", "frames": args.frames, "size": args.size}
+    figures["toon+grain"] = run_three("toon+grain", frames, toon_painter(frames))
+    figures["toon"] = run_three("toon", frames, lambda t, k, m: ToonStylizer().stylize(
         FrameSet(beauty=frames.beauty[t:t + 1], alpha=frames.alpha[t:t + 1]))[0] / 255.0)
     if not args.no_diffusion:
         with tempfile.TemporaryDirectory() as tmp:
             paint = diffusion_painter(frames, Path(tmp), args.steps, args.strength)
-            run_three("diffusion", frames, paint)
+            figures["diffusion"] = run_three("diffusion", frames, paint)
+    for name in ("toon+grain", "toon", "diffusion"):
+        if name in figures:
+            e = figures[name]
+            e["exact_over_per_frame"] = e["exact"] / e["per-frame"]
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -117,6 +117,13 @@ def main() -> None:
     print(f"preview {pv_fps:6.2f} frames/s   Blender Workbench {wb_fps:6.2f} frames/s   "
           f"ratio {pv_fps / wb_fps:.2f}x")
     ctx.close()
+    print(json.dumps({"bench": "render", "width": args.width, "height": args.height,
+                      "handwritten_s": round(hand, 3), "worker_s": round(ours, 3),
+                      "overhead_pct": round(100 * (ours / hand - 1), 2),
+                      "one_worker_s": round(one, 3), "fresh_per_shot_s": round(fresh, 3),
+                      "one_worker_speedup": round(fresh / one, 3),
+                      "preview_fps": round(pv_fps, 2), "workbench_fps": round(wb_fps, 2),
+                      "preview_vs_workbench": round(pv_fps / wb_fps, 3)}))
 
 
 if __name__ == "__main__":

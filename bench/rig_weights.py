@@ -30,6 +30,7 @@ from reskin.assets.gltf.read import as_float, load_gltf
 from reskin.assets.safe_io import Limits
 from reskin.core.skeleton import Skeleton, forward_kinematics, skinning_matrices
 from reskin.core.transforms import quat_mul
+from reskin.rigging.node_skeleton import chain_tails
 from reskin.rigging.procedural_clips import axis_angle
 from reskin.rigging.skinning import lbs
 from reskin.rigging.weights import _segment_distances, bind_weights, end_site_names
@@ -52,33 +53,6 @@ class Avatar:
     skeleton: Skeleton
     part: np.ndarray
     part_names: tuple[str, ...]
-
-
-def _tails(parents: np.ndarray, heads: np.ndarray) -> np.ndarray:
-    """(j, 3) bone tails: the child that continues the chain (the one most in line with the
-    joint's own direction from its parent; for a root, the child with the most descendants,
-    so the hips point up the spine, not into a leg); leaves extend their parent's bone."""
-    j = len(parents)
-    size = np.ones(j, np.int64)
-    for i in range(j - 1, 0, -1):
-        if parents[i] >= 0:
-            size[parents[i]] += size[i]
-    tails = heads.copy()
-    for i in range(j):
-        kids = np.flatnonzero(parents == i)
-        p = parents[i]
-        if len(kids) and p >= 0 and np.linalg.norm(heads[i] - heads[p]) > 0:
-            d = (heads[i] - heads[p]) / np.linalg.norm(heads[i] - heads[p])
-            out = heads[kids] - heads[i]
-            cos = out @ d / np.maximum(np.linalg.norm(out, axis=1), 1e-12)
-            tails[i] = heads[kids[np.argmax(cos)]]
-        elif len(kids):
-            tails[i] = heads[kids[np.argmax(size[kids])]]
-        elif p >= 0:  # an end site: continue the parent's direction a little
-            tails[i] = heads[i] + 0.5 * (heads[i] - heads[p])
-        else:
-            tails[i] = heads[i] + np.array([0.0, 0.1, 0.0])
-    return tails
 
 
 def load_avatar(path: Path) -> Avatar:
@@ -108,7 +82,7 @@ def load_avatar(path: Path) -> Avatar:
             p = parent[p]
         parents[i] = slot.get(p, -1)
     heads = world[joint_nodes, :3, 3]
-    tails = _tails(parents, heads)
+    tails = chain_tails(parents, heads)
     names = tuple(js["nodes"][n].get("name") or f"node{n}" for n in joint_nodes)
     skeleton = Skeleton(names, parents, heads.astype(np.float32), tails.astype(np.float32))
 

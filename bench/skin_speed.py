@@ -23,6 +23,7 @@ Prints each median time and its ratio to generate + rig (target: under 5%).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -94,6 +95,11 @@ def main() -> None:
         print(f"{label:52s} {t * 1000:8.1f} ms   ratio {t / m:6.1%}")
     print(f"ratio re-skin / make (new episode): {statistics.median(times[HEADLINE]) / m:.1%}"
           "  (target < 5%)")
+    print(json.dumps({"bench": "skin_speed", "generate_rig_s": round(m, 4),
+                      "skins_s": {ep: round(statistics.median(times[ep]), 4)
+                                  for ep, _, _ in CASES},
+                      "ratio_new_episode": round(statistics.median(times[HEADLINE]) / m, 4),
+                      "target": 0.05}))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ class CharacterSource:
 class CharacterSpec:
     name: str
     params: dict
-    """Keyword arguments of the procedural generator (reskin.assets.generator.HumanoidParams)."""
+    """Keyword arguments of the procedural generator (reskin.assets.generator.HumanoidParams);
+    ``hair: {style: ...}`` lands here as ``hair_style``."""
     skin_tone: tuple[float, float, float]
     hair: tuple[float, float, float]
     eyes: tuple[float, float, float]
@@ -81,16 +82,12 @@ def _source(f: Fields, root: Path) -> CharacterSource:
 
     if unit != "auto" and unit not in UNITS:
         f.error(f"unknown unit {unit!r}; expected one of auto, {', '.join(UNITS)}", "unit")
-    if text.startswith(ASSET_PREFIX):
-        ref = text[len(ASSET_PREFIX):]
-        name, _, version = ref.partition("@")
-        if not name or not version.isdigit():
-            f.error(f"pin the asset version ({ASSET_PREFIX}{name or 'name'}@1): a cast member "
-                    "must be an exact version", "source")
-        return CharacterSource(None, ref, None, unit, up, rig)
-    path = (root / text).resolve()
-    if not path.is_relative_to(root.resolve()):
-        f.error(f"{text} is outside the series folder {root}", "source")
+    from reskin.core.paths import series_path
+
+    path = series_path(root, text, fields=f, key="source", what="model file", must_exist=False,
+                       allow_asset=True)
+    if isinstance(path, str):
+        return CharacterSource(None, path[len(ASSET_PREFIX):], None, unit, up, rig)
     if path.suffix.lower() not in SOURCE_SUFFIXES:
         f.error(f"unsupported model file {path.suffix or text!r}; expected one of "
                 f"{', '.join(SOURCE_SUFFIXES)}", "source")
@@ -99,6 +96,21 @@ def _source(f: Fields, root: Path) -> CharacterSource:
                 "source")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return CharacterSource(path, None, digest, unit, up, rig)
+
+
+def _hair(f: Fields) -> tuple[tuple[float, float, float], str | None]:
+    """``hair:`` as (colour, style or None): a colour string, or ``{style, color}``."""
+    default = "#3b2a20"
+    if f.has("hair") and isinstance(f.items["hair"].value, dict):
+        from reskin.assets.hair import HAIR_STYLES
+
+        h = f.sub("hair")
+        h.keys(("style", "color"), "hair field")
+        style = h.get("style", str, None, choices=HAIR_STYLES)
+        color = parse_color(h.get("color", str, default), h, "color")
+        h.done()
+        return color, style
+    return parse_color(f.get("hair", str, default), f, "hair"), None
 
 
 def load_character(path: str | Path, *, series_root: str | Path | None = None) -> CharacterSpec:
@@ -119,19 +131,33 @@ def load_character(path: str | Path, *, series_root: str | Path | None = None) -
     params: dict = {}
     if source is None:
         f.get("generator", str, "humanoid", choices=("humanoid",))
-        if (p := f.sub("params", None)) is not None:
+        from reskin.assets.hair import HAIR_STYLES
+
+        p = f.sub("params", None)
+        if p is not None:
             allowed = [fl.name for fl in dataclasses.fields(HumanoidParams)]
             for key in p.keys(allowed, "generator parameter"):
-                params[key] = p.get(key, float)
-            try:
-                HumanoidParams(**params)
-            except ValueError as exc:
-                p.error(str(exc))
+                if key == "hair_style":
+                    params[key] = p.get(key, str, choices=HAIR_STYLES)
+                else:
+                    params[key] = p.get(key, float)
+        hair_color, style = _hair(f)
+        if style is not None:
+            if "hair_style" in params and params["hair_style"] != style:
+                f.error(f"hair.style {style!r} contradicts params.hair_style "
+                        f"{params['hair_style']!r}; give the style once", "hair")
+            params["hair_style"] = style
+        try:
+            HumanoidParams(**params)
+        except ValueError as exc:
+            (p or f).error(str(exc))
+    else:
+        hair_color, _ = _hair(f)
     spec = CharacterSpec(
         name=path.parent.name,
         params=params,
         skin_tone=parse_color(f.get("skin_tone", str, "#e0b08c"), f, "skin_tone"),
-        hair=parse_color(f.get("hair", str, "#3b2a20"), f, "hair"),
+        hair=hair_color,
         eyes=parse_color(f.get("eyes", str, "#2e4053"), f, "eyes"),
         author=f.get("author", str, "unknown"),
         license=f.get("license", str, "NOASSERTION"),

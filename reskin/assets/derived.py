@@ -18,7 +18,7 @@ from reskin.assets.library import Library
 _MAGIC = b"reskin-derived\n"
 
 
-KINDS = ("skin-body", "garment-fit", "file-regions")
+KINDS = ("skin-body", "garment-fit", "file-regions", "file-skin")
 """The derived kinds :func:`prune` looks after."""
 OWNER_DIGITS = 16
 

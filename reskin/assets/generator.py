@@ -17,10 +17,17 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.measure import marching_cubes
 
+from reskin.assets.face_geometry import (
+    CHANNEL_CONTROLS,
+    FEATURE_PARTS,
+    FaceLayout,
+    FaceRig,
+)
+from reskin.assets.hair import HAIR_STYLES, HeadFrame, hair_pieces
 from reskin.core.mesh import Mesh
 
 GENERATOR_NAME = "reskin.humanoid"
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 PART_NAMES: tuple[str, ...] = (
     "head",
@@ -39,11 +46,14 @@ PART_NAMES: tuple[str, ...] = (
     "thigh_r",
     "shin_r",
     "foot_r",
-)
+    "hair",
+) + FEATURE_PARTS
+"""The body's parts (the voxel surface, hair included), then the face's separate pieces."""
+BODY_PARTS = PART_NAMES[: PART_NAMES.index("hair") + 1]
 
-# UV atlas layout: 4x4 tiles; a margin inside each tile keeps mip-mapped or filtered texels of
-# one part from bleeding into its neighbour.
-ATLAS_TILES = 4
+# UV atlas layout: 5x5 tiles, one a part; a margin inside each tile keeps mip-mapped or
+# filtered texels of one part from bleeding into its neighbour.
+ATLAS_TILES = 5
 TILE_MARGIN = 0.04  # fraction of a tile's side left empty on every edge
 
 
@@ -58,6 +68,13 @@ class HumanoidParams:
     arm_length       : shoulder joint to fingertip, fraction of height
     head_scale       : head size relative to a 1/7.7-of-height head
     voxels_per_height: sampling resolution; more voxels give a finer, heavier mesh
+    eye_size         : eyeball radius relative to the default
+    eye_spacing      : distance between the eyes relative to the default
+    nose             : nose size relative to the default
+    jaw_width        : width of the lower face relative to the default
+    lip_fullness     : lip thickness relative to the default
+    brow_weight      : brow thickness relative to the default
+    hair_style       : one of :data:`reskin.assets.hair.HAIR_STYLES`
     """
 
     height: float = 1.75
@@ -67,8 +84,18 @@ class HumanoidParams:
     arm_length: float = 0.40
     head_scale: float = 1.0
     voxels_per_height: int = 160
+    eye_size: float = 1.0
+    eye_spacing: float = 1.0
+    nose: float = 1.0
+    jaw_width: float = 1.0
+    lip_fullness: float = 1.0
+    brow_weight: float = 1.0
+    hair_style: str = "short"
 
     def __post_init__(self) -> None:
+        if self.hair_style not in HAIR_STYLES:
+            raise ValueError(f"hair_style must be one of {', '.join(HAIR_STYLES)}, got "
+                             f"{self.hair_style!r}")
         ranges = {
             "height": (0.3, 3.0),
             "build": (0.6, 1.6),
@@ -77,6 +104,12 @@ class HumanoidParams:
             "arm_length": (0.32, 0.5),
             "head_scale": (0.7, 1.6),
             "voxels_per_height": (48, 400),
+            "eye_size": (0.7, 1.4),
+            "eye_spacing": (0.8, 1.25),
+            "nose": (0.6, 1.6),
+            "jaw_width": (0.75, 1.3),
+            "lip_fullness": (0.5, 1.6),
+            "brow_weight": (0.4, 1.8),
         }
         for name, (lo, hi) in ranges.items():
             value = getattr(self, name)
@@ -144,7 +177,9 @@ def texture_tile(part_index: int) -> tuple[float, float, float, float]:
 # Body plan: primitives, joint landmarks and UV frames, all from the parameters.
 
 
-def _body_plan(p: HumanoidParams) -> tuple[list[_Prim], dict[str, list[float]], dict[str, _Axis]]:
+def _body_plan(p: HumanoidParams) -> tuple[list, dict[str, list[float]], dict[str, _Axis], dict]:
+    """Primitives (the hair's pieces among them), joint landmarks, UV frames and the face's
+    placement (``face``: what :func:`_face_layout` needs besides the surface)."""
     H, b = p.height, p.build
     bs = math.sqrt(b)  # neck and hand thickness follow build only partly
     hh = 0.13 * p.head_scale * H  # head height, crown to chin
@@ -199,13 +234,27 @@ def _body_plan(p: HumanoidParams) -> tuple[list[_Prim], dict[str, list[float]], 
         min(0.031 * H * bs, 0.28 * hh),
     )
     head_c = (0.0, H - 0.5 * hh, 0.008 * H)
-    ell("head", head_c, (0.40 * hh, 0.5 * hh, 0.46 * hh))
-    ell(
-        "head",
-        (0, head_c[1] - 0.12 * hh, head_c[2] + 0.43 * hh),
-        (0.07 * hh, 0.11 * hh, 0.09 * hh),
-        blend=0.3 * k_blend,
-    )
+    yc, zc = head_c[1], head_c[2]
+    # The skull and the jaw: the jaw's width is the lower face's, one of the face parameters.
+    cranium_c, cranium_r = (0.0, yc + 0.05 * hh, zc - 0.02 * hh), (0.40 * hh, 0.45 * hh, 0.47 * hh)
+    ell("head", cranium_c, cranium_r)
+    jaw_w = 0.31 * hh * p.jaw_width
+    ell("head", (0, yc - 0.2 * hh, zc + 0.06 * hh), (jaw_w, 0.30 * hh, 0.36 * hh))
+    n = p.nose
+    eye_y = yc - 0.01 * hh
+    cone("head", (0, eye_y + 0.02 * hh, zc + 0.43 * hh), (0, yc - 0.15 * hh, zc + 0.46 * hh),
+         0.03 * hh * n, 0.05 * hh * n, blend=0.3 * k_blend)
+    ell("head", (0, yc - 0.13 * hh, zc + 0.42 * hh), (0.07 * hh * n ** 0.7, 0.10 * hh * n,
+                                                       0.09 * hh * n), blend=0.3 * k_blend)
+    for s in (1, -1):
+        ell("head", (s * 0.385 * hh, yc - 0.04 * hh, zc - 0.05 * hh),
+            (0.05 * hh, 0.12 * hh, 0.075 * hh), blend=0.25 * k_blend)
+    frame = HeadFrame(cranium_c, cranium_r, eye_y, H - hh, hh)
+    prims.extend(hair_pieces(p.hair_style, frame, 0.25 * k_blend))
+    face = {"hh": hh, "eye": (0.145 * hh * p.eye_spacing, eye_y), "eye_r": 0.066 * hh * p.eye_size,
+            "mouth_y": yc - 0.29 * hh, "mouth_w": 0.12 * hh, "lip": 0.02 * hh * p.lip_fullness,
+            "brow": (0.2 * 0.066 * hh * p.brow_weight, 0.3 * 0.066 * hh * math.sqrt(p.brow_weight)),
+            "chin_y": H - hh, "jaw_w": jaw_w, "head_z": zc}
 
     for s, side in ((1, "l"), (-1, "r")):
         # Arm along +/-X at shoulder height, palm down; the thumb points forward (+Z).
@@ -287,6 +336,7 @@ def _body_plan(p: HumanoidParams) -> tuple[list[_Prim], dict[str, list[float]], 
     up, fwd = (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)
     axes = {
         "head": _Axis(head_c, up, fwd, spherical=True),
+        "hair": _Axis(head_c, up, fwd, spherical=True),
         "neck": _Axis((0, y_neck, 0), up, fwd),
         "torso": _Axis((0, y_pelvis, 0), up, fwd),
         "pelvis": _Axis((0, y_pelvis, 0), up, fwd),
@@ -302,7 +352,7 @@ def _body_plan(p: HumanoidParams) -> tuple[list[_Prim], dict[str, list[float]], 
         axes[f"thigh_{side}"] = _Axis((s * x_hx, y_hip, 0), leg, fwd)
         axes[f"shin_{side}"] = _Axis((s * x_hx, y_knee, 0), leg, fwd)
         axes[f"foot_{side}"] = _Axis((s * x_ank, 0.025 * H, 0), fwd, up)
-    return prims, lm, axes
+    return prims, lm, axes, face
 
 
 # ----------------------------------------------------------------------------------------------
@@ -341,7 +391,9 @@ def _sd_round_cone(x, y, z, a, b, r1, r2):
     )
 
 
-def _prim_sdf(prim: _Prim, x, y, z):
+def _prim_sdf(prim, x, y, z):
+    if not isinstance(prim, _Prim):  # a piece with its own field (a hairstyle's)
+        return prim.sdf(x, y, z)
     if prim.kind == "ellipsoid":
         return _sd_ellipsoid(x, y, z, prim.a, prim.b)
     return _sd_round_cone(x, y, z, prim.a, prim.b, prim.r1, prim.r2)
@@ -353,8 +405,12 @@ def _smooth_union(d1, d2, k):
     return d2 + (d1 - d2) * h - k * h * (1.0 - h)
 
 
-def _sample_field(prims: list[_Prim], h: float) -> tuple[np.ndarray, np.ndarray]:
-    """The body's SDF on a grid of spacing ``h``. Returns (field (nx, ny, nz), origin (3,))."""
+def _sample_field(prims: list, h: float, cuts: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
+    """The body's SDF on a grid of spacing ``h``. Returns (field (nx, ny, nz), origin (3,)).
+
+    cuts : (centre (3,), radius, blend) spheres smoothly carved out of the union afterwards
+    (the eye sockets).
+    """
     lo = np.min([p.bounds()[0] for p in prims], axis=0) - 3 * h
     hi = np.max([p.bounds()[1] for p in prims], axis=0) + 3 * h
     # x is sampled symmetrically about 0 so the left and right halves see mirrored samples.
@@ -381,7 +437,72 @@ def _sample_field(prims: list[_Prim], h: float) -> tuple[np.ndarray, np.ndarray]
         d = _prim_sdf(prim, gx, gy, gz)
         block = field[sl[0], sl[1], sl[2]]
         field[sl[0], sl[1], sl[2]] = _smooth_union(block, d, prim.blend)
+    for centre, radius, blend in cuts:
+        sl = []
+        for axis, grid in enumerate((xs, ys, zs)):
+            i0 = int(np.searchsorted(grid, centre[axis] - radius - 2 * blend - 3 * h))
+            i1 = int(np.searchsorted(grid, centre[axis] + radius + 2 * blend + 3 * h, side="right"))
+            sl.append(slice(i0, i1))
+        gx, gy, gz = xs[sl[0], None, None], ys[None, sl[1], None], zs[None, None, sl[2]]
+        d = np.sqrt((gx - centre[0]) ** 2 + (gy - centre[1]) ** 2 + (gz - centre[2]) ** 2) - radius
+        block = field[sl[0], sl[1], sl[2]]
+        # Smooth subtraction: the union with the inverted sphere, mirrored.
+        field[sl[0], sl[1], sl[2]] = -_smooth_union(-block, d, blend)
     return field, np.array([xs[0], ys[0], zs[0]])
+
+
+def _front_surface(prims: list, box: tuple[float, float, float, float], cells: int = 128):
+    """z of the union of ``prims``' front surface (the face) at (x (k,), y (k,)) points.
+
+    Found by bisection between the head's centre depth and well in front of the face on a
+    ``cells``-square grid over ``box`` (x0, x1, y0, y1), then interpolated bilinearly: the face
+    is smooth at that scale (1-2 mm cells), and every face shape asks for thousands of points.
+    """
+
+    def field(x, y, z):
+        d = np.full(np.shape(x), 1e3)
+        for prim in prims:
+            d = _smooth_union(d, _prim_sdf(prim, x, y, z), prim.blend)
+        return d
+
+    z_in = min(p.a[2] for p in prims if p.part == "head")
+    z_out = max(p.bounds()[1][2] for p in prims) + 0.05
+    x0, x1, y0, y1 = box
+    gx, gy = np.linspace(x0, x1, cells + 1), np.linspace(y0, y1, cells + 1)
+    X, Y = np.meshgrid(gx, gy, indexing="ij")
+    lo, hi = np.full(X.shape, z_in), np.full(X.shape, z_out)
+    for _ in range(34):
+        mid = 0.5 * (lo + hi)
+        inside = field(X, Y, mid) < 0
+        lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
+    grid = 0.5 * (lo + hi)
+
+    def skin_z(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
+        fx = np.clip((x - x0) / (x1 - x0) * cells, 0, cells - 1e-9)
+        fy = np.clip((y - y0) / (y1 - y0) * cells, 0, cells - 1e-9)
+        i, j = fx.astype(np.int64), fy.astype(np.int64)
+        tx, ty = fx - i, fy - j
+        return ((grid[i, j] * (1 - tx) + grid[i + 1, j] * tx) * (1 - ty)
+                + (grid[i, j + 1] * (1 - tx) + grid[i + 1, j + 1] * tx) * ty)
+
+    return skin_z
+
+
+def _face_layout(prims: list, face: dict) -> FaceLayout:
+    head = [p for p in prims if isinstance(p, _Prim) and p.part == "head"]
+    hh = face["hh"]
+    skin_z = _front_surface(head, (-0.32 * hh, 0.32 * hh, face["chin_y"],
+                                   face["eye"][1] + 0.35 * hh))
+    ex, ey = face["eye"]
+    r = face["eye_r"]
+    # The eyeball sits 0.72 radii behind the skin: its front just clears the face, and the
+    # socket carved around it (1.1 radii) leaves an opening the lids fill.
+    ez = float(skin_z(np.array([ex]), np.array([ey]))[0]) - 0.72 * r
+    return FaceLayout(eye=(ex, ey, ez), eye_r=r, mouth_y=face["mouth_y"],
+                      mouth_w=face["mouth_w"], lip=face["lip"], brow=face["brow"],
+                      hh=face["hh"], skin_z=skin_z, chin_y=face["chin_y"], jaw_w=face["jaw_w"],
+                      head_z=face["head_z"])
 
 
 def _largest_component(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -425,7 +546,9 @@ def _part_uvs(
             cos_pol = along / np.maximum(np.linalg.norm(r, axis=-1), 1e-12)
             v = 1.0 - np.arccos(np.clip(cos_pol, -1.0, 1.0)) / np.pi
         else:
-            v = (along - along.min()) / max(float(np.ptp(along)), 1e-12)
+            v = along
+        # The chart fills its tile (the head, whose crown is the hair's, gets all its texels).
+        v = (v - v.min()) / max(float(np.ptp(v)), 1e-12)
         # Longitude is circular: cut each face's corners at their largest angular gap so a face
         # across the seam (or around a pole) maps onto its shortest arc, moving the corners
         # before the cut past 1, instead of spanning the whole tile.
@@ -461,9 +584,12 @@ def generate_humanoid(params: HumanoidParams | None = None) -> Mesh:
     Deterministic: equal parameters give bit-identical arrays.
     """
     params = params or HumanoidParams()
-    prims, landmarks, axes = _body_plan(params)
+    prims, landmarks, axes, face = _body_plan(params)
+    layout = _face_layout(prims, face)
     h = params.height / params.voxels_per_height
-    field, origin = _sample_field(prims, h)
+    ex, ey, ez = layout.eye
+    sockets = tuple(((s * ex, ey, ez), 1.1 * layout.eye_r, 0.3 * layout.eye_r) for s in (1, -1))
+    field, origin = _sample_field(prims, h, sockets)
     verts, faces, _, _ = marching_cubes(field, level=0.0, spacing=(h, h, h), allow_degenerate=False)
     verts = verts.astype(np.float64) + origin
     faces = faces.astype(np.int64)
@@ -482,6 +608,31 @@ def generate_humanoid(params: HumanoidParams | None = None) -> Mesh:
 
     uvs, uv_faces = _part_uvs(verts, faces, parts, axes)
 
+    # The face's pieces after the body, their charts in their parts' tiles.
+    rig = FaceRig(layout)
+    fm = rig.rest
+    n_body = len(verts)
+    feature_part = (fm.part + PART_NAMES.index(FEATURE_PARTS[0])).astype(np.int16)
+    tile, margin = 1.0 / ATLAS_TILES, TILE_MARGIN / ATLAS_TILES
+    # One uv per (vertex, part): an eyeball's vertices on the iris' edge are in two charts.
+    corner_part = np.repeat(feature_part.astype(np.int64), 3)
+    keys = fm.faces.ravel() * len(PART_NAMES) + corner_part
+    unique, inverse = np.unique(keys, return_inverse=True)
+    uv_vert, uv_part = unique // len(PART_NAMES), unique % len(PART_NAMES)
+    chart = fm.uv[uv_vert].copy()
+    for pi in np.unique(uv_part):  # each part's chart fills its tile
+        sel = uv_part == pi
+        lo, hi = chart[sel].min(axis=0), chart[sel].max(axis=0)
+        chart[sel] = (chart[sel] - lo) / np.maximum(hi - lo, 1e-12)
+    origin = np.array([texture_tile(int(i))[:2] for i in range(len(PART_NAMES))])[uv_part]
+    feature_uv = origin + margin + chart * (tile - 2 * margin)
+    uv_faces = np.concatenate([uv_faces, inverse.reshape(-1, 3) + len(uvs)]).astype(np.int32)
+    uvs = np.concatenate([uvs, feature_uv.astype(np.float32)])
+    parts = np.concatenate([parts, feature_part])
+    faces = np.concatenate([faces, fm.faces + n_body])
+    verts = np.concatenate([verts, fm.vertices])
+    targets = _face_targets(rig, verts, faces, parts, n_body)
+
     # Soles exactly on the ground; the landmarks move with the body.
     floor = verts[:, 1].min()
     verts[:, 1] -= floor
@@ -491,6 +642,10 @@ def generate_humanoid(params: HumanoidParams | None = None) -> Mesh:
         "generator_version": GENERATOR_VERSION,
         "params": asdict(params),
         "landmarks": landmarks,
+        "face": {"eye_left": [float(ex), float(ey) - float(floor), float(ez)],
+                 "eye_right": [-float(ex), float(ey) - float(floor), float(ez)],
+                 "eye_radius": float(layout.eye_r),
+                 "mouth": [0.0, float(layout.mouth_y) - float(floor)]},
     }
     return Mesh(
         vertices=verts.astype(np.float32),
@@ -500,4 +655,24 @@ def generate_humanoid(params: HumanoidParams | None = None) -> Mesh:
         parts=parts,
         part_names=PART_NAMES,
         meta=meta,
+        targets=targets,
     )
+
+
+def _face_targets(rig: FaceRig, verts: np.ndarray, faces: np.ndarray, parts: np.ndarray,
+                  n_body: int) -> dict[str, np.ndarray]:
+    """Canonical channel -> (n, 3) float32 offsets: the face's pieces posed minus their rest,
+    and the chin's skin following the jaw."""
+    n = len(verts)
+    rest = rig.rest.vertices
+    head_faces = faces[parts == PART_NAMES.index("head")]
+    skin = np.unique(head_faces[head_faces < n_body])
+    out: dict[str, np.ndarray] = {}
+    for name, controls in CHANNEL_CONTROLS.items():
+        d = np.zeros((n, 3), np.float64)
+        d[n_body:] = rig.pose(controls) - rest
+        if controls.get("jaw", 0.0):
+            d[skin] = rig.chin_offsets(verts[skin], controls["jaw"])
+        # Offsets are what a renderer adds to the float32 rest positions: exact zeros stay.
+        out[name] = d.astype(np.float32)
+    return out

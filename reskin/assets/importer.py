@@ -22,8 +22,10 @@ import reskin
 from reskin.assets import normalize
 from reskin.assets.arrays import pack_arrays
 from reskin.assets.gltf.bind_pose import reset_to_bind_pose
+from reskin.assets.gltf.conform import conform, conform_before
 from reskin.assets.gltf.read import GltfDocument, load_gltf
 from reskin.assets.gltf.repair import Part, flatten, repair
+from reskin.assets.gltf.schema import check_schema
 from reskin.assets.gltf.vrm import face_forward, file_credits, library_meta, read_vrm
 from reskin.assets.gltf.write import write_glb
 from reskin.assets.library import KINDS, AssetRecord, Library, parse_ref
@@ -86,6 +88,7 @@ def read_document(path: Path, data: bytes, fmt: str, opts: ImportOptions, report
         if fmt == "glb" and data[:4] != b"glTF":
             raise ReskinError("not a GLB file (bad magic)")
         doc = load_gltf(path, data, opts.limits, allow_missing=opts.allow_missing)
+        check_schema(doc.json, report)
         for i in doc.missing_images:
             report.add("missing_texture", "repaired", "texture file missing; a magenta "
                        "placeholder stands in", f"images[{i}]")
@@ -137,7 +140,9 @@ def prepare(path: str | Path, opts: ImportOptions | None = None) -> PreparedImpo
     try:
         data = read_limited(path, opts.limits.max_file_bytes)
         doc, files = read_document(path, data, fmt, opts, report)
+        conform_before(doc, report)
         repair(doc, report)
+        conform(doc, report)  # what the glTF validator checks, on what is kept
         reset_to_bind_pose(doc, report)  # the library's rest pose is the bind pose (issue #14)
         parts = flatten(doc)
         if not parts:

@@ -107,6 +107,16 @@ class Builder:
             self.ctx.log(f"speech made for {len(stage.made)} lines")
         return timed
 
+    def check(self, wardrobes) -> None:
+        """Read what the skins and the mix will read (garment meshes, images, audio) before
+        any work, as the dry run does (skins locked by the episode are not remade: skipped)."""
+        from reskin.pipeline.preflight import check_build_inputs
+
+        root = self.ctx.lib.root
+        locked = {(c, e) for c, e in wardrobes
+                  if locked_skin(root, read_lock(root, e), e, c) is not None}
+        check_build_inputs(self.ctx, wardrobes, locked)
+
     def lock(self, episode: str) -> dict[str, str]:
         """Lock ``episode`` to the skins it uses now (made if needed); returns them."""
         from reskin.pipeline.locks import lock
@@ -261,6 +271,7 @@ class Builder:
         episodes, wardrobes = select_episodes(self.ctx.series, episodes, wardrobes,
                                               only_episodes)
         props = prop_refs(self.ctx, episodes)  # a missing prop stops the build before any work
+        self.check(wardrobes)
         # Every line's speech before anything is made: a bad voice or recording stops here.
         episodes = self.speech(cast, episodes)
         skins = self.skins(cast, wardrobes)
@@ -268,6 +279,10 @@ class Builder:
                                         {c: s for (c, e), s in skins.items() if e == ep.id},
                                         props)
                  for ep in episodes}
+        for ps in plans.values():  # blocking: collisions, a member leaving the frame
+            for plan in ps:
+                for warning in plan.warnings:
+                    self.ctx.log(f"warning: {plan.name}: {warning}")
         known = {p.shot for ps in plans.values() for p in ps}
         check_shots(known, only_shots, "--shots")
         check_shots(known, force_shots, "--shot")

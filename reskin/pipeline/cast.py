@@ -100,12 +100,13 @@ def find_cast_rig(lib: Library, spec: CharacterSpec) -> AssetRecord | None:
         from reskin.rigging.rigged import find_rigged
 
         return find_rigged(lib, spec)
-    from reskin.rigging.file_rig import choose_mode, file_rig_key, read_model
+    from reskin.rigging.file_rig import choose_mode, file_rig_key, model_outline
 
     base = (lib.get(spec.source.asset) if spec.source.asset
             else lib.find_by_key("character", import_key(spec)))
     if base is None:
         return None
     vrm = (base.meta.get("vrm") or {}).get("humanoid")
-    mode = choose_mode(read_model(lib.read_blob(base.blobs["model.glb"])), spec.source.rig, vrm)
+    mode = choose_mode(model_outline(lib.read_blob(base.blobs["model.glb"])), spec.source.rig,
+                       vrm)
     return lib.find_by_key("character", file_rig_key(base.content_hash, mode))

@@ -14,11 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from reskin.render.continuity_views import (
+    FACE_ROW,
     VIEWS,
     SkinView,
+    face_row,
     garments_of_glb,
     heat_map,
     render_row,
+    target_weights,
     wardrobe_texture,
 )
 
@@ -70,7 +73,13 @@ def continuity_sheet(root: str | Path, character: str, out: str | Path, *, width
                                  garments_of_glb(lib.read_blob(skin.blobs["skin.glb"]), rig,
                                                  {g["name"] for g in skin.meta.get("garments",
                                                                                    [])})))
+        morphs, where, keys, faces = _face_inputs(lib, rig, skins)
     fps = series.fps
+    face_size = width
+    with PreviewRenderer(face_size, face_size) as renderer:
+        face_tiles = [face_row(renderer, rig, r.texture, morphs, [
+            target_weights(face, channels, where, keys) for _, channels in FACE_ROW],
+            fps, face_size) for r, face in zip(rows, [faces[0], *faces], strict=True)]
     with PreviewRenderer(width, height) as renderer:
         renders = [render_row(renderer, rig, r, fps) for r in rows]
         region = render_row(renderer, rig, SkinView("mask", region_tex, all_faces, []), fps)
@@ -102,7 +111,54 @@ def continuity_sheet(root: str | Path, character: str, out: str | Path, *, width
                       fill=(20, 20, 20))
         if r:
             confined[row.label] = min(shares)
+    sheet = _with_faces(sheet, rows, face_tiles, face_size, label_h)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
     return {"file": str(Path(out).resolve()), "episodes": episodes, "confined": confined}
+
+
+def _face_inputs(lib, rig, skins):  # noqa: ANN001, ANN202
+    """(morph targets on the rig's vertices or None, [(glTF mesh, target)], mesh keys, each
+    skin's face map): what the face row needs, from the character's model for a file
+    character (its own morph targets)."""
+    from reskin.rigging.face_names import mesh_keys
+
+    faces = [skin.meta.get("face") for skin in skins]
+    if not rig.from_file:
+        if not rig.mesh.targets:
+            return None, [], [], faces
+        # A generated body: its targets are the body primitive's, in the order exported.
+        from reskin.assets.gltf.glb import read_glb
+        from reskin.rigging.morphs import morph_targets
+
+        js, _ = read_glb(lib.read_blob(skins[0].blobs["skin.glb"]))
+        names = list(rig.mesh.targets)
+        morphs = morph_targets(np.stack([rig.mesh.targets[n] for n in names]), names)
+        return morphs, [(0, t) for t in range(len(names))], mesh_keys(js), faces
+    from reskin.rigging.file_rig import mesh_morphs, read_model
+
+    model = lib.read_blob(rig.record.blobs["model.glb"])
+    morphs, where = mesh_morphs(model, rig.mesh)
+    return morphs, where, mesh_keys(read_model(model).json), faces
+
+
+def _with_faces(sheet, rows, tiles, size: int, label_h: int):  # noqa: ANN001, ANN202
+    """The sheet with a face row under it per skin: neutral, three emotions, a blink."""
+    from PIL import Image, ImageDraw
+
+    from reskin.render.continuity_views import FACE_ROW
+
+    strip = size + label_h
+    out = Image.new("RGB", (max(sheet.width, size * len(FACE_ROW)), sheet.height +
+                            strip * len(rows)), (239, 227, 207))
+    out.paste(sheet, (0, 0))
+    draw = ImageDraw.Draw(out)
+    for r, (row, faces) in enumerate(zip(rows, tiles, strict=True)):
+        y0 = sheet.height + r * strip
+        for c, (label, _) in enumerate(FACE_ROW):
+            a = faces[c, ..., 3:4].astype(np.float32) / 255
+            rgb = faces[c, ..., :3] * a + np.array([239, 227, 207]) * (1 - a)
+            out.paste(Image.fromarray(rgb.astype(np.uint8)), (c * size, y0 + label_h))
+            draw.text((c * size + 4, y0 + 4), f"{row.label} - face {label}", fill=(20, 20, 20))
+    return out

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from reskin.pipeline.cache import StepCache
 from reskin.pipeline.inputs import check_shots, load_inputs, select_episodes
 from reskin.pipeline.locks import locked_skin, read_lock
+from reskin.pipeline.preflight import check_build_inputs, check_cast_source
 from reskin.pipeline.refs import prop_refs
 from reskin.pipeline.speech_stage import SpeechStage, cast_voices
 from reskin.scenes.compile import ModelRef, ShotPlan, compile_episode
@@ -28,6 +29,9 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
     cast, episodes, wardrobes = load_inputs(ctx.series)
     episodes, wardrobes = select_episodes(ctx.series, episodes, wardrobes, only_episodes)
     props = prop_refs(ctx, episodes)  # the build's own check: a missing prop is an error here
+    locked_skins = {(char, ep): locked_skin(ctx.lib.root, read_lock(ctx.lib.root, ep), ep, char)
+                    for char, ep in wardrobes}
+    check_build_inputs(ctx, wardrobes, {k for k, v in locked_skins.items() if v is not None})
     # Lines timed by their speech, as the build times them (cached speech is read, new speech
     # is made in memory and kept nowhere): the shots' frames and keys depend on it.
     voices = cast_voices(cast, ctx.series)
@@ -35,12 +39,16 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
     episodes = [stage.voice_episode(ep, voices) for ep in episodes]
     refs: dict[tuple[str, str], ModelRef] = {}
     pending: dict[str, str] = {}  # episode -> why its skins are not ready
+    checked: set[str] = set()
     for (char, ep), wardrobe in sorted(wardrobes.items()):
-        locked = locked_skin(ctx.lib.root, read_lock(ctx.lib.root, ep), ep, char)
+        locked = locked_skins[(char, ep)]
         if locked is not None:
             refs[(char, ep)] = _unlinked(ctx.lib.get(locked))
             continue
         rig = find_cast_rig(ctx.lib, cast[char])
+        if rig is None and char not in checked:  # the build would import its model: check it
+            check_cast_source(ctx.lib, cast[char])
+            checked.add(char)
         found = rig and ctx.lib.find_by_key(
             "skin", skin_key(rig, cast[char], wardrobe, ctx.series.fps))
         if not found:
@@ -66,6 +74,8 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
             cache = StepCache(ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
             missing = len(cache.missing())
             row = {"episode": ep.id, "shot": plan.shot, "frames": plan.frame_count}
+            if plan.warnings:
+                row["warnings"] = list(plan.warnings)
             if force_shots and plan.shot in force_shots:
                 row |= {"action": "render", "why": "forced (--force)"}
             elif cache.is_done():

@@ -21,6 +21,9 @@ _CONTROL_HZ = 200
 """Rate at which the ducking gain is computed (5 ms steps), then interpolated per sample."""
 
 
+MIN_RATE, MAX_RATE = 4000, 384000  # sample rates a real recording has
+
+
 def to_rate(pcm: np.ndarray, sr: int, target: int = SR) -> np.ndarray:
     """``pcm`` (n,) or (n, channels) at ``sr`` -> mono (m,) float32 at ``target``."""
     from math import gcd
@@ -252,6 +255,12 @@ def read_audio(path: Path, *, field: str | None = None, where: str | None = None
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ReskinError(f"cannot read audio ({reason}){named}", file=path,
                           field=None if named else field) from None
+    if not MIN_RATE <= sr <= MAX_RATE:  # a lying header: resampling from it would explode
+        raise ReskinError(f"audio sample rate {sr} Hz is not {MIN_RATE}..{MAX_RATE}{named}",
+                          file=path, field=None if named else field)
+    if not np.isfinite(data).all():
+        raise ReskinError(f"audio holds non-finite samples{named}", file=path,
+                          field=None if named else field)
     return to_rate(data, sr)
 
 

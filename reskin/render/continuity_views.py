@@ -156,3 +156,50 @@ def heat_map(base: np.ndarray, skin: np.ndarray, allowed: np.ndarray) -> tuple[n
     img[..., 1] = np.clip(2 * t - 1, 0, 1)
     img[..., 2] = np.where(allowed & (t < 0.1), 0.25, 0.0)
     return (img * 255).astype(np.uint8), share
+
+
+FACE_ROW = (("neutral", {}), ("happy", {"happy": 1.0}), ("sad", {"sad": 1.0}),
+            ("angry", {"angry": 1.0}), ("blink", {"blinkLeft": 1.0, "blinkRight": 1.0}))
+"""The continuity sheet's face row: neutral, three emotions and a blink."""
+
+
+def target_weights(face: dict | None, channels: dict[str, float], where: list[tuple[int, int]],
+                   mesh_keys: list[str]) -> np.ndarray:
+    """(k,) weights of the morph targets ``where`` ((glTF mesh, target) each) that play the
+    canonical ``channels`` ({channel: amount}) through a face map (FaceMap JSON)."""
+    out = np.zeros(len(where))
+    if not face:
+        return out
+    index = {w: i for i, w in enumerate(where)}
+    for channel, amount in channels.items():
+        for mesh_key, target, weight in face.get("channels", {}).get(channel, {}).get("binds",
+                                                                                       []):
+            if mesh_key in mesh_keys:
+                i = index.get((mesh_keys.index(mesh_key), int(target)))
+                if i is not None:
+                    out[i] += amount * weight
+    return np.clip(out, 0.0, 1.0)
+
+
+def face_row(renderer, rig: RiggedCharacter, texture: np.ndarray, morphs,  # noqa: ANN001
+             weights: list[np.ndarray], fps: int, size: int) -> np.ndarray:
+    """(n, size, size, 4) uint8 close-ups of the face, one per (k,) morph weights vector."""
+    from reskin.render.preview import PreviewCharacter
+
+    sk = rig.skeleton
+    head = sk.heads[sk.index("head")].astype(np.float64)
+    top = float(rig.mesh.vertices[:, 1].max())
+    centre = [float(head[0]), (float(head[1]) + top) / 2, float(head[2])]
+    span = max(top - float(head[1]), 0.12)
+    camera = {"location": [centre[0], centre[1], centre[2] + 4.5 * span], "target": centre,
+              "lens_mm": 50.0, "sensor_mm": 24.0}
+    light = {"type": "SUN", "location": [0.4, centre[1] + 0.6, 2.0], "target": centre}
+    ch = PreviewCharacter.from_rig(rig, texture, fps, (POSE[0],))
+    ch.morphs = morphs
+    out = []
+    for w in weights:
+        shot = {"frame_count": 1, "camera": camera, "lights": [light],
+                "cast": [{"key": "face", "clip": POSE[0], "position": [0.0, 0.0, 0.0],
+                          "facing_deg": 0.0, "morph_weights": w if morphs is not None else None}]}
+        out.append(renderer.render_shot(shot, {"face": ch}, frames=[POSE[1]])[0])
+    return np.stack(out)

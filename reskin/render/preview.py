@@ -16,6 +16,7 @@ import numpy as np
 
 from reskin.core.clip import Clip
 from reskin.core.skeleton import forward_kinematics, skinning_matrices
+from reskin.rigging.morphs import MorphTargets, apply_morphs
 from reskin.rigging.procedural_clips import make_clip
 from reskin.rigging.rigged import RiggedCharacter
 from reskin.rigging.skinning import lbs
@@ -23,11 +24,16 @@ from reskin.rigging.skinning import lbs
 
 @dataclass
 class PreviewCharacter:
-    """What the preview needs of one skin: the rig, its texture and its clips."""
+    """What the preview needs of one skin: the rig, its texture and its clips.
+
+    morphs : its morph targets on the rig's vertices (a face that acts), or None; a cast member
+             of a shot then may carry ``morph_weights``, (k,) or (f, k) over them
+    """
 
     rig: RiggedCharacter
     texture: np.ndarray  # (s, s, 3) uint8
     clips: dict[str, Clip]
+    morphs: MorphTargets | None = None
 
     @classmethod
     def from_rig(cls, rig: RiggedCharacter, texture: np.ndarray, fps: int,
@@ -92,21 +98,35 @@ class PreviewRenderer:
         for member in shot["cast"]:
             ch = characters[member["key"]]
             src, uv, faces = ch.rig.mesh.split_for_export()
-            clip = ch.clips[member["clip"]]
-            rot = clip.for_skeleton(ch.rig.skeleton.names)
+            motion = member.get("motion")
+            if motion:  # blocking: the shot's own track, its root in the world
+                names = list(motion["joints"])
+                order = [names.index(n) for n in ch.rig.skeleton.names]
+                rot = np.asarray(motion["rotations"], np.float64)[:, order]
+                root = np.asarray(motion["root"], np.float64)
+            else:
+                clip = ch.clips[member["clip"]]
+                rot = clip.for_skeleton(ch.rig.skeleton.names)
+                root = clip.root_translation
             mats = skinning_matrices(ch.rig.skeleton, forward_kinematics(
-                ch.rig.skeleton, rot, clip.root_translation))
+                ch.rig.skeleton, rot, root))
             material = pr.MetallicRoughnessMaterial(
                 baseColorTexture=pr.Texture(source=ch.texture, source_channels="RGB"),
                 metallicFactor=0.0, roughnessFactor=0.7)
-            prepared.append((ch, src, uv, faces, mats, material,
-                             placement(member["position"], member["facing_deg"])))
+            weights = member.get("morph_weights")
+            rest = ch.rig.mesh.vertices
+            if weights is not None and ch.morphs is not None:
+                rest = apply_morphs(rest.astype(np.float64), ch.morphs,
+                                    np.asarray(weights, np.float64))
+            place = (np.eye(4) if motion
+                     else placement(member["position"], member["facing_deg"]))
+            prepared.append((ch, src, uv, faces, mats, material, place, rest))
         out = np.empty((len(frames), self.height, self.width, 4), np.uint8)
         for n, f in enumerate(frames):
             scene = pr.Scene(bg_color=[0, 0, 0, 0], ambient_light=[0.25, 0.25, 0.25])
-            for ch, src, uv, faces, mats, material, place in prepared:
-                posed = lbs(ch.rig.mesh.vertices, ch.rig.joints, ch.rig.weights,
-                            mats[min(f, len(mats) - 1)])
+            for ch, src, uv, faces, mats, material, place, rest in prepared:
+                verts = rest if rest.ndim == 2 else rest[min(f, len(rest) - 1)]
+                posed = lbs(verts, ch.rig.joints, ch.rig.weights, mats[min(f, len(mats) - 1)])
                 tm = trimesh.Trimesh(posed[src], faces, process=False)
                 prim = pr.Primitive(positions=tm.vertices, normals=tm.vertex_normals,
                                     texcoord_0=uv, indices=faces, material=material)

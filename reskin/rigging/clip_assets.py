@@ -151,9 +151,65 @@ def _check_license(license_: str | None) -> None:
                           "(e.g. CC-BY-4.0, CC0-1.0, MIT, LicenseRef-studio)", field="--license")
 
 
+TPOSE_ARM_DEG = 25.0
+"""An arm within this many degrees of horizontal (both arms) is held out in a T-pose."""
+
+
+def tpose_frames(clip: Clip, skeleton: Skeleton) -> tuple[int, int]:
+    """(leading, trailing) numbers of T-pose / calibration frames at the ends of ``clip``.
+
+    Mocap takes often start (or end) with the actor in a T-pose for calibration, one frame
+    or a few, before the motion proper: frames with both upper arms within
+    :data:`TPOSE_ARM_DEG` of horizontal, in a clip whose middle frame has its arms down. The
+    frames after them, while the pose is still jumping towards the motion (a joint turning
+    more than 20 degrees in a frame), go too. (0, 0) for a clip that is a T-pose throughout.
+    """
+    from reskin.core.skeleton import forward_kinematics
+
+    names = skeleton.names
+    arms = [(names.index(f"{s}UpperArm"), names.index(f"{s}LowerArm")) for s in ("left", "right")
+            if f"{s}UpperArm" in names and f"{s}LowerArm" in names]
+    if len(arms) < 2 or clip.frames < 3:
+        return 0, 0
+    world = forward_kinematics(skeleton, clip.for_skeleton(names), clip.root_translation)
+    level = np.ones(clip.frames, bool)
+    for a, b in arms:
+        d = world[:, b, :3, 3] - world[:, a, :3, 3]
+        d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
+        level &= np.abs(d[:, 1]) < np.sin(np.radians(TPOSE_ARM_DEG))
+    if level[clip.frames // 2]:
+        return 0, 0
+    q = clip.for_skeleton(names).astype(np.float64)
+    step = np.zeros(clip.frames)
+    dots = np.abs((q[1:] * q[:-1]).sum(-1)).clip(0, 1)
+    step[1:] = np.degrees(2 * np.arccos(dots)).max(axis=1)  # largest joint turn per frame
+    lead = 0
+    while lead < clip.frames // 2 and level[lead]:
+        lead += 1
+    while lead and lead < clip.frames // 2 and step[lead] > 20:
+        lead += 1
+    trail = 0
+    while trail < clip.frames // 2 and level[clip.frames - 1 - trail]:
+        trail += 1
+    while trail and trail < clip.frames // 2 and step[clip.frames - trail] > 20:
+        trail += 1
+    return lead, trail
+
+
+def _trimmed(clip: Clip, lead: int, trail: int) -> Clip:
+    stop = clip.frames - trail
+    return Clip(name=clip.name, fps=clip.fps, joint_names=clip.joint_names,
+                rotations=clip.rotations[lead:stop], root_translation=clip.root_translation[
+                    lead:stop])
+
+
 def import_bvh_clip(lib: Library, path: str | Path, name: str, *, license: str | None = None,
-                    author: str | None = None) -> tuple[AssetRecord, bool]:
+                    author: str | None = None, trim_tpose: bool = True
+                    ) -> tuple[AssetRecord, bool]:
     """Read a BVH file and store it as the next version of clip asset ``name``.
+
+    ``trim_tpose``: leave out T-pose / calibration frames at the clip's ends
+    (:func:`tpose_frames`; how many is in the record's meta, ``trimmed``).
 
     Returns (record, made_now): importing the same bytes again as ``name`` returns the latest
     version unchanged. Raises ReskinError (one line naming the file) on a malformed file or
@@ -172,7 +228,8 @@ def import_bvh_clip(lib: Library, path: str | Path, name: str, *, license: str |
     except OSError as exc:
         raise ReskinError(f"cannot read the file ({exc.strerror or exc})", file=path) from None
     sha = hashlib.sha256(data).hexdigest()
-    key = key_of("clip-import", CLIP_IMPORT_VERSION, sha, license, author)
+    key = key_of("clip-import", CLIP_IMPORT_VERSION, sha, license, author,
+                 *(["keep-tpose"] if not trim_tpose else []))
     try:
         latest = lib.get(name)
     except ReskinError:
@@ -186,6 +243,8 @@ def import_bvh_clip(lib: Library, path: str | Path, name: str, *, license: str |
         # Unplanted: the stored clip is the source's motion as is; each character's retarget
         # plants the feet for its own legs.
         clip = retarget_bvh(bvh, skeleton, name=name, convention=convention, plant=False)
+        lead, trail = tpose_frames(clip, skeleton) if trim_tpose else (0, 0)
+        clip = _trimmed(clip, lead, trail)
     except ReskinError:
         raise  # read_bvh's own one line, file:line and joint or field
     except ValueError as exc:
@@ -198,7 +257,8 @@ def import_bvh_clip(lib: Library, path: str | Path, name: str, *, license: str |
         {"clip.npz": pack_arrays(clip.to_arrays()),
          "skeleton.npz": pack_arrays(skeleton.to_arrays())},
         meta={"frames": clip.frames, "fps": clip.fps, "duration": round(clip.duration, 4),
-              "joints": len(skeleton.names), "convention": convention},
+              "joints": len(skeleton.names), "convention": convention,
+              "trimmed": [lead, trail]},
         provenance={k: v for k, v in {
             "source": str(path.resolve()), "source_sha256": sha, "format": "bvh",
             "fps": bvh.fps, "frames": bvh.frames, "convention": convention,

@@ -15,7 +15,8 @@ their own viseme shapes, Ready Player Me's eyelashes their own blinks): every me
 target of the name gets it. Terms written ``?name`` are optional. A character lacking shapes
 degrades: consonant visemes from a mix of the vowels it has, then every viseme from a jaw-open
 shape or a jaw joint (an open amount per viseme), gaze from eye joints; a blink without lids is
-reported missing. "Left" is always the character's own left.
+reported missing. "Left" is always the character's own left. Targets named exactly as the
+channels themselves (reskin's procedural faces) are the ``reskin`` convention, mapped 1:1.
 """
 
 from __future__ import annotations
@@ -251,9 +252,14 @@ def _renamed(recipes: dict[str, str], rename: dict[str, str]) -> dict[str, str]:
             for ch, r in recipes.items()}
 
 
+# reskin's own: morph targets named exactly as the canonical channels (the procedural
+# humanoid's face), each mapping 1:1. It needs many of its names before it counts (see
+# _MIN_NAMES_OF): a few of them ("E", "I", "jawOpen") are also other conventions' names.
+_CANONICAL: dict[str, str] = {ch: ch for ch in CHANNELS}
+
 # In priority order: a channel comes from the first detected convention that has it.
 _CONVENTIONS: tuple[tuple[str, dict[str, str]], ...] = (
-    ("oculus", _OCULUS), ("vrchat", _VRCHAT), ("cc4", _CC4),
+    ("reskin", _CANONICAL), ("oculus", _OCULUS), ("vrchat", _VRCHAT), ("cc4", _CC4),
     ("cc3plus", _renamed(_ARKIT, _CC3PLUS_RENAME)),
     ("cc3", {**_renamed(_CC4, _CC3_RENAME), "jawOpen": "Jaw_Open | Mouth_Open",
              "happy": _CC4["happy"] + " | Mouth_Smile*0.7"}),
@@ -261,6 +267,7 @@ _CONVENTIONS: tuple[tuple[str, dict[str, str]], ...] = (
     ("makehuman", _MAKEHUMAN),
 )
 _MIN_NAMES = 2  # distinct names of a convention a face must have before it is used
+_MIN_NAMES_OF = {"reskin": 8}
 
 # VRM preset expression -> canonical channel (VRM 1.0 and, lower-cased, VRM 0.x).
 _VRM1_PRESETS = {"aa": "aa", "ih": "I", "ou": "U", "ee": "E", "oh": "O", "blinkLeft": "blinkLeft",
@@ -514,7 +521,8 @@ def face_map(targets: dict[str, list[str]], vrm_ext: dict | None = None,
             used.append(conv)
 
     for conv, recipes in _PARSED:
-        if sum(bool(names.find(n)) for n in _recipe_names(recipes)) < _MIN_NAMES:
+        if (sum(bool(names.find(n)) for n in _recipe_names(recipes))
+                < _MIN_NAMES_OF.get(conv, _MIN_NAMES)):
             continue
         took = False
         for ch in CHANNELS:

@@ -56,6 +56,17 @@ def read_model(data: bytes) -> GltfDocument:
     return load_gltf(Path("model.glb"), data, Limits())
 
 
+def model_outline(data: bytes) -> GltfDocument:
+    """A library ``model.glb`` whose accessors are decoded only when read: for what needs its
+    JSON alone (the rig mode, the skeleton), at a fraction of :func:`read_model`'s cost."""
+    from reskin.assets.gltf.glb import split_glb
+    from reskin.assets.gltf.splice import lazy_document, spliceable
+
+    text, binary = split_glb(data)
+    doc = lazy_document(text, binary or b"")
+    return doc if spliceable(doc.json) else read_model(data)
+
+
 def part_vertices(doc: GltfDocument, mesh: Mesh) -> list[PartVertices]:
     """Match every primitive vertex of ``doc`` to its ``mesh.npz`` vertex.
 
@@ -308,7 +319,7 @@ def ensure_file_rig(lib, base, *, mode: str | None = None, vrm: dict | None = No
 
     model = lib.read_blob(base.blobs["model.glb"])
     vrm = vrm or (base.meta.get("vrm") or {}).get("humanoid")
-    mode = choose_mode(read_model(model), mode, vrm)
+    mode = choose_mode(model_outline(model), mode, vrm)
     key = file_rig_key(base.content_hash, mode)
     found = lib.find_by_key("character", key)
     if found is not None:
@@ -387,3 +398,37 @@ def store_reweighted(lib, base, model_glb: bytes, key: str, provenance: dict):
                                "license": base.provenance.get("license"),
                                "reskin": reskin.__version__, **provenance},
                    parents=(base,), input_key=key)
+
+
+def mesh_morphs(model_glb: bytes, mesh: Mesh):
+    """The file's morph targets on ``mesh.npz``'s vertices, for reskin's own drawing (previews,
+    continuity sheets): (MorphTargets, [(glTF mesh, target) of each]). Deltas are carried into
+    the rest pose's model space by the primitive's bind-pose placement (the avatars fold their
+    vertex dequantisation into it)."""
+    from reskin.assets.gltf.scene import skin_matrices, world_matrices
+    from reskin.rigging.morphs import morph_targets
+
+    doc = read_model(model_glb)
+    js = doc.json
+    world = world_matrices(js)
+    deltas, where, names = [], [], []
+    for pv in part_vertices(doc, mesh):
+        node_i, mesh_i, prim_i = pv.part.source
+        targets = js["meshes"][mesh_i]["primitives"][prim_i].get("targets", [])
+        if not targets:
+            continue
+        node = js["nodes"][node_i]
+        m = (skin_matrices(doc, int(node["skin"]), world)[0] if "skin" in node
+             else world[node_i])
+        target_names = js["meshes"][mesh_i].get("extras", {}).get("targetNames", [])
+        for t, target in enumerate(targets):
+            if "POSITION" not in target:
+                continue
+            full = np.zeros((len(mesh.vertices), 3), np.float32)
+            full[pv.index] = as_float(doc, int(target["POSITION"])) @ m[:3, :3].T
+            deltas.append(full)
+            where.append((mesh_i, t))
+            names.append(target_names[t] if t < len(target_names) else f"target{t}")
+    if not deltas:
+        return morph_targets(np.zeros((0, len(mesh.vertices), 3), np.float32)), []
+    return morph_targets(np.stack(deltas), names), where

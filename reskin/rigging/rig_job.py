@@ -261,7 +261,7 @@ def _rig_file(lib: Library, base: AssetRecord, mesh: Mesh, skeleton_file: str | 
     vrm = (base.meta.get("vrm") or {}).get("humanoid")
     overrides, source = _overrides(skeleton_file, CANONICAL, mesh)
     try:
-        mode = fr.choose_mode(fr.read_model(model), "auto" if overrides else None, vrm)
+        mode = fr.choose_mode(fr.model_outline(model), "auto" if overrides else None, vrm)
     except ReskinError as exc:
         raise ReskinError(f"cannot rig {base.ref}: {exc.message}") from None
     n_inf = influences or 4

@@ -9,8 +9,10 @@ import numpy as np
 
 import reskin
 from reskin.core.hashing import key_of
+from reskin.scenes.clip_source import ClipSource
 from reskin.scenes.dialogue import time_shot
 from reskin.scenes.episode import Episode, Line, ShotSpec
+from reskin.scenes.motion_plan import blocking_warnings, plan_blocking
 from reskin.scenes.performance import perform
 from reskin.scenes.series import SeriesConfig
 
@@ -68,6 +70,8 @@ class ShotPlan:
     stage: dict | None = None
     """The set: floor and wall colours, wall distance; None renders the cast alone."""
     key: str = field(default="")
+    warnings: list[str] = field(default_factory=list)
+    """What the director should know (blocking: collisions, someone leaving the frame)."""
 
     @property
     def name(self) -> str:
@@ -234,15 +238,27 @@ def plan_line(ln: Line, on_screen: bool) -> dict:
 
 def compile_episode(
     series: SeriesConfig, episode: Episode, skins: dict[str, ModelRef],
-    props: dict[str, ModelRef] | None = None,
+    props: dict[str, ModelRef] | None = None, clips: ClipSource | None = None,
 ) -> list[ShotPlan]:
     """Resolve every shot of ``episode``; ``skins`` maps character name -> its skin and
-    ``props`` an episode's prop asset names ("lamp", "lamp@2") -> the exact version.
+    ``props`` an episode's prop asset names ("lamp", "lamp@2") -> the exact version;
+    ``clips``: where library clips come from (default: the series' library).
 
     Shots are timed first (:func:`reskin.scenes.dialogue.time_shot`): with their lines'
     speech (``Line.voiced``, from the build's speech stage) the mouths move and lines without
     ``at:``/``duration:`` take their times from it."""
     props = props or {}
+    own_clips = clips is None
+    clips = ClipSource(series.library_dir) if clips is None else clips
+    try:
+        return _compile(series, episode, skins, props, clips)
+    finally:
+        if own_clips:
+            clips.close()
+
+
+def _compile(series: SeriesConfig, episode: Episode, skins: dict[str, ModelRef],
+             props: dict[str, ModelRef], clips: ClipSource) -> list[ShotPlan]:
     plans = []
     offset = 0.0
     for spec in episode.shots:
@@ -254,6 +270,7 @@ def compile_episode(
         } for entry in spec.cast]
         heights = {c["name"]: skins[c["name"]].height for c in cast}
         frames = max(1, round(spec.duration * series.fps))
+        plan_blocking(spec, cast, skins, props, series.fps, frames, clips)
         location, target = frame_camera(spec, cast, heights, series.width / series.height)
         path = camera_path(spec, location, target, frames)
         _add_faces(spec, cast, heights, {c["name"]: skins[c["name"]].face for c in cast},
@@ -271,6 +288,8 @@ def compile_episode(
             samples=series.render.samples, camera=path[0],
             camera_path=path if spec.camera.move != "static" else None,
             lights=lights, cast=cast, start_time=offset,
+            warnings=blocking_warnings(spec.id, cast, path, heights, series.width,
+                                       series.height, series.fps),
             lines=[plan_line(ln, ln.speaker in heights) for ln in spec.lines],
             stage=None if spec.set is None else {
                 "floor": list(spec.set.floor),
@@ -287,7 +306,7 @@ def compile_episode(
         hashed = plan.to_dict()
         hashed["speech"] = [[ln["speech"], ln["start"]] for ln in plan.lines
                             if ln["on_screen"] and "speech" in ln]
-        hashed["cast"] = [{k: v for k, v in c.items() if k != "glb"}
+        hashed["cast"] = [{k: v for k, v in c.items() if k not in ("glb", "motion")}
                           | {"content": skins[c["name"]].content_hash} for c in cast]
         if plan.stage is not None:
             hashed["set"] = plan.stage | {"props": [

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from reskin.core.colors import parse_color
 from reskin.core.fields import Fields, load_yaml
 from reskin.rigging.face_names import EMOTIONS
-from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS
+from reskin.scenes.blocking import Blocking, clip_name_ok, read_blocking
 
 FRAMINGS = ("wide", "medium", "closeup", "two-shot", "over-shoulder")
 MOVES = ("static", "pan", "dolly", "orbit")
@@ -34,7 +34,8 @@ class CastEntry:
     character: str
     """Character name; its wardrobe for this episode is cast/<character>/<episode>.yaml."""
     clip: str = "idle"
-    """Procedural clip the character plays from the shot's first frame."""
+    """The clip the character plays from the shot's first frame: procedural (idle, wave, nod,
+    sit) or a library clip (walk, walk@1), checked against the library when compiled."""
     position: tuple[float, float] = (0.0, 0.0)
     """Floor position (x, z) in metres; +z is towards the default camera."""
     facing: float = 0.0
@@ -47,6 +48,8 @@ class CastEntry:
     """Gaze: "camera", another character of the shot, a point (x, y, z); None: straight ahead."""
     blink: bool = True
     """Automatic blinks (seeded by character and shot)."""
+    blocking: Blocking = Blocking()
+    """clip_speed, clip_offset, loop, actions, sit (:mod:`reskin.scenes.blocking`)."""
 
 
 @dataclass(frozen=True)
@@ -281,14 +284,10 @@ def _audio(lf: Fields, root: Path | None) -> tuple[Path | None, str | None]:
     rel = lf.get("audio", str, None)
     if rel is None:
         return None, None
+    from reskin.core.paths import series_path
+
     base = root if root is not None else Path(lf.file).resolve().parents[1]
-    path = (base / rel).resolve()
-    if not path.is_relative_to(base.resolve()):
-        lf.error(f"the recording must be a file inside the series folder, got {rel!r}",
-                 "audio")
-    if not path.is_file():
-        lf.error(f"audio file not found: {rel} (paths are relative to the series folder "
-                 f"{base})", "audio")
+    path = series_path(base, rel, fields=lf, key="audio", what="audio file")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return path, digest
 
@@ -328,10 +327,10 @@ def _closest_name(word: str, options: list[str]) -> str | None:
     return match[0] if match else None
 
 
-def _cast_entry(cf: Fields, name: str) -> CastEntry:
+def _cast_entry(cf: Fields, name: str, duration: float = 600.0) -> CastEntry:
     entry = CastEntry(
         character=name,
-        clip=cf.get("clip", str, "idle", choices=PROCEDURAL_CLIPS),
+        clip=cf.get("clip", str, "idle", check=clip_name_ok),
         position=cf.numbers("position", 2, default=(0.0, 0.0)),
         facing=cf.get("facing", float, 0.0),
         expression=cf.get("expression", str, "neutral", choices=EXPRESSIONS),
@@ -339,9 +338,19 @@ def _cast_entry(cf: Fields, name: str) -> CastEntry:
                          check=lambda v: None if 0 <= v <= 1 else "must be 0..1"),
         look_at=_look_at(cf),
         blink=cf.get("blink", bool, True),
+        blocking=read_blocking(cf, duration),
     )
     cf.done()
     return entry
+
+
+def _check_blocking(cast: list[CastEntry], stage: SetSpec | None) -> None:
+    """Blocking checks that need the whole shot (turn targets, marks on the floor, seats)."""
+    from reskin.scenes.blocking import check_blocking, wall_z
+
+    spec = ShotSpec(id="", duration=1.0, cast=tuple(cast), camera=CameraSpec(), set=stage)
+    check_blocking(cast, [p.asset for p in stage.props] if stage else [],
+                   wall_z(spec, [c.position for c in cast]))
 
 
 def _prop(f: Fields) -> PropSpec:
@@ -406,7 +415,8 @@ def load_episode(path: str | Path, characters: set[str] | None = None, *,
                 cf.error(f"unknown character {name!r} (the cast is: {known})", "character")
             if any(c.character == name for c in cast):
                 cf.error(f"{name!r} is already in this shot", "character")
-            cast.append(_cast_entry(cf, name))
+            # a shot timed by its lines is checked against the longest shot there may be
+            cast.append(_cast_entry(cf, name, duration if duration is not None else 600.0))
         if not cast:
             sf.error("a shot needs at least one cast member", "cast")
         _check_gaze(cast_fields, cast)
@@ -415,6 +425,7 @@ def load_episode(path: str | Path, characters: set[str] | None = None, *,
         lights = _lights(sf)
         lines = _lines(sf, cast, duration, characters, root)
         stage = _set(sf.sub("set", None))
+        _check_blocking(cast, stage)
         sf.done()
         if duration is None and not lines:
             sf.error("a shot without lines needs a duration (seconds)", "duration")

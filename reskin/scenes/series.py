@@ -119,6 +119,15 @@ class SeriesConfig:
         return sorted(p.stem for p in (self.root / "episodes").glob("*.yaml"))
 
 
+def _model_folder(f: Fields, key: str, root: Path) -> Path:
+    """A model folder (diffusers, ControlNet): relative paths stay inside the series; an
+    absolute one may name a shared model store (keyed by content, so it is reproducible)."""
+    from reskin.core.paths import series_path
+
+    return series_path(root, f.get(key, str), fields=f, key=key, what="model folder",
+                       kind="folder", must_exist=False, allow_absolute=True)
+
+
 def _diffusion_style(s: Fields, root: Path) -> dict:
     """The diffusion fields of ``style:``; folders are checked when the stylizer loads them."""
     def unit(v: float) -> str | None:
@@ -129,14 +138,14 @@ def _diffusion_style(s: Fields, root: Path) -> dict:
     for c in s.list_of_fields("controlnets", []):
         nets.append(ControlNetSettings(
             kind=c.get("kind", str, choices=CONTROL_KINDS),
-            path=root / c.get("path", str),
+            path=_model_folder(c, "path", root),
             scale=c.get("scale", float, 1.0,
                         check=lambda v: None if 0 <= v <= 4 else "must be 0..4"),
             where=f"{c.file}:{c.items['path'].line}",
         ))
         c.done()
     return {
-        "model": root / model if model else None,
+        "model": _model_folder(s, "model", root) if model else None,
         "model_where": f"{s.file}:{s.items['model'].line}" if model else None,
         "controlnets": tuple(nets),
         "prompt": s.get("prompt", str, ""),
@@ -207,13 +216,9 @@ def _series_file(f: Fields, key: str, root: Path, what: str) -> tuple[Path | Non
     rel = f.get(key, str, None)
     if rel is None:
         return None, None
-    path = root / rel
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        f.error(f"{what} must be a file inside the series folder, got {rel!r}", key)
-    if not path.is_file():
-        f.error(f"{what} not found: {path}", key)
+    from reskin.core.paths import series_path
+
+    path = series_path(root, rel, fields=f, key=key, what=what)
     return path, f"{f.file}:{f.items[key].line}"
 
 
@@ -239,9 +244,9 @@ def _subtitles(f: Fields | None, root: Path) -> SubtitleSettings:
     where = f"{f.file}:{f.items['font'].line}" if f.has("font") else f"{f.file}:{f.line}"
     path = None
     if font != "auto":
-        path = Path(font) if Path(font).is_absolute() else root / font
-        if not path.is_file():
-            f.error(f"font file not found: {path} (or use font: auto)", "font")
+        from reskin.core.paths import series_path
+
+        path = series_path(root, font, fields=f, key="font", what="font file")
     f.done()
     return SubtitleSettings(burn=burn, font=path, size=size, font_where=where)
 

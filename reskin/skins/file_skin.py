@@ -14,7 +14,7 @@ A wardrobe changes only what it may:
 from __future__ import annotations
 
 import hashlib
-import io
+import json
 from collections.abc import Callable
 
 import numpy as np
@@ -88,34 +88,52 @@ def identity_digest(doc) -> dict[str, str]:
     return out
 
 
-def check_same_person(written: dict[str, str], source: dict[str, str], what: str) -> None:
+def identity_items(js: dict, binary: bytes | memoryview) -> dict[str, object]:
+    """:func:`identity_digest`'s items of a spliceable GLB (its JSON and binary chunk): for an
+    accessor the stored bytes it reads (:func:`reskin.assets.gltf.splice.accessor_data`, no
+    decoding: equal bytes are equal arrays), else a string; compare with
+    :func:`check_same_person`."""
+    from reskin.assets.gltf.splice import accessor_data
+
+    out: dict[str, object] = {}
+    for m, mesh in enumerate(js.get("meshes", [])):
+        for p, prim in enumerate(mesh.get("primitives", [])):
+            for name, acc in sorted(prim.get("attributes", {}).items()):
+                out[f"meshes[{m}].primitives[{p}].{name}"] = accessor_data(js, binary, acc)
+            for t, target in enumerate(prim.get("targets", [])):
+                for name, acc in sorted(target.items()):
+                    out[f"meshes[{m}].primitives[{p}].targets[{t}].{name}"] = accessor_data(
+                        js, binary, acc)
+        names = mesh.get("extras", {}).get("targetNames")
+        if names:
+            out[f"meshes[{m}].targetNames"] = ",".join(names)
+    joints: set[int] = set()
+    for s, skin in enumerate(js.get("skins", [])):
+        joints.update(int(j) for j in skin["joints"])
+        out[f"skins[{s}].joints"] = ",".join(map(str, skin["joints"]))
+        if "inverseBindMatrices" in skin:
+            out[f"skins[{s}].inverseBindMatrices"] = accessor_data(
+                js, binary, skin["inverseBindMatrices"])
+    for j in sorted(joints):
+        node = js["nodes"][j]
+        out[f"nodes[{j}]"] = repr([node.get(k) for k in ("name", "translation", "rotation",
+                                                          "scale", "matrix")])
+    return out
+
+
+def check_same_person(written: dict, source: dict, what: str) -> None:
+    """Refuse (IdentityLockError) when an item of ``source`` differs in ``written`` (two
+    :func:`identity_digest` or two :func:`identity_items`)."""
+    from reskin.assets.gltf.splice import same_data
     from reskin.skins.identity import IdentityLockError
 
-    changed = sorted(k for k in source if written.get(k) != source[k])
+    def same(a, b) -> bool:
+        return same_data(a, b) if isinstance(b, tuple) else a == b
+
+    changed = sorted(k for k in source if not same(written.get(k), source[k]))
     if changed:
         raise IdentityLockError(f"identity lock: the exported {what} changes the character's "
                                 f"{', '.join(changed[:3])}; refusing to store it")
-
-
-def _decode(data: bytes) -> np.ndarray:
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
-
-
-def _encode(image: np.ndarray, mime: str) -> bytes:
-    """Lossless, so texels the wardrobe did not touch (the face) keep their exact values."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    img = Image.fromarray(image)
-    if mime == "image/webp":
-        # Method 0: a tenth of the default's time for a file a fifth larger.
-        img.save(buf, format="WEBP", lossless=True, quality=0, method=0)
-    else:
-        img.save(buf, format="PNG" if mime == "image/png" else "JPEG", **(
-            {"compress_level": 1} if mime == "image/png" else {"quality": 95}))
-    return buf.getvalue()
 
 
 def base_color_images(js: dict) -> list[int]:
@@ -126,99 +144,75 @@ def base_color_images(js: dict) -> list[int]:
     return sorted(i for i in found if i is not None)
 
 
-def _hide_faces(doc, region_of_face: dict[tuple[int, int], np.ndarray],
+def _hide_faces(doc, js: dict, binary: bytearray, canon_of_node: dict[int, str],
                 hidden: tuple[str, ...]) -> int:
-    """Drop hidden regions' triangles from the index buffers; returns how many went."""
-    from reskin.assets.gltf.repair import _new_accessor
+    """Drop hidden regions' triangles from the index buffers of ``js`` (new index accessors
+    appended to ``binary``, read from the untouched ``doc``); returns how many went."""
+    from reskin.assets.gltf.accessors import BufferBuilder
     from reskin.assets.gltf.scene import triangles
-    from reskin.assets.gltf.types import COMPONENT_TYPES
+    from reskin.assets.gltf.types import ELEMENT_ARRAY_BUFFER
 
     codes = [REGIONS.index(r) for r in hidden if r in REGIONS]
     if not codes:
         return 0
     dropped = 0
-    for (m, p), regions in region_of_face.items():
-        prim = doc.json["meshes"][m]["primitives"][p]
+    for (m, p), regions in _face_regions(doc, _resolve(doc, canon_of_node)).items():
+        prim = js["meshes"][m]["primitives"][p]
         n = len(doc.accessors[int(prim["attributes"]["POSITION"])])
-        faces = triangles(doc, prim, n)
+        faces = triangles(doc, doc.json["meshes"][m]["primitives"][p], n)
         keep = ~np.isin(regions, codes)
         if keep.all():
             continue
         dropped += int((~keep).sum())
         dtype = np.uint16 if n < 0xFFFF else np.uint32
-        prim["indices"] = _new_accessor(doc, faces[keep].reshape(-1).astype(dtype), {
-            "componentType": COMPONENT_TYPES[np.dtype(dtype)], "type": "SCALAR"})
+        prim["indices"] = BufferBuilder(js, binary).accessor(
+            faces[keep].reshape(-1).astype(dtype), target=ELEMENT_ARRAY_BUFFER)
+        if "mode" in prim:
+            prim["mode"] = 4  # strips and fans came out as a triangle list
     return dropped
 
 
-REGIONS_KIND = "file-regions"
-REGIONS_VERSION = "1"
+def _recolour_textures(lib, rigged: RiggedCharacter, doc, js: dict, binary: bytearray,
+                       wardrobe: WardrobeSpec, images: dict
+                       ) -> tuple[np.ndarray | None, bytearray]:
+    """Paint the wardrobe's regions onto every base-colour image of ``doc``: each painted
+    image replaces the file's in ``js`` and ``binary`` (as a lossless PNG).
 
-
-def _labels(lib, rigged: RiggedCharacter, doc, index: int, image: np.ndarray,
-            regions: dict) -> np.ndarray:
-    """(h, w) int8 wardrobe region of each texel of base-colour image ``index``.
-
-    Regions found from the skin weights depend only on the character, so that map is made
-    once per rig and kept in the library's derived cache; a wardrobe that finds a region by
-    material or mask gets its own map.
+    Returns (the first base-colour image after painting ((h, w, 4) uint8), for the library's
+    ``texture.png`` (previews and continuity sheets read it), or None when the file has none;
+    the new binary).
     """
-    from reskin.assets import derived
-    from reskin.assets.arrays import pack_arrays, unpack_arrays
-    from reskin.core.hashing import key_of
-    from reskin.skins.file_regions import gltf_atlas_primitives, region_map
-    from reskin.skins.garments import read_ref
-
-    prims = gltf_atlas_primitives(doc, index)
-    selectors = {k: v for k, v in regions.items() if v.material or v.mask}
-    if selectors:
-        return region_map(prims, regions, image.shape[:2], image,
-                          read=lambda ref: read_ref(lib, ref)[0])
-    owner = rigged.record.content_hash
-    key = key_of(REGIONS_KIND, REGIONS_VERSION, owner, index)
-    data = derived.read(lib, REGIONS_KIND, owner, key)
-    if data is not None:
-        labels = unpack_arrays(data).get("labels")
-        if labels is not None and labels.shape == image.shape[:2]:
-            return labels
-    labels = region_map(prims, {}, image.shape[:2], image)
-    derived.write(lib, REGIONS_KIND, owner, key, pack_arrays({"labels": labels}))
-    return labels
-
-
-def _recolour_textures(lib, rigged: RiggedCharacter, doc, wardrobe: WardrobeSpec,
-                       images: dict) -> np.ndarray | None:
-    """Paint the wardrobe's regions onto every base-colour image of ``doc``, in place.
-
-    Returns the first base-colour image after painting ((h, w, 4) uint8), for the library's
-    ``texture.png`` (previews and continuity sheets read it), or None when the file has none.
-    """
+    from reskin.assets.gltf.splice import replace_image
+    from reskin.skins.fast_png import png_bytes
     from reskin.skins.file_regions import recolour, retexture
+    from reskin.skins.file_skin_cache import base_texture, labels
 
     first = None
     regions = {k: v for k, v in wardrobe.regions.items() if k in REGIONS}
     for index in base_color_images(doc.json):
         if index not in doc.images:
             continue
-        data, mime = doc.images[index]
-        image = _decode(data)
+        image = base_texture(lib, rigged, doc, index)
         painted = image
         if regions:
-            labels = _labels(lib, rigged, doc, index, image, regions)
+            found = labels(lib, rigged, doc, index, image, regions)
             for r, name in enumerate(REGIONS):
                 look = regions.get(name)
-                mask = labels == r
-                if look is None or not mask.any():
+                if look is None:
+                    continue
+                mask = found == r
+                if not mask.any():
                     continue
                 if look.texture:
                     painted = retexture(painted, mask, images[look.texture])
                 else:
                     painted = recolour(painted, mask, look.color)
         if painted is not image:
-            doc.images[index] = (_encode(painted, mime), mime)
+            # Lossless, so texels the wardrobe did not touch (the face) keep their values.
+            binary = replace_image(js, binary, index, png_bytes(painted), "image/png")
         if first is None:
             first = painted
-    return first
+    return first, binary
 
 
 def _face_regions(doc, canon_of_node: dict[int, str]) -> dict[tuple[int, int], np.ndarray]:
@@ -249,53 +243,65 @@ def _face_regions(doc, canon_of_node: dict[int, str]) -> dict[tuple[int, int], n
     return out
 
 
-def _clips(rigged: RiggedCharacter, doc, fps: float) -> tuple[list[int], list]:
-    """The procedural clips on the file's own joints: (node of each joint, NodeClips)."""
-    from reskin.rigging.node_skeleton import node_skeleton, retarget_to_nodes
+def splice_source(model: bytes) -> tuple[bytes, bytes | memoryview]:
+    """(JSON chunk, binary chunk) of a rig's ``model.glb`` to splice a skin onto: the file's
+    own when it is spliceable (a library model always is), else the file re-emitted plainly
+    (decoded, then checked to be the same person)."""
+    from reskin.assets.gltf.glb import split_glb
+    from reskin.assets.gltf.splice import spliceable
+    from reskin.assets.gltf.write import write_glb
+    from reskin.rigging.file_rig import read_model
 
-    ns = node_skeleton(doc, None)
-    artist = {int(n): i for i, n in enumerate(ns.nodes)}
-    mapping = {c: artist[int(n)] for c, n in zip(rigged.skeleton.names, rigged.artist_nodes,
-                                                 strict=True) if int(n) in artist}
-    clips = ProceduralClips(rigged.skeleton, fps, PROCEDURAL_CLIPS).clips
-    return list(ns.nodes), [retarget_to_nodes(c, rigged.skeleton, ns, mapping) for c in clips]
+    text, binary = split_glb(memoryview(model))
+    if spliceable(json.loads(bytes(text))):
+        return bytes(text), binary if binary is not None else b""
+    doc = read_model(model)
+    plain = write_glb(doc)
+    check_same_person(identity_digest(read_model(plain)), identity_digest(doc), "model")
+    text, binary = split_glb(plain)
+    return text, binary or b""
 
 
 def make_file_skin_glb(lib, rigged: RiggedCharacter, spec, wardrobe: WardrobeSpec, fps: int,
                        images: dict, log: Log | None = None) -> tuple[bytes, bytes, dict]:
     """A skin of a file character without storing it: (GLB bytes, base-colour PNG, metadata).
 
+    The skin is ``model.glb`` spliced (:mod:`reskin.assets.gltf.splice`): its JSON and binary
+    chunk as they are, the painted base colour in place of the file's, and hidden regions'
+    index buffers, the clips (cached per rig) and garments appended; so every body accessor
+    keeps its bytes, and the lock compares them as bytes.
+
     images : every texture the spec names, decoded ((h, w, 4) float32, by reference).
     Raises :class:`~reskin.skins.identity.IdentityLockError` for a spec that would change the
     person, before anything is written, and when the written file differs from the person.
     """
-    from PIL import Image
-
-    from reskin.assets.gltf.glb import pack_glb, read_glb
-    from reskin.assets.gltf.node_anim import add_node_animations
-    from reskin.assets.gltf.write import write_glb
-    from reskin.rigging.file_rig import read_model
+    from reskin.assets.gltf.glb import pack_glb, split_glb
+    from reskin.assets.gltf.splice import append_part, lazy_document
+    from reskin.skins.fast_png import png_bytes
+    from reskin.skins.file_skin_cache import clip_animations
 
     refuse_unsupported(wardrobe)
-    model = lib.read_blob(rigged.record.blobs["model.glb"])
-    doc = read_model(model)
-    source = identity_digest(doc)
+    text, source_bin = splice_source(lib.read_blob(rigged.record.blobs["model.glb"]))
+    doc = lazy_document(text, source_bin)  # the source, read as needed, never edited
+    js, binary = json.loads(text), bytearray(source_bin)
     fabric = {ref: (np.clip(img, 0, 1) * 255).astype(np.uint8) for ref, img in images.items()}
-    texture = _recolour_textures(lib, rigged, doc, wardrobe, fabric)
+    texture, binary = _recolour_textures(lib, rigged, doc, js, binary, wardrobe, fabric)
     canon_of_node = {int(n): c for c, n in zip(rigged.skeleton.names, rigged.artist_nodes,
                                                strict=True) if n >= 0}
     hidden = tuple(h for h in wardrobe.hide if h in REGIONS)
-    dropped = _hide_faces(doc, _face_regions(doc, _resolve(doc, canon_of_node)), hidden)
+    dropped = _hide_faces(doc, js, binary, canon_of_node, hidden)
     # Clip names become Blender actions: an artist's animation that shares one gets a prefix.
     taken = set(PROCEDURAL_CLIPS)
-    for anim in doc.json.get("animations", []):
+    for anim in js.get("animations", []):
         if anim.get("name") in taken:
             anim["name"] = f"file:{anim['name']}"
     name = f"{spec.name}.{wardrobe.episode}"
-    glb = write_glb(doc, extras={"reskin": {"skin": name, "character": rigged.record.ref}})
-    js, binary = read_glb(glb)
-    nodes, clips = _clips(rigged, doc, fps)
-    add_node_animations(js, binary, nodes, clips)
+    js.setdefault("asset", {})["extras"] = {"reskin": {"character": rigged.record.ref,
+                                                       "skin": name}}
+    part, part_bin = clip_animations(lib, rigged, doc, fps)
+    if "nodes" in part:
+        js["nodes"] = part.pop("nodes")
+    append_part(js, binary, part, part_bin)
     garments: list = []
     depth: dict[str, float] = {}
     if wardrobe.garments:
@@ -307,16 +313,13 @@ def make_file_skin_glb(lib, rigged: RiggedCharacter, spec, wardrobe: WardrobeSpe
             images, log or (lambda m: None), spec.name)
         add_to_skin(js, binary, garments, rigged.skeleton.heads.astype(np.float64),
                     placement=garment_placement(js, binary, rigged))
-    glb = pack_glb(js, bytes(binary), sort_keys=True)
-    check_same_person(identity_digest(read_model(glb)), source, f"skin {name}")
+    glb = pack_glb(js, binary, sort_keys=True)
+    # The identity lock on what is written: the packed file's own JSON and binary chunk.
+    written_text, written_bin = split_glb(memoryview(glb))
+    check_same_person(identity_items(json.loads(bytes(written_text)), written_bin or b""),
+                      identity_items(doc.json, source_bin), f"skin {name}")
     if texture is None:
         texture = np.full((4, 4, 4), 200, np.uint8)
-    buf = io.BytesIO()
-    # The library's texture.png is what previews and continuity sheets draw: 1024 is plenty.
-    small = Image.fromarray(texture[..., :3])
-    if max(small.size) > 1024:
-        small = small.resize((1024, round(1024 * small.height / small.width)), Image.BILINEAR)
-    small.save(buf, format="PNG", compress_level=1)
     from reskin.rigging.face_names import gltf_face_map
 
     meta = {"hidden": list(hidden), "hidden_triangles": dropped,
@@ -327,7 +330,22 @@ def make_file_skin_glb(lib, rigged: RiggedCharacter, spec, wardrobe: WardrobeSpe
                           "penetration_m": round(depth.get(g.spec.name, 0.0), 5)}
                          for g in garments],
             "source_rig": rigged.record.meta.get("rig")}
-    return glb, buf.getvalue(), meta
+    return glb, png_bytes(preview_texture(texture)), meta
+
+
+def preview_texture(texture: np.ndarray, size: int = 1024) -> np.ndarray:
+    """(h', w', 3) uint8: (h, w, 3|4) ``texture`` at most ``size`` wide, for the library's
+    ``texture.png`` (what previews and continuity sheets draw: 1024 is plenty)."""
+    from PIL import Image
+
+    img = Image.fromarray(np.ascontiguousarray(texture)).convert("RGB")
+    w, h = img.size
+    if w > size:
+        if w % size == 0 and h % (w // size) == 0:
+            img = img.reduce(w // size)  # a box filter: each texel the mean of the ones it covers
+        else:
+            img = img.resize((size, round(size * h / w)), Image.BILINEAR)
+    return np.asarray(img)
 
 
 def _resolve(doc, canon_of_node: dict[int, str]) -> dict[int, str]:
@@ -380,16 +398,18 @@ def texture_and_regions(lib, rigged: RiggedCharacter, size: int = 1024
     continuity sheet's base row and its "allowed to change" mask."""
     from PIL import Image
 
-    from reskin.rigging.file_rig import read_model
+    from reskin.assets.gltf.splice import lazy_document
+    from reskin.skins.file_skin_cache import base_texture, labels
 
-    doc = read_model(lib.read_blob(rigged.record.blobs["model.glb"]))
+    doc = lazy_document(*splice_source(lib.read_blob(rigged.record.blobs["model.glb"])))
     found = [i for i in base_color_images(doc.json) if i in doc.images]
     if not found:
         grey = np.full((size, size, 3), 200, np.uint8)
         return grey, np.zeros_like(grey)
-    image = _decode(doc.images[found[0]][0])
-    labels = _labels(lib, rigged, doc, found[0], image, {})
+    image = base_texture(lib, rigged, doc, found[0])
+    regions = labels(lib, rigged, doc, found[0], image, {})
+
     def small(a: np.ndarray, resample: int) -> np.ndarray:
         return np.asarray(Image.fromarray(a).resize((size, size), resample))
-    mask = np.repeat(((labels >= 0) * 255).astype(np.uint8)[..., None], 3, axis=2)
-    return small(image[..., :3], Image.BILINEAR), small(mask, Image.NEAREST)
+    mask = np.repeat(((regions >= 0) * 255).astype(np.uint8)[..., None], 3, axis=2)
+    return small(np.ascontiguousarray(image[..., :3]), Image.BILINEAR), small(mask, Image.NEAREST)

@@ -122,7 +122,9 @@ def procedural_garment(kind: str, mesh: Mesh, skeleton: Skeleton, gap: float
     if kind == "cap":
         # An open dome (no bottom disc inside the head) with a flat brim all round.
         top = float(skeleton.tails[skeleton.index("head")][1])
-        c, rx, rz = _extent(mesh, ("head",), top - 0.1, top - 0.05)
+        # The hair is the crown's outside where the body has a part of its own for it.
+        crown = tuple(p for p in ("head", "hair") if p in mesh.part_names)
+        c, rx, rz = _extent(mesh, crown, top - 0.1, top - 0.05)
         r, y0, rise = max(rx, rz) + gap, top - 0.07, 0.07 + gap + 0.02
         phi = np.radians([-3.0, 0.0, 20, 40, 60, 75, 85])
         rings = np.stack([np.full_like(phi, c[0]), y0 + rise * np.sin(phi),

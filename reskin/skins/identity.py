@@ -83,7 +83,8 @@ def check_exported(body: dict[str, np.ndarray], mesh: Mesh, skeleton: Skeleton,
                    what: str) -> None:
     """Compare a written skin's body (:func:`skin_glb.body_arrays`) with the character's.
 
-    Positions, joint rest translations and inverse binds must be bit-identical; influences must
+    Positions, morph targets (names, order and offsets), joint rest translations and inverse
+    binds must be bit-identical; influences must
     be the character's (same joints wherever a weight is used, weights equal to float32 rounding
     of the renormalisation the exporter does).
     """
@@ -92,6 +93,12 @@ def check_exported(body: dict[str, np.ndarray], mesh: Mesh, skeleton: Skeleton,
     if body["position"].shape != positions.shape or not np.array_equal(body["position"],
                                                                       positions):
         problems.append("body vertex positions")
+    names = tuple(mesh.targets)
+    want = (np.stack([np.asarray(d, np.float32)[src] for d in mesh.targets.values()])
+            if names else np.zeros((0,) + positions.shape, np.float32))
+    if (tuple(str(n) for n in body["target_names"]) != names
+            or body["targets"].shape != want.shape or not np.array_equal(body["targets"], want)):
+        problems.append("face morph targets")
     if tuple(body["joint_names"]) != skeleton.names or not np.array_equal(
             body["joint_translation"], np.asarray(skeleton.local_offsets, np.float64)):
         problems.append("skeleton")
@@ -121,7 +128,8 @@ def check_same_body(body: dict[str, np.ndarray], checked: dict[str, np.ndarray],
     names = {"position": "body vertex positions", "texcoord": "body texture coordinates",
              "joints": "body skin weights", "weights": "body skin weights",
              "joint_translation": "skeleton", "joint_names": "skeleton",
-             "inverse_bind": "bind pose"}
+             "inverse_bind": "bind pose", "targets": "face morph targets",
+             "target_names": "face morph targets"}
     problems = [label for key, label in names.items()
                 if body[key].shape != checked[key].shape
                 or not np.array_equal(body[key], checked[key])]

@@ -133,7 +133,8 @@ def make_skin_glb(lib: Library, rigged: RiggedCharacter, spec: CharacterSpec,
     vertices, _ = identity.padded_vertices(mesh, wardrobe.padding)
     identity.check_body_request(mesh, vertices, keep, wardrobe)
     body = Mesh(vertices=vertices, faces=mesh.faces[keep], uvs=mesh.uvs,
-                uv_faces=mesh.uv_faces[keep], parts=mesh.parts[keep], part_names=mesh.part_names)
+                uv_faces=mesh.uv_faces[keep], parts=mesh.parts[keep], part_names=mesh.part_names,
+                targets=mesh.targets)
     # 2. Textures and material maps: a palette image when the spec paints whole regions.
     images = _images(lib, wardrobe)  # every texture and decal the spec names, decoded once
     indexed = paint_indexed(rigged.position, rigged.part, mesh.part_names, skeleton,

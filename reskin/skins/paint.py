@@ -19,8 +19,17 @@ PALETTE_TOLERANCE = 0.12
 """Euclidean RGB distance (0..1 units) under which a texel counts as a palette source colour."""
 
 
-FACE_LABELS = ("skin", "hair", "iris", "mouth", "sclera", "lid")
-"""The identity's palette labels, in order (0 skin ... 5 lid line)."""
+FACE_LABELS = ("skin", "hair", "iris", "mouth", "sclera", "lid", "pupil", "eyelid", "lips",
+               "teeth", "mouth_inner")
+"""The identity's palette labels, in order (0 skin ... 5 lid line, then the modelled face's
+pupil, eyelid skin, lips, teeth and inner mouth)."""
+
+# Label of each part of a modelled face (the procedural humanoid's eyes, lids, brows, mouth
+# and hair pieces); other parts are skin.
+_PART_LABELS = {"hair": 1, "brows": 1, "eye_iris": 2, "eye_sclera": 4, "eye_pupil": 6,
+                "eyelid": 7, "lips": 8, "teeth": 9, "mouth_inner": 10}
+LASH_WIDTH = 0.12
+"""Fraction of the upper lid's chart, from its edge, drawn as the lash line."""
 
 
 def identity_colors(identity: dict) -> list[np.ndarray]:
@@ -30,9 +39,46 @@ def identity_colors(identity: dict) -> list[np.ndarray]:
 
     skin = tuple(float(c) for c in identity["skin_tone"])
     sclera, iris, lid = eye_colors(skin, tuple(float(c) for c in identity["eyes"]))
+    s = np.array(skin)
     return [np.asarray(skin, np.float32), np.asarray(identity["hair"], np.float32),
-            np.asarray(iris, np.float32), (np.array(skin) * 0.55).astype(np.float32),
-            np.asarray(sclera, np.float32), np.asarray(lid, np.float32)]
+            np.asarray(iris, np.float32), (s * 0.55).astype(np.float32),
+            np.asarray(sclera, np.float32), np.asarray(lid, np.float32),
+            np.array([0.03, 0.025, 0.025], np.float32), (s * 0.93).astype(np.float32),
+            (s * 0.72 + np.array([0.62, 0.22, 0.24]) * 0.28).astype(np.float32),
+            np.array([0.93, 0.91, 0.86], np.float32),
+            (s * 0.2 + np.array([0.17, 0.03, 0.04])).astype(np.float32)]
+
+
+def modelled_face(part_names: tuple[str, ...]) -> bool:
+    """Whether the body has a modelled face (eyeballs of its own) rather than a painted one."""
+    return "eye_iris" in part_names
+
+
+def _modelled_labels(part: np.ndarray, part_names: tuple[str, ...]) -> np.ndarray:
+    """(s, s) uint8 :data:`FACE_LABELS` of a modelled face's atlas: by part, plus the lash line
+    along the upper lids' edges (a band of rows of the eyelid tile, see ``UPPER_LID_V``)."""
+    from reskin.assets.face_geometry import UPPER_LID_V
+    from reskin.assets.generator import ATLAS_TILES, TILE_MARGIN, texture_tile
+
+    lut = np.zeros(len(part_names) + 1, np.uint8)  # the last entry: texels of no part (-1)
+    for name, label in _PART_LABELS.items():
+        if name in part_names:
+            lut[part_names.index(name)] = label
+    labels = np.take(lut, part.astype(np.int64), mode="clip")
+    labels[part < 0] = 0
+    lid = part_names.index("eyelid")
+    if lid < ATLAS_TILES * ATLAS_TILES:
+        size = part.shape[0]
+        _, v0, _, _ = texture_tile(lid)
+        tile = 1.0 / ATLAS_TILES
+        margin = TILE_MARGIN * tile
+        v = 1.0 - (np.arange(size) + 0.5) / size
+        chart = (v - v0 - margin) / (tile - 2 * margin)
+        rows = (chart >= UPPER_LID_V[0] - 0.01) & (chart <= UPPER_LID_V[0] + LASH_WIDTH * (
+            UPPER_LID_V[1] - UPPER_LID_V[0]))
+        lash = rows[:, None] & (part == lid)
+        labels[lash] = 5
+    return labels
 
 
 def _face_labels(points: np.ndarray, skeleton: Skeleton) -> np.ndarray:
@@ -173,8 +219,11 @@ class Indexed:
 
 def _identity_labels(position: np.ndarray, part: np.ndarray, part_names: tuple[str, ...],
                      skeleton: Skeleton, identity: dict) -> tuple[np.ndarray, list]:
-    """:func:`paint_identity` as :data:`FACE_LABELS` labels and their float32 colours: only
-    head texels can be anything but skin, so only they are looked at."""
+    """:func:`paint_identity` as :data:`FACE_LABELS` labels and their float32 colours. A modelled
+    face is painted by part; on a painted face only head texels can be anything but skin, so
+    only they are looked at."""
+    if modelled_face(part_names):
+        return _modelled_labels(part, part_names), identity_colors(identity)
     labels = np.zeros(part.shape, np.uint8)
     idx = np.flatnonzero(part.ravel() == part_names.index("head"))
     head_points = np.take(np.asarray(position).reshape(-1, 3), idx, axis=0).astype(np.float32)

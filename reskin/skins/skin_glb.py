@@ -158,18 +158,27 @@ def add_to_skin(doc: dict, binary: bytearray, garments: list[Garment], heads: np
 
 
 def body_arrays(glb: bytes) -> dict[str, np.ndarray]:
-    """What the identity lock compares: the body primitive's positions and influences, the
-    skin's joint rest translations and inverse bind matrices (all as stored, bit for bit)."""
+    """What the identity lock compares: the body primitive's positions, influences and morph
+    targets (``targets`` (t, s, 3) offsets, ``target_names`` (t,)), the skin's joint rest
+    translations and inverse bind matrices (all as stored, bit for bit)."""
     return body_arrays_of(*read_glb(glb))
 
 
 def body_arrays_of(doc: dict, binary: bytes) -> dict[str, np.ndarray]:
     """:func:`body_arrays` of an unpacked GLB (its JSON document and binary chunk)."""
-    prim = doc["meshes"][0]["primitives"][0]
+    mesh = doc["meshes"][0]
+    prim = mesh["primitives"][0]
     a = prim["attributes"]
     skin = doc["skins"][0]
+    position = accessor_array(doc, binary, a["POSITION"])
+    targets = prim.get("targets", [])
+    offsets = (np.stack([accessor_array(doc, binary, t["POSITION"]) for t in targets])
+               if targets else np.zeros((0,) + position.shape, np.float32))
+    names = mesh.get("extras", {}).get("targetNames", []) if targets else []
     return {
-        "position": accessor_array(doc, binary, a["POSITION"]),
+        "target_names": np.array([str(n) for n in names], dtype=str),
+        "targets": offsets,
+        "position": position,
         "joints": accessor_array(doc, binary, a["JOINTS_0"]),
         "weights": accessor_array(doc, binary, a["WEIGHTS_0"]),
         "texcoord": accessor_array(doc, binary, a["TEXCOORD_0"]),

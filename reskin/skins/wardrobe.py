@@ -182,19 +182,12 @@ def _series_root(spec_path: Path) -> Path:
 def _file_ref(f: Fields, key: str, root: Path, kind: str = "image") -> tuple[str, str | None]:
     """A file path relative to the series (checked to exist and to be an ``kind``: image or
     mesh; hashed) or a pinned asset ref."""
+    from reskin.core.paths import series_path
     from reskin.skins.file_checks import image_problem, mesh_problem
 
-    text = f.get(key, str)
-    if text.startswith(ASSET_PREFIX):
-        ref = text[len(ASSET_PREFIX):]
-        name, _, version = ref.partition("@")
-        if not name or not version.isdigit():
-            f.error(f"pin the asset version ({ASSET_PREFIX}{name or 'name'}@1): a skin must "
-                    "reference exact versions", key)
-        return text, None
-    path = (root / text).resolve()
-    if not path.is_file():
-        f.error(f"file not found: {text} (paths are relative to the series folder {root})", key)
+    path = series_path(root, f.get(key, str), fields=f, key=key, allow_asset=True)
+    if isinstance(path, str):
+        return path, None  # a pinned library version: checked when the skin is made
     data = path.read_bytes()
     problem = mesh_problem(path, data) if kind == "mesh" else image_problem(data)
     if problem:

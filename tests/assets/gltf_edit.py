@@ -28,7 +28,7 @@ def float_accessor(js: dict, binary: bytearray, index: int) -> np.ndarray:
     acc = js["accessors"][index]
     view = js["bufferViews"][acc["bufferView"]]
     start = view.get("byteOffset", 0) + acc.get("byteOffset", 0)
-    width = {"VEC3": 3, "VEC4": 4, "MAT4": 16}[acc["type"]]
+    width = {"SCALAR": 1, "VEC3": 3, "VEC4": 4, "MAT4": 16}[acc["type"]]
     return np.frombuffer(binary, np.float32, acc["count"] * width, start).reshape(-1, width)
 
 

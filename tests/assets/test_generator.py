@@ -7,6 +7,8 @@ import pytest
 import trimesh
 
 from reskin.assets.generator import (
+    ATLAS_TILES,
+    BODY_PARTS,
     GENERATOR_NAME,
     GENERATOR_VERSION,
     PART_NAMES,
@@ -18,7 +20,7 @@ from reskin.core.skeleton import HUMANOID_JOINTS
 
 HEIGHT_TOLERANCE = 0.02  # fraction of the requested height
 GROUND_TOLERANCE = 1e-3  # metres
-TILE = 0.25
+TILE = 1.0 / ATLAS_TILES
 
 STOCKY = HumanoidParams(height=1.2, build=1.4, leg_length=0.4, head_scale=1.5, shoulder_width=0.27)
 
@@ -33,13 +35,21 @@ def stocky():
     return generate_humanoid(STOCKY)
 
 
-def _trimesh(mesh):
-    return trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
+def _trimesh(mesh, body_only=True):
+    faces = mesh.faces
+    if body_only:  # the voxel surface without the face's separate pieces
+        faces = faces[np.isin(mesh.parts, [PART_NAMES.index(p) for p in BODY_PARTS])]
+    return trimesh.Trimesh(mesh.vertices, faces, process=False)
 
 
 @pytest.mark.parametrize("which", ["body", "stocky"])
 def test_closed_outward_and_one_piece(which, request):
     mesh = request.getfixturevalue(which)
+    # Every separate piece of the face (eyeballs, lids, brows, lips, teeth) is closed and
+    # outward too.
+    pieces = _trimesh(mesh, body_only=False).split(only_watertight=False)
+    assert len(pieces) == 1 + 13  # 2 eyeballs, 4 lids, 2 brows, 2 lips, 2 teeth, 1 mouth
+    assert all(p.is_watertight and p.is_winding_consistent and p.volume > 0 for p in pieces)
     tm = _trimesh(mesh)
     assert tm.is_watertight
     assert tm.is_winding_consistent
@@ -53,7 +63,7 @@ def test_closed_outward_and_one_piece(which, request):
 
 
 def test_vertex_budget(body):
-    assert 8_000 <= len(body.vertices) <= 25_000
+    assert 8_000 <= len(body.vertices) <= 32_000
     assert body.vertices.dtype == np.float32 and body.faces.dtype == np.int32
 
 
@@ -99,7 +109,7 @@ def test_deterministic(body):
 
 def test_parts_cover_the_body_where_expected(body):
     assert body.part_names == PART_NAMES
-    assert set(np.unique(body.parts)) == set(range(16))
+    assert set(np.unique(body.parts)) == set(range(len(PART_NAMES)))
     v, h = body.vertices.astype(np.float64), body.height
     centroid = v[body.faces].mean(axis=1)
 
@@ -120,7 +130,7 @@ def test_uvs_stay_in_each_parts_tile(body):
     assert body.uvs.min() >= 0 and body.uvs.max() <= 1
     for i, name in enumerate(PART_NAMES):
         u0, v0, u1, v1 = texture_tile(i)
-        assert (u0, v0) == ((i % 4) * TILE, (i // 4) * TILE)
+        assert (u0, v0) == pytest.approx(((i % ATLAS_TILES) * TILE, (i // ATLAS_TILES) * TILE))
         corners = uv[body.parts == i].reshape(-1, 2)
         # Inside the tile, off its edges (the bleed margin)...
         assert corners[:, 0].min() > u0 and corners[:, 0].max() < u1, name
@@ -130,7 +140,8 @@ def test_uvs_stay_in_each_parts_tile(body):
 
 
 def test_seam_faces_do_not_span_the_tile(body):
-    uv = body.uvs[body.uv_faces]
+    voxel = np.isin(body.parts, [PART_NAMES.index(p) for p in BODY_PARTS])
+    uv = body.uvs[body.uv_faces[voxel]]
     span = np.ptp(uv, axis=1).max(axis=1) / TILE
     assert span.max() < 0.7  # even faces around a projection pole stay well inside
     assert np.quantile(span, 0.99) < 0.1
@@ -193,4 +204,4 @@ def test_no_room_for_a_torso():
 
 def test_texture_tile_rejects_unknown_part():
     with pytest.raises(ValueError, match="part_index"):
-        texture_tile(16)
+        texture_tile(ATLAS_TILES * ATLAS_TILES)

@@ -54,6 +54,14 @@ shots:
       - {character: hana, position: [-0.8, 0.2]}
       - {character: ken, position: [0.8, 0.2]}
     camera: {framing: wide}
+  - id: enter
+    duration: 1.5
+    cast:
+      - character: hana
+        position: [-1.6, 0]
+        actions: [{do: walk, to: [-0.4, 0]}]
+      - {character: ken, position: [0.6, 0]}
+    camera: {framing: wide}
 """
 WARDROBES = {"ep01": {"hana": "#c0392b", "ken": "#2e86c1"},
              "ep02": {"hana": "#27ae60", "ken": "#f1c40f"}}
@@ -105,6 +113,14 @@ def built(tmp_path_factory):
         for ep, colours in WARDROBES.items():
             (root / "cast" / name / f"{ep}.yaml").write_text(
                 f"regions:\n  top: {{color: '{colours[name]}'}}\n" + GARMENTS[ep][name])
+    from click.testing import CliRunner
+
+    from reskin.cli import main
+
+    walk = SHARED_DATA / "bvh" / "cmu_12_03_walk.bvh"
+    result = CliRunner().invoke(main, ["clip", "import", str(walk), "--name", "walk", "-s",
+                                       str(root)])
+    assert result.exit_code == 0, result.output
     report = build(root)
     return root, report
 
@@ -309,3 +325,58 @@ def test_continuity_sheet_of_an_imported_character(built, tmp_path):
     assert min(report["confined"].values()) > 0.95
     sheet = np.asarray(Image.open(out).convert("RGB"))
     assert sheet.shape[0] > 300 and sheet.std() > 20
+
+
+def test_continuity_sheet_face_row_blinks_and_smiles(built, tmp_path):
+    """The sheet's face row: the same face in every skin; the blink closes the eyes only."""
+    from click.testing import CliRunner
+
+    from reskin.cli import main
+
+    root, _ = built
+    out = tmp_path / "hana.png"
+    result = CliRunner().invoke(main, ["skin", "sheet", "hana", "-s", str(root), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    sheet = np.asarray(Image.open(out).convert("RGB")).astype(np.int16)
+    label, size, rows = 22, 240, 3  # base, ep01, ep02; default views 240 x 360
+    top = (360 + label) * rows
+
+    def tile(row: int, col: int) -> np.ndarray:
+        y = top + row * (size + label) + label
+        return sheet[y:y + size, col * size:(col + 1) * size]
+
+    neutral, happy, blink = tile(0, 0), tile(0, 1), tile(0, 4)
+    for other in (happy, blink):
+        changed = np.abs(other - neutral).max(axis=-1) > 24
+        assert 10 < changed.sum() < 0.08 * changed.size
+    # The blink changes one narrow band (the eyes), nothing above or below it.
+    changed = np.abs(blink - neutral).max(axis=-1) > 24
+    rows_changed = np.nonzero(changed.any(axis=1))[0]
+    assert np.ptp(rows_changed) < 0.12 * size
+    # Every skin wears the same face: the episodes' face tiles equal the base's at the eyes.
+    eyes = slice(int(rows_changed.min()) - 5, int(rows_changed.max()) + 5)
+    for r in (1, 2):
+        assert np.abs(tile(r, 4)[eyes] - blink[eyes]).mean() < 3
+
+
+def test_an_imported_character_walks_into_the_shot(built):
+    """Blocking on characters from files: hana (own rig) walks to her mark on the CMU walk,
+    retargeted onto the artist's joints."""
+    root, _ = built
+    for render in (root / ".reskin" / "cache" / "render").iterdir():
+        plan = json.loads((render / "done.json").read_text())["plan"]
+        if plan["name"] == "ep01/enter":
+            break
+    else:
+        raise AssertionError("no render of ep01/enter")
+    passes = read_shot_passes(sorted(render.glob("passes_*.exr")),
+                              plan.get("camera_path") or [plan["camera"]])
+    inst = passes["instance"]
+    hana = plan["cast"][0]
+    assert hana["motion"] is not None
+    root_path = np.asarray(hana["motion"]["root"])
+    assert abs(root_path[-1][0] - -0.4) < 0.05 and abs(root_path[-1][2]) < 0.05
+    cols = np.arange(inst.shape[2])
+    first, last = inst[0] == 1, inst[-1] == 1
+    assert first.sum() > 30 and last.sum() > 30
+    assert cols[np.nonzero(last)[1]].mean() > cols[np.nonzero(first)[1]].mean() + 5

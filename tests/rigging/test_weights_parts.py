@@ -69,12 +69,24 @@ def _pose(skeleton, turns):
     return skinning_matrices(skeleton, forward_kinematics(skeleton, rot))[0]
 
 
-def test_procedural_character_is_one_piece_so_its_weights_are_plain_heat():
+def test_procedural_character_is_one_body_and_its_face_pieces_ride_on_the_head():
     body = generate_humanoid(HumanoidParams())
-    assert components(len(body.vertices), body.faces).max() == 0
+    label = components(len(body.vertices), body.faces)
+    # One voxel body (hair included) and 13 face pieces: eyeballs, lids, brows, lips, teeth.
+    assert label.max() == 13
     skeleton = fit_skeleton(body)
-    assert find_parts(body.vertices, body.faces, skeleton.heads, skeleton.tails,
-                      np.arange(len(skeleton.names)), len(skeleton.names)) is None
+    parts = find_parts(body.vertices, body.faces, skeleton.heads, skeleton.tails,
+                       np.arange(len(skeleton.names)), len(skeleton.names))
+    assert parts is not None
+    voxel = np.unique(body.faces[body.parts <= body.part_names.index("hair")])
+    assert set(np.flatnonzero(parts.label == parts.main)) == set(voxel)
+    joints, weights = bind_weights(body.vertices, body.faces, skeleton, max_influences=4)
+    head = skeleton.index("head")
+    n = len(skeleton.names)
+    for c in range(1, label.max() + 1):
+        w = _dense(joints[label == c], weights[label == c], n)
+        assert np.abs(w - w[0]).max() < 1e-6  # rigid
+        assert w[0, head] > 0.8, c
 
 
 def test_islands_do_not_change_the_body(dressed):

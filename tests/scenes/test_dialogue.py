@@ -157,7 +157,7 @@ def test_an_off_screen_line_changes_no_pixel_key(tmp_path):
     ('text: "No."}', 'text: "No.", audio: voice/none.wav}',
      r"ep01.yaml:8: shots\[0\].lines\[1\].audio: audio file not found: voice/none.wav"),
     ('text: "No."}', 'text: "No.", audio: ../x.wav}',
-     r"lines\[1\].audio: the recording must be a file inside the series folder"),
+     r"lines\[1\].audio: audio file '../x.wav' is outside the series folder"),
     ("", "", r"ep01.yaml:7: shots\[0\].lines\[0\]: the line has no speech to time it"),
 ])
 def test_bad_lines_name_the_file_and_the_line(tmp_path, old, new, expected):

@@ -42,9 +42,9 @@ def test_music_ambience_and_subtitles_are_read(tmp_path):
 
 
 def test_bad_sound_options_are_one_line(tmp_path):
-    assert error(tmp_path, "music: gone.ogg\n") == (
-        f"{tmp_path}/series.yaml:2: music: music file not found: {tmp_path}/gone.ogg")
-    assert "ambience: ambience file must be a file inside the series folder" in error(
+    assert error(tmp_path, "music: gone.ogg\n").startswith(
+        f"{tmp_path}/series.yaml:2: music: music file not found: gone.ogg (paths are relative")
+    assert "ambience: ambience file '../../etc/hosts' is outside the series folder" in error(
         tmp_path, "ambience: ../../etc/hosts\n")
     assert error(tmp_path, "loudness: 3\n").endswith("loudness: must be -40..-5 LUFS")
     assert error(tmp_path, "ducking: 6\n").endswith("ducking: must be -40..0 dB")

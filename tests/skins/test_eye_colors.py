@@ -75,4 +75,4 @@ def test_a_dark_eyed_dark_skinned_face_is_painted_with_readable_eyes():
     assert face == pytest.approx(skin, abs=1 / 255)
     assert contrast(sclera, face) >= 3.0 and contrast(iris, sclera) >= 3.0
     assert contrast(lid, sclera) >= 3.0
-    assert len(FACE_LABELS) == 6
+    assert len(FACE_LABELS) == 11

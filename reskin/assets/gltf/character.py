@@ -23,9 +23,15 @@ from typing import Any
 import numpy as np
 
 from reskin import __version__
-from reskin.assets.gltf.accessors import BufferBuilder
+from reskin.assets.gltf.accessors import BufferBuilder, json_number
 from reskin.assets.gltf.glb import pack_glb
-from reskin.assets.gltf.types import ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, TRIANGLES, texture_sampler
+from reskin.assets.gltf.types import (
+    ARRAY_BUFFER,
+    COMPONENT_TYPES,
+    ELEMENT_ARRAY_BUFFER,
+    TRIANGLES,
+    texture_sampler,
+)
 from reskin.core.clip import Clip
 from reskin.core.mesh import Mesh
 from reskin.core.skeleton import Skeleton
@@ -93,6 +99,29 @@ def float32_weights(weights: np.ndarray) -> np.ndarray:
     others = w32.astype(np.float64).sum(axis=1) - w32[rows, top]
     w32[rows, top] = (1.0 - others).astype(np.float32)
     return w32
+
+
+def sparse_offsets(buf: BufferBuilder, offsets: np.ndarray) -> int:
+    """Add (s, 3) float32 morph-target ``offsets`` as a sparse accessor (zeros but for the
+    moved vertices, whose indices are stored increasing); returns its index.
+
+    min/max, which glTF requires of a POSITION target, cover the zeros as well.
+    """
+    offsets = np.ascontiguousarray(offsets, np.float32)
+    moved = np.flatnonzero(np.any(offsets != 0, axis=1))
+    acc: dict = {"componentType": COMPONENT_TYPES[np.dtype(np.float32)], "count": len(offsets),
+                 "type": "VEC3", "min": [json_number(x) for x in offsets.min(axis=0)],
+                 "max": [json_number(x) for x in offsets.max(axis=0)]}
+    if len(moved):
+        index_dtype = np.uint16 if len(offsets) <= 0xFFFF else np.uint32
+        acc["sparse"] = {
+            "count": len(moved),
+            "indices": {"bufferView": buf.view(moved.astype(index_dtype).tobytes()),
+                        "componentType": COMPONENT_TYPES[np.dtype(index_dtype)]},
+            "values": {"bufferView": buf.view(offsets[moved].tobytes())},
+        }
+    buf.doc["accessors"].append(acc)
+    return len(buf.doc["accessors"]) - 1
 
 
 def _clip_rotations(clip: Clip, k: int) -> np.ndarray:
@@ -230,8 +259,16 @@ def character_body(
         attributes[f"WEIGHTS_{k}"] = buf.accessor(np.ascontiguousarray(skin_w[:, cols]),
                                                   target=ARRAY_BUFFER)
     indices = buf.accessor(faces.reshape(-1).astype(index_dtype), target=ELEMENT_ARRAY_BUFFER)
-    doc["meshes"] = [{"name": f"{name}_mesh", "primitives": [
-        {"attributes": attributes, "indices": indices, "material": 0, "mode": TRIANGLES}]}]
+    primitive = {"attributes": attributes, "indices": indices, "material": 0, "mode": TRIANGLES}
+    body_mesh: dict = {"name": f"{name}_mesh", "primitives": [primitive]}
+    if mesh.targets:
+        # Morph targets (the face's shapes) as sparse POSITION offsets: a shape moves a few
+        # thousand of the body's vertices, the rest stay zeros without being stored.
+        primitive["targets"] = [{"POSITION": sparse_offsets(buf, np.asarray(d, np.float32)[src])}
+                                for d in mesh.targets.values()]
+        body_mesh["weights"] = [0.0] * len(mesh.targets)
+        body_mesh["extras"] = {"targetNames": list(mesh.targets)}
+    doc["meshes"] = [body_mesh]
 
     # --- nodes: character, mesh, joints
     j = len(skeleton.names)

@@ -60,13 +60,15 @@ def pack_glb(document: dict, binary: bytes, *, sort_keys: bool = False) -> bytes
     binary's length, in ``document`` itself. ``sort_keys`` sorts the JSON's keys (the
     re-emitter's choice); otherwise they keep the document's order.
     """
-    binary = bytes(binary) + b"\x00" * (-len(binary) % 4)
+    pad = -len(binary) % 4
+    size = len(binary) + pad
     if document.get("buffers"):
-        document["buffers"][0]["byteLength"] = len(binary)
+        document["buffers"][0]["byteLength"] = size
     js = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
                     sort_keys=sort_keys).encode("utf-8")
     js += b" " * (-len(js) % 4)  # the spec pads the JSON chunk with spaces, BIN with zeros
-    chunks = struct.pack("<I4s", len(js), b"JSON") + js
-    if binary:
-        chunks += struct.pack("<I4s", len(binary), b"BIN\x00") + binary
-    return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
+    parts = [b"", struct.pack("<I4s", len(js), b"JSON"), js]
+    if size:  # one join: a 20 MB model is copied once, not once per concatenation
+        parts += [struct.pack("<I4s", size, b"BIN\x00"), binary, b"\x00" * pad]
+    parts[0] = struct.pack("<4sII", b"glTF", 2, 12 + sum(len(p) for p in parts))
+    return b"".join(parts)

@@ -127,7 +127,12 @@ def write_glb(doc: GltfDocument, *, root_matrix: np.ndarray | None = None,
         s = int(js.get("scene", 0))
         nodes.append({"name": root_name, "children": list(scenes[s].get("nodes", [])),
                       "matrix": [float(x) for x in np.asarray(root_matrix).T.reshape(-1)]})
+        wrapped = set(scenes[s].get("nodes", []))
         scenes[s]["nodes"] = [len(nodes) - 1]
+        for k, other in enumerate(scenes):  # a scene sharing roots now starts at the new root
+            if k != s and wrapped & set(other.get("nodes", [])):
+                roots = [len(nodes) - 1] + [n for n in other["nodes"] if n not in wrapped]
+                other["nodes"] = roots
         js["scene"] = s
 
     binary = bytes(store.data)

@@ -56,6 +56,8 @@ class Worker:
         self.scene = bpy.context.scene
         self.characters: dict[str, dict] = {}  # key -> {"root", "armatures", "objects", "clips"}
         self.shot_objects: list = []
+        self.shot_actions: list = []  # this shot's motion actions, removed at the next
+        self.rigs: dict[str, object] = {}  # skin GLB path -> its SkinRig
 
     # characters ---------------------------------------------------------------------------
     def load_asset(self, key: str, glb: str) -> dict:
@@ -106,6 +108,13 @@ class Worker:
                 bpy.data.actions.remove(action)
         self.shot_objects = []
         for entry in self.characters.values():
+            for arm in entry["armatures"]:
+                if arm.animation_data is not None:
+                    arm.animation_data.action = None
+        for action in self.shot_actions:
+            bpy.data.actions.remove(action)
+        self.shot_actions = []
+        for entry in self.characters.values():
             self._show(entry, False)
             clear_face(entry)  # last shot's shape-key actions and eye constraints
 
@@ -120,7 +129,14 @@ class Worker:
             root.location = to_blender(member["position"])
             root.rotation_euler = (0.0, 0.0, math.radians(member["facing_deg"]))
             base = 0.0
-            if entry["armatures"] and member.get("clip"):
+            if entry["armatures"] and member.get("motion"):
+                # The pose track is in the world: the placement empty stays at the origin.
+                root.location = (0.0, 0.0, 0.0)
+                root.rotation_euler = (0.0, 0.0, 0.0)
+                action = self._motion_action(member, entry, shot["name"])
+                self._assign(entry, action)
+                base = action.frame_range[0]
+            elif entry["armatures"] and member.get("clip"):
                 action = entry["clips"].get(member["clip"])
                 if action is None:
                     raise KeyError(f"character {member['key']} has no clip {member['clip']!r}")
@@ -174,6 +190,62 @@ class Worker:
         world.color = shot.get("ambient", (0.05, 0.05, 0.05))
         self._render_settings(shot)
         return placed
+
+    def _motion_action(self, member: dict, entry: dict, shot: str):
+        """The member's pose track as an action for its armature: written as a motion GLB
+        (:mod:`reskin.rigging.motion_glb`: the skin's own bones and rest), imported, its
+        action kept and the temporary armature and mesh deleted."""
+        import tempfile
+
+        import numpy as np
+
+        from reskin.rigging.motion_glb import motion_glb, read_json, skin_rig
+
+        glb = entry["glb"]
+        if glb not in self.rigs:
+            self.rigs[glb] = skin_rig(read_json(glb))
+        rig = self.rigs[glb]
+        motion = member["motion"]
+        if list(motion["joints"]) != list(rig.skeleton.names):
+            raise ValueError(f"{member['key']}: the motion's joints are not its skeleton's")
+        name = f"motion|{shot}|{member['name']}"
+        with open(glb, "rb") as fh:
+            skin_bytes = fh.read()
+        data = motion_glb(skin_bytes, rig, np.array(motion["rotations"]),
+                          np.array(motion["root"]), motion["fps"], name)
+        before = set(bpy.data.objects)
+        actions_before = set(bpy.data.actions)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "motion.glb")
+            with open(path, "wb") as fh:
+                fh.write(data)
+            bpy.ops.import_scene.gltf(filepath=path, disable_bone_shape=True)
+        new_actions = [a for a in bpy.data.actions if a not in actions_before]
+        for o in [o for o in bpy.data.objects if o not in before]:
+            data_block = o.data
+            bpy.data.objects.remove(o, do_unlink=True)
+            if data_block is not None and data_block.users == 0:
+                if isinstance(data_block, bpy.types.Mesh):
+                    bpy.data.meshes.remove(data_block)
+                elif isinstance(data_block, bpy.types.Armature):
+                    bpy.data.armatures.remove(data_block)
+        if len(new_actions) != 1:
+            raise ValueError(f"the motion GLB of {member['key']} made {len(new_actions)} actions")
+        action = new_actions[0]
+        action.name = name
+        self.shot_actions.append(action)
+        return action
+
+    @staticmethod
+    def _assign(entry: dict, action) -> None:
+        for arm in entry["armatures"]:
+            arm.animation_data_create()
+            arm.animation_data.use_nla = False
+            arm.animation_data.action = action
+            slots = getattr(action, "slots", None)
+            if slots and getattr(arm.animation_data, "action_slot", True) is None:
+                # An action imported for another object: play its (only) slot here too.
+                arm.animation_data.action_slot = slots[0]
 
     def _build_set(self, stage: dict) -> None:
         """A floor, a backdrop wall and the props; pass index 0, so they never count as cast."""

@@ -29,6 +29,8 @@ def read_wav(path: str | Path, *, display: str | None = None) -> tuple[np.ndarra
         raise ReskinError(f"unreadable audio ({reason})", file=shown) from None
     if data.shape[0] == 0:
         raise ReskinError("audio file has no samples", file=shown)
+    if not 4000 <= sr <= 384000:  # a lying header; resampling from it would explode
+        raise ReskinError(f"audio sample rate {sr} Hz is not 4000..384000", file=shown)
     mono = data.mean(axis=1).astype(np.float32)
     if not np.all(np.isfinite(mono)):
         raise ReskinError("audio file holds non-finite samples", file=shown)
