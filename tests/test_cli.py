@@ -165,7 +165,7 @@ def test_ctrl_c_during_a_build_exits_130_with_one_line(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Builder, "skins", interrupted)
     root = _demo_copy(tmp_path)
-    result = CliRunner().invoke(main, ["build", str(root)])
+    result = CliRunner().invoke(main, ["build", str(root), "--json"])  # no progress lines
     assert result.exit_code == 130, result.output
     assert result.output.strip().splitlines() == [
         "reskin: interrupted; `reskin build` again resumes the build at the first missing frame"]

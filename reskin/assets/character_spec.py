@@ -58,6 +58,12 @@ class CharacterSpec:
     file: str
     source: CharacterSource | None = None
     """Set for a character from a file; then ``params`` is empty and the colours are unused."""
+    voice_fields: Fields | None = dataclasses.field(default=None, compare=False, repr=False)
+    """The ``voice:`` mapping as written (None: the default voice), kept with its file and
+    lines: the build reads it into a :class:`reskin.scenes.speech.voice.Voice` with
+    ``parse_voice`` (``reskin.pipeline.speech_stage.character_voice``), since voices belong
+    to the scenes layer, above this one. Not part of :meth:`identity`: a new voice re-rigs
+    nothing."""
 
     def identity(self) -> dict:
         """Everything that makes this person recognisable, as plain data (hashed into the rig)."""
@@ -157,6 +163,7 @@ def load_character(path: str | Path, *, series_root: str | Path | None = None) -
         license=f.get("license", str, "NOASSERTION"),
         file=str(path),
         source=source,
+        voice_fields=f.sub("voice", None),
     )
     f.done()
     return spec

@@ -20,8 +20,10 @@ from reskin.pipeline.inputs import check_shots, load_frameset, load_inputs, sele
 from reskin.pipeline.locks import locked_skin, read_lock
 from reskin.pipeline.publish import EpisodeResult, publish_episode
 from reskin.pipeline.refs import prop_refs, skin_ref
+from reskin.pipeline.speech_stage import speech_stems
 from reskin.render.executors import Executor, LocalExecutor
 from reskin.scenes.compile import ModelRef, ShotPlan, compile_episode
+from reskin.scenes.episode import Episode
 
 
 @dataclass
@@ -93,6 +95,18 @@ class Builder:
             refs[(char, ep)] = skin_ref(self.ctx, found)
         return refs
 
+    def speech(self, cast, episodes: list[Episode]) -> list[Episode]:
+        """Every line's speech made once (cached by voice, text, recording and engine) and
+        the episodes timed by it (:mod:`reskin.pipeline.speech_stage`)."""
+        from reskin.pipeline.speech_stage import SpeechStage, cast_voices
+
+        voices = cast_voices(cast, self.ctx.series)
+        stage = SpeechStage(self.ctx.cache_root / "speech", log=self.ctx.log)
+        timed = [stage.voice_episode(ep, voices) for ep in episodes]
+        if stage.made:
+            self.ctx.log(f"speech made for {len(stage.made)} lines")
+        return timed
+
     def check(self, wardrobes) -> None:
         """Read what the skins and the mix will read (garment meshes, images, audio) before
         any work, as the dry run does (skins locked by the episode are not remade: skipped)."""
@@ -155,7 +169,8 @@ class Builder:
 
         path = cache.dir / "performance.json"
         if cache.dir.exists() and not path.exists():
-            write_text_atomic(path, json.dumps(performance_json(plan.cast, plan.fps)))
+            write_text_atomic(path, json.dumps(performance_json(plan.cast, plan.fps,
+                                                                plan.lines)))
 
     def _stylize_cache(self, plan: ShotPlan):
         """The series stylizer and the cache entry of ``plan``'s styled frames."""
@@ -257,6 +272,8 @@ class Builder:
                                               only_episodes)
         props = prop_refs(self.ctx, episodes)  # a missing prop stops the build before any work
         self.check(wardrobes)
+        # Every line's speech before anything is made: a bad voice or recording stops here.
+        episodes = self.speech(cast, episodes)
         skins = self.skins(cast, wardrobes)
         plans = {ep.id: compile_episode(self.ctx.series, ep,
                                         {c: s for (c, e), s in skins.items() if e == ep.id},
@@ -286,7 +303,7 @@ class Builder:
                 cache, r_cached = rendered[plan.key]
                 styled, s_cached = self.stylize(plan, cache)
                 shots.append((plan, styled, r_cached and s_cached))
-            results.append(publish_episode(self.ctx, ep, shots))
+            results.append(publish_episode(self.ctx, ep, shots, stems=speech_stems(ep)))
         return BuildReport(series=self.ctx.series.name,
                            seconds=round(time.perf_counter() - started, 3),
                            assets_made=self.made, episodes=results)

@@ -10,6 +10,7 @@ from reskin.pipeline.inputs import check_shots, load_inputs, select_episodes
 from reskin.pipeline.locks import locked_skin, read_lock
 from reskin.pipeline.preflight import check_build_inputs, check_cast_source
 from reskin.pipeline.refs import prop_refs
+from reskin.pipeline.speech_stage import SpeechStage, cast_voices
 from reskin.scenes.compile import ModelRef, ShotPlan, compile_episode
 
 if TYPE_CHECKING:
@@ -31,6 +32,11 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
     locked_skins = {(char, ep): locked_skin(ctx.lib.root, read_lock(ctx.lib.root, ep), ep, char)
                     for char, ep in wardrobes}
     check_build_inputs(ctx, wardrobes, {k for k, v in locked_skins.items() if v is not None})
+    # Lines timed by their speech, as the build times them (cached speech is read, new speech
+    # is made in memory and kept nowhere): the shots' frames and keys depend on it.
+    voices = cast_voices(cast, ctx.series)
+    stage = SpeechStage(ctx.cache_root / "speech", store=False)
+    episodes = [stage.voice_episode(ep, voices) for ep in episodes]
     refs: dict[tuple[str, str], ModelRef] = {}
     pending: dict[str, str] = {}  # episode -> why its skins are not ready
     checked: set[str] = set()

@@ -33,6 +33,7 @@ def preview_episode(builder: Builder, episode_id: str) -> dict:
     ep = next((e for e in episodes if e.id == episode_id), None)
     if ep is None:
         raise ReskinError(f"no episode {episode_id!r}", file=ctx.series.root / "episodes")
+    (ep,) = builder.speech(cast, [ep])  # lines timed by their speech, as the build times them
     skins = builder.skins(cast, {k: v for k, v in wardrobes.items() if k[1] == episode_id})
     characters = {}
     for ref in {s.ref for s in skins.values()}:

@@ -10,13 +10,15 @@ import numpy as np
 import reskin
 from reskin.core.hashing import key_of
 from reskin.scenes.clip_source import ClipSource
-from reskin.scenes.episode import Episode, ShotSpec
+from reskin.scenes.dialogue import time_shot
+from reskin.scenes.episode import Episode, Line, ShotSpec
 from reskin.scenes.motion_plan import blocking_warnings, plan_blocking
 from reskin.scenes.performance import perform
 from reskin.scenes.series import SeriesConfig
 
-# 5: faces (shape keys, gaze); 4: uv pass; 3: camera moves; 2: passes beside the beauty
-RENDER_PLAN_VERSION = "5"
+# 6: mouths from speech, conversation gaze; 5: faces (shape keys, gaze); 4: uv pass;
+# 3: camera moves; 2: passes beside the beauty
+RENDER_PLAN_VERSION = "6"
 SENSOR_MM = 24.0
 # Framing by intent: (centre height, visible height), as fractions of the subject's height.
 FRAMING = {"closeup": (0.90, 0.34), "medium": (0.70, 0.64), "wide": (0.52, 1.25)}
@@ -62,7 +64,9 @@ class ShotPlan:
     start_time: float = 0.0
     """Seconds from the start of the episode (for subtitles)."""
     lines: list[dict] = field(default_factory=list)
-    """Dialogue: speaker, text, start and duration in seconds within the shot."""
+    """Dialogue: speaker, text, start and duration in seconds within the shot, whether the
+    speaker is on screen, and its speech: key, method, alphabet and phonemes
+    ``[symbol, start, end]`` in seconds within the shot (see :func:`plan_line`)."""
     stage: dict | None = None
     """The set: floor and wall colours, wall distance; None renders the cast alone."""
     key: str = field(default="")
@@ -219,13 +223,30 @@ def _add_faces(spec: ShotSpec, cast: list[dict], heights: dict[str, float],
         member["face"] = played
 
 
+def plan_line(ln: Line, on_screen: bool) -> dict:
+    """A timed line as the plan (and ``performance.json``) carries it."""
+    out = {"speaker": ln.speaker, "text": ln.text, "start": ln.start, "duration": ln.duration,
+           "on_screen": on_screen}
+    v = ln.voiced
+    if v is not None:
+        out |= {"speech": v.key, "method": v.method, "alphabet": v.alphabet,
+                "audio_duration": round(v.duration, 4),
+                "phonemes": [[sym, round(ln.start + a, 4), round(ln.start + b, 4)]
+                             for sym, a, b in v.phonemes]}
+    return out
+
+
 def compile_episode(
     series: SeriesConfig, episode: Episode, skins: dict[str, ModelRef],
     props: dict[str, ModelRef] | None = None, clips: ClipSource | None = None,
 ) -> list[ShotPlan]:
     """Resolve every shot of ``episode``; ``skins`` maps character name -> its skin and
     ``props`` an episode's prop asset names ("lamp", "lamp@2") -> the exact version;
-    ``clips``: where library clips come from (default: the series' library)."""
+    ``clips``: where library clips come from (default: the series' library).
+
+    Shots are timed first (:func:`reskin.scenes.dialogue.time_shot`): with their lines'
+    speech (``Line.voiced``, from the build's speech stage) the mouths move and lines without
+    ``at:``/``duration:`` take their times from it."""
     props = props or {}
     own_clips = clips is None
     clips = ClipSource(series.library_dir) if clips is None else clips
@@ -241,6 +262,7 @@ def _compile(series: SeriesConfig, episode: Episode, skins: dict[str, ModelRef],
     plans = []
     offset = 0.0
     for spec in episode.shots:
+        spec = time_shot(spec)
         cast = [{
             "name": entry.character, "key": skins[entry.character].ref,
             "glb": skins[entry.character].glb, "clip": entry.clip,
@@ -268,8 +290,7 @@ def _compile(series: SeriesConfig, episode: Episode, skins: dict[str, ModelRef],
             lights=lights, cast=cast, start_time=offset,
             warnings=blocking_warnings(spec.id, cast, path, heights, series.width,
                                        series.height, series.fps),
-            lines=[{"speaker": ln.speaker, "text": ln.text, "start": ln.start,
-                    "duration": ln.duration} for ln in spec.lines],
+            lines=[plan_line(ln, ln.speaker in heights) for ln in spec.lines],
             stage=None if spec.set is None else {
                 "floor": list(spec.set.floor),
                 "wall": None if spec.set.wall is None else list(spec.set.wall),
@@ -280,8 +301,11 @@ def _compile(series: SeriesConfig, episode: Episode, skins: dict[str, ModelRef],
             },
         )
         # The key covers what the pixels depend on: not file paths, but the skins' content;
-        # not dialogue or timing in the episode, which change no pixel.
+        # of the dialogue, the speech of the lines spoken on screen (it moves their mouths;
+        # subtitles change no pixel).
         hashed = plan.to_dict()
+        hashed["speech"] = [[ln["speech"], ln["start"]] for ln in plan.lines
+                            if ln["on_screen"] and "speech" in ln]
         hashed["cast"] = [{k: v for k, v in c.items() if k not in ("glb", "motion")}
                           | {"content": skins[c["name"]].content_hash} for c in cast]
         if plan.stage is not None:

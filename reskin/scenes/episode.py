@@ -5,9 +5,11 @@ The reference for the format is docs/episode-format.md; everything here is plain
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reskin.core.colors import parse_color
 from reskin.core.fields import Fields, load_yaml
@@ -20,6 +22,11 @@ LIGHT_PRESETS = ("three-point", "day-exterior", "night-interior")
 LIGHT_TYPES = ("area", "sun", "point", "spot")
 EXPRESSIONS = ("neutral", *EMOTIONS)
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+NARRATOR = "narrator"
+"""The speaker of voice-over lines: heard and subtitled, no face (series.yaml ``narrator:``)."""
+
+if TYPE_CHECKING:
+    from reskin.scenes.dialogue import Voiced
 
 
 @dataclass(frozen=True)
@@ -80,12 +87,31 @@ class LightSpec:
 @dataclass(frozen=True)
 class Line:
     speaker: str
+    """A cast member of the shot (its face speaks), another character of the series or
+    ``narrator`` (off-screen / voice-over: heard and subtitled, no face to drive)."""
     text: str
-    start: float
-    """Seconds from the start of the shot."""
-    duration: float
+    start: float | None = None
+    """Seconds from the start of the shot; None: laid after the previous line
+    (:func:`reskin.scenes.dialogue.time_shot`)."""
+    duration: float | None = None
+    """How long the line shows (subtitle, emotion); None: as long as its speech."""
     emotion: str | None = None
     """An emotion the speaker's face takes while the line is spoken (None: the shot's own)."""
+    audio: Path | None = None
+    """The studio's recording of the line (a file inside the series folder), or None: the
+    speaker's built-in voice says it."""
+    audio_sha256: str | None = None
+    """The recording's content hash (what keys its speech: a moved file is the same line)."""
+    where: str = ""
+    """``file:line`` of the line in the episode, and its field path after a ``|``."""
+    voiced: Voiced | None = field(default=None, compare=False, repr=False)
+    """The line's speech (sound and phoneme times), set by the build's speech stage."""
+
+    @property
+    def label(self) -> str:
+        """The line as errors and warnings name it: ``episodes/ep01.yaml:14 (mira: "Hi!...")``."""
+        text = self.text if len(self.text) <= 30 else self.text[:27] + "..."
+        return f"{self.where.split('|')[0]} ({self.speaker}: {text!r})"
 
 
 @dataclass(frozen=True)
@@ -114,12 +140,21 @@ class SetSpec:
 @dataclass(frozen=True)
 class ShotSpec:
     id: str
-    duration: float
+    duration: float | None
+    """Seconds; None: as long as its lines plus a tail (set when the lines are timed)."""
     cast: tuple[CastEntry, ...]
     camera: CameraSpec
     lights: str | tuple[LightSpec, ...] = "three-point"
     lines: tuple[Line, ...] = ()
     set: SetSpec | None = None
+    where: str = ""
+    """``file:line`` of the shot's ``duration`` (or of the shot), and ``|`` its field path."""
+
+    @property
+    def timed(self) -> bool:
+        """Whether the shot and every line have their times (explicit, or from speech)."""
+        return self.duration is not None and all(
+            ln.start is not None and ln.duration is not None for ln in self.lines)
 
 
 @dataclass(frozen=True)
@@ -131,6 +166,7 @@ class Episode:
 
     @property
     def duration(self) -> float:
+        """Seconds (the shots must be timed)."""
         return sum(s.duration for s in self.shots)
 
 
@@ -208,25 +244,52 @@ def _lights(sf: Fields) -> str | tuple[LightSpec, ...]:
     return tuple(lights)
 
 
-def _lines(sf: Fields, cast: list[CastEntry], duration: float) -> tuple[Line, ...]:
+def _lines(sf: Fields, cast: list[CastEntry], duration: float | None,
+           characters: set[str] | None, root: Path | None) -> tuple[Line, ...]:
+    """The shot's ``lines``. ``at``/``duration`` are optional (timed by speech later); given,
+    they must fit an explicit shot ``duration``. A speaker outside the shot must be one of the
+    series' ``characters`` or ``narrator``: heard, not seen."""
     names = {c.character for c in cast}
+    heard = names | (characters or set()) | {NARRATOR}
+    limit = duration if duration is not None else float("inf")
     lines = []
     for lf in sf.list_of_fields("lines", []):
         speaker = lf.get("speaker", str)
-        if speaker not in names:
-            lf.error(f"{speaker!r} speaks but is not in this shot", "speaker")
-        start = lf.get("at", float, 0.0,
-                       check=lambda v: None if 0 <= v < duration else
+        if speaker not in heard:
+            known = ", ".join(sorted(heard - {NARRATOR})) or "nobody"
+            lf.error(f"{speaker!r} speaks but is neither in this shot nor in the series' cast "
+                     f"({known}; or {NARRATOR} for a voice-over)", "speaker")
+        text = lf.get("text", str, check=lambda v: None if v.strip() else
+                      "the line's text is empty (say something, or remove the line)")
+        start = lf.get("at", float, None,
+                       check=lambda v: None if 0 <= v < limit else
                        f"must be within the shot (0..{duration} s)")
+        length = lf.get("duration", float, None,
+                        check=lambda v, s=start: None if 0 < v <= limit - (s or 0.0) + 1e-9
+                        else "the line must end within the shot")
+        audio, digest = _audio(lf, root)
         lines.append(Line(
-            speaker=speaker, text=lf.get("text", str), start=start,
-            duration=lf.get("duration", float, duration - start,
-                            check=lambda v, s=start: None if 0 < v <= duration - s + 1e-9
-                            else "the line must end within the shot"),
+            speaker=speaker, text=text, start=start, duration=length,
             emotion=lf.get("emotion", str, None, choices=EXPRESSIONS),
+            audio=audio, audio_sha256=digest,
+            where=f"{lf.file}:{lf.line}|{lf.path}",
         ))
         lf.done()
     return tuple(lines)
+
+
+def _audio(lf: Fields, root: Path | None) -> tuple[Path | None, str | None]:
+    """A line's ``audio:``: a file inside the series folder (``root``), hashed; a missing one is
+    one line naming the episode's line."""
+    rel = lf.get("audio", str, None)
+    if rel is None:
+        return None, None
+    from reskin.core.paths import series_path
+
+    base = root if root is not None else Path(lf.file).resolve().parents[1]
+    path = series_path(base, rel, fields=lf, key="audio", what="audio file")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return path, digest
 
 
 def _look_at(cf: Fields) -> str | tuple[float, float, float] | None:
@@ -320,9 +383,13 @@ def _set(f: Fields | None) -> SetSpec | None:
     return spec
 
 
-def load_episode(path: str | Path, characters: set[str] | None = None) -> Episode:
-    """Validate an episode file. ``characters``: the series' cast, to catch unknown names."""
+def load_episode(path: str | Path, characters: set[str] | None = None, *,
+                 root: str | Path | None = None) -> Episode:
+    """Validate an episode file. ``characters``: the series' cast, to catch unknown names (and
+    to let one speak off-screen); ``root``: the series folder lines' ``audio`` is relative to
+    (default: the folder above ``episodes/``)."""
     path = Path(path)
+    root = Path(root) if root is not None else None
     f = load_yaml(path)
     title = f.get("title", str, path.stem)
     shots = []
@@ -336,8 +403,9 @@ def load_episode(path: str | Path, characters: set[str] | None = None) -> Episod
         if sid in seen:
             sf.error(f"shot id {sid!r} is used twice", "id")
         seen.add(sid)
-        duration = sf.get("duration", float,
+        duration = sf.get("duration", float, None,
                           check=lambda v: None if 0 < v <= 600 else "must be > 0 and <= 600 s")
+        where = f"{sf.file}:{sf.items['duration'].line if sf.has('duration') else sf.line}"
         cast: list[CastEntry] = []
         cast_fields = sf.list_of_fields("cast")
         for cf in cast_fields:
@@ -347,18 +415,22 @@ def load_episode(path: str | Path, characters: set[str] | None = None) -> Episod
                 cf.error(f"unknown character {name!r} (the cast is: {known})", "character")
             if any(c.character == name for c in cast):
                 cf.error(f"{name!r} is already in this shot", "character")
-            cast.append(_cast_entry(cf, name, duration))
+            # a shot timed by its lines is checked against the longest shot there may be
+            cast.append(_cast_entry(cf, name, duration if duration is not None else 600.0))
         if not cast:
             sf.error("a shot needs at least one cast member", "cast")
         _check_gaze(cast_fields, cast)
         cam = sf.sub("camera", None)
         camera = _camera(cam, cast) if cam is not None else CameraSpec()
         lights = _lights(sf)
-        lines = _lines(sf, cast, duration)
+        lines = _lines(sf, cast, duration, characters, root)
         stage = _set(sf.sub("set", None))
         _check_blocking(cast, stage)
         sf.done()
+        if duration is None and not lines:
+            sf.error("a shot without lines needs a duration (seconds)", "duration")
         shots.append(ShotSpec(id=sid, duration=duration, cast=tuple(cast), camera=camera,
-                              lights=lights, lines=lines, set=stage))
+                              lights=lights, lines=lines, set=stage,
+                              where=f"{where}|{sf.path}.duration"))
     f.done()
     return Episode(id=path.stem, title=title, shots=tuple(shots), file=str(path))

@@ -1,10 +1,13 @@
 """The face's performance in a shot: canonical face weights and gaze per frame, from the episode.
 
 Per cast member and frame: the shot's ``expression`` (at its ``intensity``), the emotions of the
-lines it speaks (eased in and out around each line), automatic blinks (seeded by character and
-shot, so a re-render is identical) and the gaze: a world target point and the eye yaw / pitch
-relative to the character's head, clamped to natural ranges, plus ``look*`` shape weights for
-faces that look with shapes rather than eye joints. Pure numpy; the Blender worker plays it.
+lines it speaks (eased in and out around each line), the mouth of those lines (the visemes and
+``jawOpen`` of each line's speech, at rest between lines), automatic blinks (seeded by character
+and shot, so a re-render is identical) and the gaze: a world target point and the eye yaw /
+pitch relative to the character's head, clamped to natural ranges, plus ``look*`` shape weights
+for faces that look with shapes rather than eye joints. Without a ``look_at`` a cast member
+looks at whoever of the shot is speaking, and the speaker at the one listening (the last other
+speaker, else the first other cast member). Pure numpy; the Blender worker plays it.
 
 Angles: yaw > 0 turns the eyes to the character's own left, pitch > 0 up (degrees).
 """
@@ -162,14 +165,55 @@ def gaze_targets(entry: CastEntry, cast: list[dict], heights: dict[str, float],
     return np.tile(np.asarray(target, np.float64), (frames, 1))
 
 
+def mouth_weights(spec: ShotSpec, speaker: str, fps: float, frames: int
+                  ) -> dict[str, np.ndarray]:
+    """The mouth of ``speaker`` through the shot: channel -> (frames,) weights of the visemes
+    (``sil``, the rest pose, left out) and ``jawOpen``, from every line it speaks that has
+    speech (``Line.voiced``). Between and outside its lines the mouth rests (all zero)."""
+    from reskin.scenes.speech.visemes import TRACK_CHANNELS
+
+    tracks = [ln.voiced.track(fps, frames, ln.start) for ln in spec.lines
+              if ln.speaker == speaker and ln.voiced is not None]
+    if not tracks:
+        return {}
+    # One speaker's lines do not overlap: the most open of them drives each channel.
+    mouth = np.max(np.stack(tracks), axis=0).astype(np.float64)
+    return {c: mouth[:, i] for i, c in enumerate(TRACK_CHANNELS)
+            if c != "sil" and mouth[:, i].any()}
+
+
+def default_gaze(spec: ShotSpec, name: str, times: np.ndarray) -> list[str | None]:
+    """Who ``name`` looks at at each of ``times`` (s) when its entry sets no ``look_at``:
+    the shot's cast member speaking (the last one who spoke between lines, the first to speak
+    before any line), and while ``name`` speaks, the one listening (the last other speaker, else
+    the first other cast member). None: nobody on screen to look at (eyes ahead)."""
+    in_shot = [c.character for c in spec.cast]
+    others = [n for n in in_shot if n != name]
+    spoken = sorted((ln.start, ln.speaker) for ln in spec.lines
+                    if ln.speaker in in_shot and ln.start is not None)
+    if not spoken or not others:
+        return [None] * len(times)
+    out: list[str | None] = []
+    for t in times:
+        before = [s for s in spoken if s[0] <= t + 1e-9] or spoken[:1]
+        current = before[-1][1]
+        if current != name:
+            out.append(current)
+            continue
+        previous = [sp for _, sp in before if sp != name]
+        out.append(previous[-1] if previous else others[0])
+    return out
+
+
 def perform(spec: ShotSpec, cast: list[dict], heights: dict[str, float],
             faces: dict[str, dict | None], cameras: list[dict], fps: float
             ) -> dict[str, FacePerformance]:
-    """Every cast member's :class:`FacePerformance` in shot ``spec``.
+    """Every cast member's :class:`FacePerformance` in shot ``spec`` (timed: every line has
+    its start and duration, see :func:`reskin.scenes.dialogue.time_shot`).
 
     ``cast``: the compiled cast (dicts with "name", "position", "facing_deg"); ``faces``: each
     character's face map JSON (:meth:`FaceMap.to_json`, None when faceless); ``cameras``: one
-    camera dict per frame.
+    camera dict per frame. Lines whose speaker is not in the shot drive no face.
     """
     times = np.arange(len(cameras)) / fps
     out = {}
@@ -178,6 +222,7 @@ def perform(spec: ShotSpec, cast: list[dict], heights: dict[str, float],
         lines = [(ln.start, ln.duration, ln.emotion) for ln in spec.lines
                  if ln.speaker == name and ln.emotion is not None]
         weights = emotion_weights(times, entry.expression, entry.intensity, lines)
+        weights.update(mouth_weights(spec, name, fps, len(cameras)))
         if entry.blink:
             stressed = entry.expression in STRESS_EMOTIONS and entry.intensity > 0.5
             shut = blink_times(blink_seed(name, spec.id), spec.duration, fps,
@@ -186,6 +231,8 @@ def perform(spec: ShotSpec, cast: list[dict], heights: dict[str, float],
             if closure.any():
                 weights["blinkLeft"] = weights["blinkRight"] = closure
         gaze = gaze_targets(entry, cast, heights, cameras)
+        if gaze is None and entry.look_at is None:
+            gaze = _conversation_gaze(spec, name, cast, heights, times)
         eyes = None
         if gaze is not None:
             eyes = gaze_angles(head_point(member, heights[name]), member["facing_deg"], gaze)
@@ -197,10 +244,27 @@ def perform(spec: ShotSpec, cast: list[dict], heights: dict[str, float],
     return out
 
 
-def performance_json(plan_cast: list[dict], fps: float) -> dict:
+def _conversation_gaze(spec: ShotSpec, name: str, cast: list[dict],
+                       heights: dict[str, float], times: np.ndarray) -> np.ndarray | None:
+    """(f, 3) the heads :func:`default_gaze` picks, or None when it picks nobody."""
+    who = default_gaze(spec, name, times)
+    if all(w is None for w in who):
+        return None
+    by_name = {c["name"]: c for c in cast}
+    ahead = head_point(by_name[name], heights[name])
+    a = np.radians(by_name[name]["facing_deg"])
+    ahead = ahead + 2.0 * np.array([np.sin(a), 0.0, np.cos(a)])  # straight ahead, 2 m out
+    return np.array([head_point(by_name[w], heights[w]) if w is not None else ahead
+                     for w in who], np.float64)
+
+
+def performance_json(plan_cast: list[dict], fps: float, lines: list[dict] | None = None
+                     ) -> dict:
     """The ``performance.json`` written beside a shot's frames: per character, per frame, the
-    canonical weights and the gaze target (from the compiled plan's cast)."""
-    out = {"fps": fps, "characters": {}}
+    canonical weights (the visemes and ``jawOpen`` among them) and the gaze target (from the
+    compiled plan's cast), and the shot's ``lines`` with their times, speech method and
+    phonemes (seconds from the shot's start), so a tool can find the frames of a sound."""
+    out = {"fps": fps, "characters": {}, "lines": list(lines or [])}
     for member in plan_cast:
         face = member.get("face") or {}
         out["characters"][member["name"]] = {

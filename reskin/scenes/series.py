@@ -9,6 +9,7 @@ from pathlib import Path
 from reskin.core.colors import parse_color
 from reskin.core.errors import ReskinError
 from reskin.core.fields import Fields, load_yaml
+from reskin.scenes.speech.voice import Voice
 
 ENGINES = ("cycles", "workbench", "eevee")
 STYLIZERS = ("toon", "diffusion", "none")
@@ -103,6 +104,8 @@ class SeriesConfig:
     style: StyleSettings = field(default_factory=StyleSettings)
     sound: SoundSettings = field(default_factory=SoundSettings)
     subtitles: SubtitleSettings = field(default_factory=SubtitleSettings)
+    narrator: Voice | None = None
+    """The voice of ``speaker: narrator`` lines (voice-over); None: the default voice."""
 
     @property
     def library_dir(self) -> Path:
@@ -248,6 +251,18 @@ def _subtitles(f: Fields | None, root: Path) -> SubtitleSettings:
     return SubtitleSettings(burn=burn, font=path, size=size, font_where=where)
 
 
+def _narrator(f: Fields | None) -> Voice | None:
+    """``narrator: {voice: {...}}``: the voice-over's voice (see docs/character-format.md)."""
+    if f is None:
+        return None
+    from reskin.scenes.speech.voice import parse_voice
+
+    v = f.sub("voice", None)
+    voice = parse_voice(v) if v is not None else Voice()
+    f.done()
+    return voice
+
+
 def load_series(root: str | Path) -> SeriesConfig:
     """Read and validate ``root/series.yaml``."""
     root = find_series_root(root, walk_up=False)
@@ -275,6 +290,8 @@ def load_series(root: str | Path) -> SeriesConfig:
         style = parse_style(s, root)
     sound = _sound(f, root)
     subtitles = _subtitles(f.sub("subtitles", None), root)
+    narrator = _narrator(f.sub("narrator", None))
     f.done()
     return SeriesConfig(root=root, name=name, width=int(width), height=int(height), fps=fps,
-                        render=render, style=style, sound=sound, subtitles=subtitles)
+                        render=render, style=style, sound=sound, subtitles=subtitles,
+                        narrator=narrator)
