@@ -56,6 +56,9 @@ shots:
     set:
       props:
         - {{asset: crate, position: [0.6, -0.1]}}
+    lines:
+      - {{speaker: mira, text: "Hi.", at: 2.7}}
+      - {{speaker: theo, text: "Hey."}}
   - id: mocap
     duration: 0.5
     cast: [{{character: mira, clip: walk@1}}]
@@ -201,3 +204,22 @@ def test_motion_glb_is_valid_gltf(series):
     data = motion_glb(skin.read_bytes(), rig, np.array(motion["rotations"]),
                       np.array(motion["root"]), FPS, "enter")
     assert errors_of(validate_gltf_bytes(data)) == []
+
+
+def test_both_exchange_a_line_after_the_walk(series):
+    """The lines of the blocked shot are spoken after the walk, and the speaker's mouth moves."""
+    for render in (series / ".reskin" / "cache" / "render").iterdir():
+        perf = render / "performance.json"
+        plan = json.loads((render / "done.json").read_text())["plan"]
+        if plan["name"].endswith("/enter"):
+            break
+    else:
+        raise AssertionError("no render of the enter shot")
+    data = json.loads(perf.read_text())
+    lines = data["lines"]
+    assert [ln["speaker"] for ln in lines] == ["mira", "theo"]
+    assert lines[0]["start"] >= 2.55 - 1e-6 and lines[1]["start"] > lines[0]["start"]
+    jaw = np.asarray(data["characters"]["mira"]["weights"].get("jawOpen", [0.0]))
+    first = int(round(lines[0]["start"] * FPS))
+    last = int(round((lines[0]["start"] + lines[0]["duration"]) * FPS))
+    assert jaw[first:last + 1].max() > 0.1 and jaw[:first - 2].max() < 0.05
