@@ -41,7 +41,13 @@ def provenance_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(episode: str, root: Path, as_json: bool) -> None:
     """Every asset a published EPISODE used, transitively (skins, their characters and
-    imports, props, clips, styles), with version, licence, author and source."""
+    imports, props, clips, styles), with version, licence, author and source.
+
+    \b
+    Examples:
+      reskin provenance ep01 -s my-series
+      reskin provenance show ep01 -s my-series --json
+    """
     from reskin.pipeline.provenance import episode_report
     from reskin.scenes.series import load_series
 
@@ -65,7 +71,13 @@ def show(episode: str, root: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def check(file: Path, trust: Path | None, as_json: bool) -> None:
     """Read FILE's AIGC metadata and verify its C2PA manifest; exit 1 when a manifest is
-    there but does not verify (the file changed after signing, or a bad signature)."""
+    there but does not verify (the file changed after signing, or a bad signature).
+
+    \b
+    Examples:
+      reskin provenance check out/ep01/ep01.mp4
+      reskin provenance check out/ep01/ep01_sheet.png --trust keys/test-ca.pem --json
+    """
     from reskin.pipeline.c2pa_sign import verify
     from reskin.render.aigc_meta import read_aigc
 
@@ -116,7 +128,12 @@ def _claims(manifest: dict) -> list[str]:
 def keygen(folder: Path) -> None:
     """Make a local TEST signing key and certificate chain in FOLDER. Nobody trusts them:
     files signed with them verify, but read as untrusted; use the studio's own certificate
-    for delivery."""
+    for delivery.
+
+    \b
+    Examples:
+      reskin provenance keygen my-series/keys
+    """
     from reskin.pipeline.c2pa_sign import make_test_keys
 
     keys = make_test_keys(folder)
