@@ -58,25 +58,20 @@ class LabelRenderer:
     draws it at ``position`` (see :data:`reskin.scenes.series.LABEL_POSITIONS`)."""
 
     def __init__(self, width: int, height: int, text: str, font_path: Path, size: float = 0.05):
-        from PIL import Image, ImageDraw, ImageFont
+        from PIL import ImageFont
 
         self.width, self.height, self.text = width, height, text
         target = min_text_px(width, height, size)
         px = max(6, target)
-        while True:  # grow the font until the glyphs' ink (not the em box) is tall enough
+        while True:  # grow the font until the glyphs as seen (not the em box) are tall enough
             font = ImageFont.truetype(str(font_path), px)
-            left, top, right, bottom = font.getbbox(text)
-            if bottom - top >= target or px > 4 * target + 8:
+            self._rgb, self._alpha = _typeset(font, text)
+            seen = (self._rgb * self._alpha).min(axis=2)  # over black: the plate's worst case
+            rows = np.nonzero(seen.max(axis=1) >= 128)[0]
+            self.ink_height = int(rows[-1] - rows[0] + 1) if rows.size else 0
+            if self.ink_height >= target or px > 4 * target + 8:
                 break
             px += 1
-        self.ink_height = bottom - top
-        pad = max(2, round(self.ink_height * 0.3))
-        w, h = right - left + 2 * pad, bottom - top + 2 * pad
-        img = Image.new("RGBA", (w, h), (16, 16, 20, 170))
-        ImageDraw.Draw(img).text((pad - left, pad - top), text, font=font,
-                                 fill=(255, 255, 255, 255))
-        arr = np.asarray(img, dtype=np.float32) / 255
-        self._rgb, self._alpha = arr[..., :3] * 255, arr[..., 3:]
 
     def box(self, position: str) -> LabelBox:
         """The label's box at ``position``, inside the safe area (clamped to the frame when
@@ -99,6 +94,20 @@ class LabelRenderer:
         blended = region * (1 - a) + self._rgb[:b.h, :b.w] * a
         out[b.y:b.y + b.h, b.x:b.x + b.w] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return out
+
+
+def _typeset(font, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """``text`` in white on the dark translucent plate: RGB (h, w, 3) float 0..255 and alpha
+    (h, w, 1) float 0..1."""
+    from PIL import Image, ImageDraw
+
+    left, top, right, bottom = font.getbbox(text)
+    pad = max(2, round((bottom - top) * 0.3))
+    img = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (16, 16, 20, 170))
+    ImageDraw.Draw(img).text((pad - left, pad - top), text, font=font,
+                             fill=(255, 255, 255, 255))
+    arr = np.asarray(img, dtype=np.float32) / 255
+    return arr[..., :3] * 255, arr[..., 3:]
 
 
 def label_overlay(renderer: LabelRenderer, fps: float, *, seconds: float = 2.0,
