@@ -285,6 +285,8 @@ def finish_episode(ctx: BuildContext, ep: Episode, prov: EpisodeProvenance,
 
     out = Path(result.video).parent
     sheet = Path(result.contact_sheet)
+    if ctx.series.explicit_label:
+        _label_image(ctx, sheet)
     if (aigc := prov.aigc("sheet")) is not None:
         write_png_aigc(sheet, sheet, aigc)
     credits = out / f"{ep.id}_credits.txt"
@@ -304,6 +306,25 @@ def finish_episode(ctx: BuildContext, ep: Episode, prov: EpisodeProvenance,
         "reskin": reskin.__version__, "aigc": prov.aigc(), "signed": signing is not None,
         "credits": credits.name, "assets": [a.to_dict() for a in prov.assets]},
         indent=1, ensure_ascii=False))
+
+
+def _label_image(ctx: BuildContext, path: Path) -> None:
+    """Draw the explicit label onto a published image (the contact sheet), top right."""
+    import numpy as np
+    from PIL import Image
+
+    from reskin.core.atomic import atomic_path
+    from reskin.render.captions import find_cjk_font
+    from reskin.render.labels import LabelRenderer
+
+    labels = ctx.series.labels
+    with Image.open(path) as im:
+        frame = np.asarray(im.convert("RGB"))
+    renderer = LabelRenderer(frame.shape[1], frame.shape[0], labels.wording,
+                             find_cjk_font(ctx.series.subtitles.font or "auto",
+                                           where=labels.where), labels.size)
+    with atomic_path(path) as tmp:
+        Image.fromarray(renderer.draw(frame, "top-right")).save(tmp, format="PNG")
 
 
 def episode_report(series: SeriesConfig, episode: str) -> dict:

@@ -84,6 +84,10 @@ def test_label_is_on_the_first_two_seconds_only(built):
     opening = 2 * FPS
     assert (inside[:opening] > 25).all(), inside
     assert (inside[opening:] < 4).all(), inside  # only the codec's noise after 2 s
+    sheet = iio.imread(episode["contact_sheet"])[..., :3]  # a published image: labelled too
+    corner = LabelRenderer(sheet.shape[1], sheet.shape[0], "AI生成", find_cjk_font(), 0.05)
+    b = corner.box("top-right")
+    assert (sheet[b.y:b.y + b.h, b.x:b.x + b.w].min(axis=2) >= 240).sum() > 10
     noise = outside.mean(axis=(1, 2))  # H.264 at this size: a few levels everywhere
     assert noise.max() < 8 and noise[:opening].mean() < noise[opening:].mean() + 1
 
