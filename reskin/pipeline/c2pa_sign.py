@@ -123,8 +123,10 @@ def sign_file(path: Path, manifest: dict, ingredients: list[tuple[dict, bytes]],
         with open(path, "rb") as src, atomic_path(path) as tmp, open(tmp, "w+b") as dst:
             builder.sign(signer, mime, src, dst)
     except c2pa.C2paError as exc:
-        raise ReskinError(f"C2PA signing failed ({exc}); check signing.cert, signing.key "
-                          "and signing.alg", file=where or path, field="signing") from None
+        why = " ".join(str(exc).split())[:300]  # c2pa's messages span lines; ours is one
+        raise ReskinError(f"C2PA signing of {path.name} failed ({why}); check signing.cert, "
+                          "signing.key and signing.alg", file=where or path,
+                          field="signing") from None
 
 
 @dataclass
@@ -178,7 +180,7 @@ def verify(path: Path, *, trust: Path | None = None) -> Verification:
             active = reader.get_active_manifest()
     except c2pa.C2paError as exc:
         return Verification(str(path), has_manifest=True, state="Invalid",
-                            failures=[f"unreadable: {exc}"])
+                            failures=["unreadable: " + " ".join(str(exc).split())[:300]])
     failures = [f["code"] for f in results.get("activeManifest", {}).get("failure", [])]
     return Verification(str(path), has_manifest=True, state=state,
                         failures=[c for c in failures if c != "signingCredential.untrusted"],

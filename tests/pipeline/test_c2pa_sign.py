@@ -104,3 +104,18 @@ def test_the_stylizer_decides_the_digital_source_type(tmp_path):
         "/compositeWithTrainedAlgorithmicMedia")
     assert stylize_source_type(with_style(stylizer="diffusion", strength=1.0)).endswith(
         "/trainedAlgorithmicMedia")
+
+
+def test_a_key_that_does_not_match_the_certificate_is_one_line(tmp_path, keys):
+    other = make_test_keys(tmp_path / "other")
+    png = tmp_path / "x.png"
+    iio.imwrite(png, np.zeros((8, 8, 3), np.uint8))
+    manifest = {"title": "x.png", "assertions": [{"label": "c2pa.actions", "data": {"actions": [
+        {"action": "c2pa.created", "digitalSourceType":
+         "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia"}]}}]}
+    before = png.read_bytes()
+    with pytest.raises(ReskinError) as err:
+        sign_file(png, manifest, [], cert=keys.cert, key=other.key, where="series.yaml:9")
+    line = err.value.one_line()
+    assert "\n" not in line and "series.yaml:9" in line and "signing" in line
+    assert png.read_bytes() == before  # nothing half-signed
