@@ -1,7 +1,8 @@
 """The ``reskin`` command line: parse, call the library, print. No logic lives here.
 
-The commands live in submodules by topic (series_cmds, asset_cmds, rig_cmds, skin_cmds); importing
-this package registers them on :data:`main`. Heavy modules are imported inside commands.
+The commands live in submodules by topic (series_cmds, asset_cmds, rig_cmds, skin_cmds,
+provenance_cmds); importing this package registers them on :data:`main`. Heavy modules are
+imported inside commands.
 """
 
 from __future__ import annotations
@@ -83,4 +84,10 @@ def _print_report(report, as_json: bool) -> None:
 
 
 # Imported last: each module registers its commands on `main`.
-from reskin.cli import asset_cmds, rig_cmds, series_cmds, skin_cmds  # noqa: E402, F401
+from reskin.cli import (  # noqa: E402, F401
+    asset_cmds,
+    provenance_cmds,
+    rig_cmds,
+    series_cmds,
+    skin_cmds,
+)

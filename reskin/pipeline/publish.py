@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reskin.core.hashing import key_of
-from reskin.pipeline.cache import StepCache, link_or_copy
+from reskin.pipeline.cache import StepCache
 from reskin.scenes.compile import ShotPlan
 from reskin.scenes.episode import Episode
 
@@ -112,6 +112,7 @@ def publish_episode(ctx: BuildContext, ep: Episode,
             ``dialogue.wav`` beside its styled frames, else is silent.
     """
     from reskin.core.atomic import write_text_atomic
+    from reskin.pipeline import provenance
     from reskin.render.audio import episode_mix, write_wav
     from reskin.render.captions import Cue
     from reskin.render.outputs import contact_sheet, pick_frames, write_mp4
@@ -139,7 +140,8 @@ def publish_episode(ctx: BuildContext, ep: Episode,
              for (p, _, _), start in zip(shots, starts, strict=True) for ln in p.lines
              if start + ln["start"] < ep_seconds]
     cues = [Cue(s, s + d, text) for s, d, _, text in lines]
-    overlay = _burner(ctx, cues)
+    prov = provenance.prepare_episode(ctx, ep, shots)  # a forbidden licence stops it here
+    overlay = provenance.episode_overlay(ctx, _burner(ctx, cues))
     srt = None
     if lines:
         from reskin.scenes.subtitles import to_srt
@@ -151,7 +153,7 @@ def publish_episode(ctx: BuildContext, ep: Episode,
                        sound.ducking)
     ep_key = key_of([s.dir.name for _, s, _ in shots], sound_key, srt,
                     series.subtitles.burn and [series.subtitles.size,
-                                               str(series.subtitles.font)])
+                                               str(series.subtitles.font)], prov.key)
     episode_stale = not all(c for _, _, c in shots) or stamps.get("_episode") != ep_key or not (
         Path(result.video).exists() and Path(result.contact_sheet).exists()
         and Path(result.audio).exists())
@@ -162,14 +164,15 @@ def publish_episode(ctx: BuildContext, ep: Episode,
     for (plan, styled, cached), stem in zip(shots, dialogue, strict=True):
         folder = out / plan.shot
         video = folder / f"{plan.shot}.mp4"
-        stamp = key_of(styled.dir.name, key_of(stem))
+        stamp = key_of(styled.dir.name, key_of(stem), prov.key)
         if not cached or stamps.get(plan.shot) != stamp or not video.exists():
             tmp = out / f".{plan.shot}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             for i, src in enumerate(styled.frames):
-                link_or_copy(src, tmp / f"frame_{i:04d}.png")
+                provenance.publish_frame(src, tmp / f"frame_{i:04d}.png", prov, plan.shot)
             write_wav(stem, tmp / f"{plan.shot}.wav")
-            write_mp4(styled.frames, plan.fps, tmp / video.name, audio=stem)
+            write_mp4(styled.frames, plan.fps, tmp / video.name, audio=stem,
+                      metadata=prov.tags(plan.shot))
             shutil.rmtree(folder, ignore_errors=True)
             tmp.rename(folder)
             stamps[plan.shot] = stamp
@@ -186,11 +189,12 @@ def publish_episode(ctx: BuildContext, ep: Episode,
                           duck_db=sound.ducking, target_lufs=sound.loudness)
         write_wav(mix, Path(result.audio))
         write_mp4(all_frames, series.fps, Path(result.video), audio=mix, subtitles=srt,
-                  overlay=overlay)
+                  overlay=overlay, metadata=prov.tags())
         rows = [(f"{p.shot}  ({p.frame_count} frames)", pick_frames(s.frames))
                 for p, s, _ in shots]
         contact_sheet(rows, Path(result.contact_sheet),
                       title=f"{series.name} - {ep.id}: {ep.title}")
+        provenance.finish_episode(ctx, ep, prov, result)  # labels, C2PA, credits
         stamps["_episode"] = ep_key
     write_text_atomic(stamp_path, json.dumps(stamps, indent=1))
     return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,8 @@ from reskin.core.atomic import atomic_path
 
 def write_mp4(frames: Sequence[Path], fps: int, path: Path, *, audio: np.ndarray | None = None,
               subtitles: str | None = None,
-              overlay: Callable[[int, np.ndarray], np.ndarray] | None = None) -> None:
+              overlay: Callable[[int, np.ndarray], np.ndarray] | None = None,
+              metadata: Mapping[str, str] | None = None) -> None:
     """Encode PNG ``frames`` to an H.264 MP4 (yuv420p, plays everywhere) at ``path``.
 
     audio     : (n,) float32 mono PCM at 48 kHz, muxed as AAC; padded with silence or trimmed
@@ -21,6 +22,8 @@ def write_mp4(frames: Sequence[Path], fps: int, path: Path, *, audio: np.ndarray
                 Pass zeros for a silent track; None writes video only.
     subtitles : SubRip text embedded as a mov_text track (players can switch it on).
     overlay   : (frame index, (h, w, 3) uint8) -> (h, w, 3) uint8, e.g. burned-in captions.
+    metadata  : container tags (name -> text), written as QuickTime metadata items (any name,
+                e.g. the AIGC label of :mod:`reskin.render.aigc_meta`).
     """
     import shutil
     import tempfile
@@ -31,7 +34,7 @@ def write_mp4(frames: Sequence[Path], fps: int, path: Path, *, audio: np.ndarray
     try:
         video = work / "video.mp4"
         _encode_video(frames, fps, video, overlay)
-        if audio is None and not subtitles:
+        if audio is None and not subtitles and not metadata:
             with atomic_path(path) as tmp:
                 video.replace(tmp)
             return
@@ -54,10 +57,13 @@ def write_mp4(frames: Sequence[Path], fps: int, path: Path, *, audio: np.ndarray
             cmd += ["-f", "srt", "-i", str(work / "subs.srt")]
             maps += ["-map", f"{len(maps) // 2}:s:0"]
             codecs += ["-c:s", "mov_text"]
+        tags = [a for k, v in (metadata or {}).items() for a in ("-metadata", f"{k}={v}")]
+        flags = "+faststart+use_metadata_tags" if metadata else "+faststart"
         with atomic_path(path) as tmp:
             # -t: a cue running past the last frame must not lengthen the file
-            end = ["-t", f"{len(frames) / fps:.6f}", "-movflags", "+faststart", "-f", "mp4"]
-            done = subprocess.run(cmd + maps + codecs + end + [str(tmp)], capture_output=True,
+            end = ["-t", f"{len(frames) / fps:.6f}", "-movflags", flags, "-f", "mp4"]
+            done = subprocess.run(cmd + maps + codecs + tags + end + [str(tmp)],
+                                  capture_output=True,
                                   text=True)
             if done.returncode:
                 raise RuntimeError(f"ffmpeg could not mux {path.name}: "

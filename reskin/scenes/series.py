@@ -14,6 +14,11 @@ from reskin.scenes.speech.voice import Voice
 ENGINES = ("cycles", "workbench", "eevee")
 STYLIZERS = ("toon", "diffusion", "none")
 CONTROL_KINDS = ("depth", "normal", "lineart")
+LABEL_POSITIONS = ("top-left", "top-right", "top", "bottom-left", "bottom-right", "bottom")
+LABEL_TEXT = {"zh": "AI生成", "en": "AI-generated"}
+"""The explicit label's default wording per ``labels.language`` (GB 45438-2025 names both
+"人工智能生成" and "AI生成" as suitable prompts)."""
+SIGNING_ALGS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,58 @@ class SubtitleSettings:
 
 
 @dataclass(frozen=True)
+class LabelSettings:
+    """``labels:``: the AI-content labels of GB 45438-2025 (docs/labels.md)."""
+
+    explicit: bool | None = None
+    """The visible notice on the opening frames; None ('auto'): on when the series stylizes."""
+    language: str = "zh"
+    """zh or en: picks the default ``text``."""
+    text: str | None = None
+    """The notice's wording; None: :data:`LABEL_TEXT` of ``language``."""
+    seconds: float = 2.0
+    """How long the opening notice shows (the standard asks at least 2 s)."""
+    size: float = 0.05
+    """Text height as a fraction of the frame's shorter side (at least 0.05)."""
+    position: str = "top-left"
+    """Where in the safe area: one of :data:`LABEL_POSITIONS`."""
+    corner_mark: bool = False
+    """Keep a mark on every frame after the opening notice (the standard allows it)."""
+    mark_position: str = "top-left"
+    implicit: bool = True
+    """Write the AIGC metadata (content attribute, producer, content id) into MP4s and PNGs."""
+    producer: str = ""
+    """ContentProducer: the studio's name or its service-provider code."""
+    where: str | None = field(default=None, compare=False)
+
+    @property
+    def wording(self) -> str:
+        return self.text or LABEL_TEXT[self.language]
+
+
+@dataclass(frozen=True)
+class SigningSettings:
+    """``signing:``: the key and certificate chain C2PA manifests are signed with."""
+
+    cert: Path
+    """PEM chain: the signing certificate first, then its issuers (not the root)."""
+    key: Path
+    """PEM private key (PKCS#8)."""
+    alg: str = "es256"
+    trust: Path | None = None
+    """Optional PEM of trust anchors used when reskin verifies its own output."""
+    where: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class LicensePolicy:
+    """``licenses:``: the SPDX licences an episode's assets may carry; None allows any."""
+
+    allow: tuple[str, ...] | None = None
+    where: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class SeriesConfig:
     root: Path
     name: str
@@ -106,6 +163,15 @@ class SeriesConfig:
     subtitles: SubtitleSettings = field(default_factory=SubtitleSettings)
     narrator: Voice | None = None
     """The voice of ``speaker: narrator`` lines (voice-over); None: the default voice."""
+    labels: LabelSettings = field(default_factory=LabelSettings)
+    signing: SigningSettings | None = None
+    licenses: LicensePolicy = field(default_factory=LicensePolicy)
+
+    @property
+    def explicit_label(self) -> bool:
+        """Whether episodes get the visible notice (``labels.explicit``, 'auto': stylized)."""
+        on = self.labels.explicit
+        return self.style.stylizer != "none" if on is None else on
 
     @property
     def library_dir(self) -> Path:
@@ -263,6 +329,73 @@ def _narrator(f: Fields | None) -> Voice | None:
     return voice
 
 
+def _labels(f: Fields | None) -> LabelSettings:
+    if f is None:
+        return LabelSettings()
+    explicit = f.get("explicit", (bool, str), "auto",
+                     check=lambda v: None if v in (True, False, "auto") else
+                     "expected true, false or 'auto'")
+
+    def text_ok(v: str) -> str | None:
+        return None if v.strip() and len(v) <= 40 else "must be 1..40 characters"
+
+    out = LabelSettings(
+        explicit=None if explicit == "auto" else explicit,
+        language=f.get("language", str, "zh", choices=tuple(LABEL_TEXT)),
+        text=f.get("text", str, None, check=text_ok),
+        seconds=f.get("seconds", float, 2.0, check=lambda v: None if 2 <= v <= 60 else
+                      "must be 2..60 (GB 45438-2025 asks at least 2 s)"),
+        size=f.get("size", float, 0.05, check=lambda v: None if 0.05 <= v <= 0.2 else
+                   "must be 0.05..0.2 (GB 45438-2025 asks at least 5% of the shorter side)"),
+        position=f.get("position", str, "top-left", choices=LABEL_POSITIONS),
+        corner_mark=f.get("corner_mark", bool, False),
+        mark_position=f.get("mark_position", str, "top-left", choices=LABEL_POSITIONS),
+        implicit=f.get("implicit", bool, True),
+        producer=f.get("producer", str, "", check=lambda v: None if len(v) <= 200 else
+                       "at most 200 characters"),
+        where=f"{f.file}:{f.line}",
+    )
+    f.done()
+    return out
+
+
+def _signing(f: Fields | None, root: Path) -> SigningSettings | None:
+    if f is None:
+        return None
+    from reskin.core.paths import series_path
+
+    def pem(key: str, what: str) -> Path:
+        return series_path(root, f.get(key, str), fields=f, key=key, what=what,
+                           allow_absolute=True)
+
+    out = SigningSettings(
+        cert=pem("cert", "certificate chain (PEM)"), key=pem("key", "private key (PEM)"),
+        alg=f.get("alg", str, "es256", choices=SIGNING_ALGS),
+        trust=pem("trust", "trust anchors (PEM)") if f.has("trust") else None,
+        where=f"{f.file}:{f.line}")
+    f.done()
+    return out
+
+
+def _licenses(f: Fields | None) -> LicensePolicy:
+    if f is None:
+        return LicensePolicy()
+    allow = None
+    if f.has("allow"):
+        items = f.get("allow", list)
+        allow = []
+        for item in items:
+            if not isinstance(item.value, str) or not re.fullmatch(r"[A-Za-z0-9.+-]{1,64}",
+                                                                   item.value):
+                f.error("expected a list of SPDX licence ids (e.g. CC0-1.0, CC-BY-4.0)",
+                        "allow", item.line)
+            allow.append(item.value)
+        allow = tuple(allow)
+    where = f"{f.file}:{f.items['allow'].line}" if f.has("allow") else f"{f.file}:{f.line}"
+    f.done()
+    return LicensePolicy(allow=allow, where=where)
+
+
 def load_series(root: str | Path) -> SeriesConfig:
     """Read and validate ``root/series.yaml``."""
     root = find_series_root(root, walk_up=False)
@@ -291,7 +424,10 @@ def load_series(root: str | Path) -> SeriesConfig:
     sound = _sound(f, root)
     subtitles = _subtitles(f.sub("subtitles", None), root)
     narrator = _narrator(f.sub("narrator", None))
+    labels = _labels(f.sub("labels", None))
+    signing = _signing(f.sub("signing", None), root)
+    licenses = _licenses(f.sub("licenses", None))
     f.done()
     return SeriesConfig(root=root, name=name, width=int(width), height=int(height), fps=fps,
                         render=render, style=style, sound=sound, subtitles=subtitles,
-                        narrator=narrator)
+                        narrator=narrator, labels=labels, signing=signing, licenses=licenses)

@@ -134,7 +134,8 @@ def test_a_bad_music_file_is_one_line_and_nothing_is_published(tmp_path):
 
 def test_burned_in_subtitles_are_in_the_episode_picture_only(tmp_path):
     root = tmp_path / "s"
-    make_series(root, "subtitles: {burn: true, size: 0.1}\n")
+    # the AI label (on by default, tests/pipeline/test_labels.py) would be bright text too
+    make_series(root, "subtitles: {burn: true, size: 0.1}\nlabels: {explicit: false}\n")
     with BuildContext.open(root) as ctx:
         result = publish_episode(ctx, EPISODE, shots_of(ctx, SPEC))
     frames = iio.imread(result.video)  # (n, h, w, 3)
