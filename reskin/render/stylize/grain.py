@@ -42,3 +42,21 @@ def uv_grain(uv: np.ndarray, instance: np.ndarray, cells: float = 96.0) -> np.nd
         v11 = _hash(ix + 1, iy + 1, seed)
     g = (v00 * (1 - fx) + v10 * fx) * (1 - fy) + (v01 * (1 - fx) + v11 * fx) * fy
     return np.where(instance > 0, g, 0.0).astype(np.float32)
+
+
+def uv_noise(uv: np.ndarray, instance: np.ndarray, channels: int, seed: int,
+             cells: float = 128.0) -> np.ndarray:
+    """(channels, h, w) float32 standard-normal noise that belongs to surface points:
+    one independent value per (cast member, UV cell, channel), the same in every frame.
+    ``uv`` (h, w, 2), ``instance`` (h, w); zero on background (instance 0)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        ix = (np.floor(np.nan_to_num(uv[..., 0]) * cells).astype(np.int64) % 65536)
+        iy = (np.floor(np.nan_to_num(uv[..., 1]) * cells).astype(np.int64) % 65536)
+        out = np.empty((channels,) + instance.shape, np.float32)
+        for c in range(channels):
+            tag = (instance.astype(np.int64) * 64 + c) * 1000003 + int(seed) % 1000003
+            u1 = (_hash(ix, iy, tag) + 1.0) * 0.5
+            u2 = (_hash(ix, iy, tag + 7919) + 1.0) * 0.5
+            # Box-Muller: two uniforms -> one standard normal.
+            out[c] = np.sqrt(-2.0 * np.log(np.clip(u1, 1e-6, 1.0))) * np.cos(2 * np.pi * u2)
+    return np.where(instance[None] > 0, out, 0.0).astype(np.float32)
