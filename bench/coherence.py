@@ -44,12 +44,12 @@ HARD_SHOT = """\
     duration: {seconds}
     cast:
       - character: mira
-        position: [-1.6, 0.2]
-        actions: [{{do: walk, to: [1.6, 0.2], speed: 1.4}}]
+        position: [-0.9, 0.3]
+        actions: [{{do: walk, to: [0.9, 0.3], speed: 1.2}}]
       - character: theo
-        position: [1.6, -0.2]
-        actions: [{{do: walk, to: [-1.6, -0.2], speed: 1.4}}]
-    camera: {{framing: wide, move: pan, amount: 35}}
+        position: [0.9, -0.3]
+        actions: [{{do: walk, to: [-0.9, -0.3], speed: 1.2}}]
+    camera: {{framing: two-shot, move: orbit, amount: 40}}
     lights: three-point
 """
 
