@@ -1,24 +1,25 @@
-"""Temporal coherence of stylization: per-frame vs exact motion vs estimated optical flow.
+"""Temporal coherence of what the build delivers: its own stylize step on shots it renders.
 
-A moving shot (by default the sample character waving under an orbiting camera, rendered by
-reskin's Blender worker with its passes; with --synthetic, two spheres with exact passes:
-spin, translation, occlusion, disocclusion) is stylized three ways with the same painter:
+The sample series (shrunk to a small resolution) is built with reskin's Blender worker, plus a
+harder shot: a fast pan while two characters walk past each other. Each rendered shot is then
+stylized by the build's own stylize step (``Builder.stylize`` with a named style) for each
+stylizer, with and without carrying frames along the motion pass:
 
-- per-frame:  every frame painted independently (fixed seed, as a series style lock would),
-- exact:      reskin's coherence, carried forward by the renderer's motion pass with
-              depth + instance occlusion tests,
-- farneback:  the field's baseline, carried forward by optical flow estimated from the beauty
-              frames (OpenCV Farneback, forward-backward consistency as the occlusion test).
+- toon / toon-none:            the built-in stylizer, coherence exact / none,
+- diffusion / diffusion-none:  the diffusion stylizer on a tiny random-weight model built in
+                               code (no weights are downloaded), coherence exact / none.
 
-Both coherent modes share one loop (:func:`stylize_sequence`); only the correspondences differ.
-The warp error of each is printed: mean |frame t+1 - frame t warped by the exact motion| over
-non-occluded cast pixels (0..255). Painters: the built-in toon stylizer with per-frame grain
-(stands in for a generator that invents detail per frame), and the diffusion stylizer on a tiny
-random-weight pipeline built in code (no weights are downloaded).
+The evaluator here shares no code with the stylizers: frame t + 1 is sampled bilinearly at
+p + motion_t(p) for every cast pixel p of frame t and compared with frame t at p; a pixel
+counts only when all four taps show the same cast member and lie within 10 % (+3 cm) of its
+depth (occlusion test). The figure is the mean absolute difference (0..255) over counted
+pixels, reported per stylizer as a ratio to the render's own figure (the beauty over the
+style's backdrop, the same evaluator).
 
-    .venv/bin/python bench/coherence.py [--frames 12] [--size 160] [--no-diffusion] [--synthetic]
+    .venv/bin/python bench/coherence.py [--height 128] [--no-diffusion] [--keep DIR]
 
-Target: exact <= 0.5 x per-frame, and exact < farneback.
+Targets: toon <= 1.1 x the render's, diffusion <= 1.3 x, each below its per-frame version.
+The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -26,174 +27,215 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reskin.render.stylize import FrameSet  # noqa: E402
-from reskin.render.stylize.coherence import (  # noqa: E402
-    BackMap,
-    Painter,
-    exact_backmap,
-    stylize_sequence,
-    warp_error,
-)
-from reskin.render.stylize.synthetic import moving_shot  # noqa: E402
-from reskin.render.stylize.toon import ToonStylizer  # noqa: E402
-from reskin.render.stylize.warp import sample  # noqa: E402
-
-
-def farneback_backmap(frames: FrameSet, background=(0.93, 0.89, 0.82)) -> BackMap:
-    """Correspondences estimated from the beauty frames only (no passes)."""
-    a = frames.alpha[..., None]
-    rgb = frames.beauty * a + np.asarray(background, np.float32) * (1 - a)
-    grey = [cv2.cvtColor((np.clip(f, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-            for f in rgb]
-    h, w = grey[0].shape
-    ys, xs = np.mgrid[:h, :w].astype(np.float32)
-    grid = np.stack([xs, ys], -1)
-
-    def flow(a_img: np.ndarray, b_img: np.ndarray) -> np.ndarray:
-        return cv2.calcOpticalFlowFarneback(a_img, b_img, None, pyr_scale=0.5, levels=3,
-                                            winsize=9, iterations=5, poly_n=5, poly_sigma=1.1,
-                                            flags=0)
-
-    def backmap(t: int) -> tuple[np.ndarray, np.ndarray]:
-        back = flow(grey[t + 1], grey[t])  # pixel of t+1 -> its position in t
-        fwd = flow(grey[t], grey[t + 1])
-        src = grid + back
-        fwd_at_src, ok = sample(fwd, src)
-        # The usual occlusion test without passes: forward and backward flow must cancel.
-        valid = ok & (np.linalg.norm(back + fwd_at_src, axis=-1) < 1.0)
-        return src, valid
-
-    return backmap
-
-
-def run_three(name: str, frames: FrameSet, paint: Painter) -> dict[str, float]:
-    n = len(frames)
-    modes = {
-        "per-frame": (None, None),
-        "exact": (exact_backmap(frames), frames.instance),
-        "farneback": (farneback_backmap(frames), None),
-    }
-    errors = {}
-    for mode, (backmap, labels) in modes.items():
-        t0 = time.perf_counter()
-        out = stylize_sequence(n, paint, backmap, labels)
-        dt = time.perf_counter() - t0
-        errors[mode] = warp_error(out, frames)
-        print(f"  {name:<10} {mode:<10} warp error {errors[mode]:7.3f}   ({dt:6.2f} s)")
-    pf, ex, fb = errors["per-frame"], errors["exact"], errors["farneback"]
-    print(f"  {name:<10} exact / per-frame = {ex / pf:.3f} (target <= 0.5)   "
-          f"exact / farneback = {ex / fb:.3f} (target < 1)")
-    return errors
-
-
-def toon_painter(frames: FrameSet, grain: float = 0.08, seed: int = 0) -> Painter:
-    """Toon shading plus per-frame screen-space grain: detail that is re-invented each frame."""
-    toon = ToonStylizer()
-    base = toon.stylize(frames).astype(np.float32) / 255.0
-    rng = np.random.default_rng(seed)
-    noise = rng.normal(0.0, grain, base.shape).astype(np.float32)
-
-    def paint(t: int, known, keep) -> np.ndarray:
-        return np.clip(base[t] + noise[t], 0, 1)
-
-    return paint
-
-
-def diffusion_painter(frames: FrameSet, workdir: Path, steps: int, strength: float) -> Painter:
-    import torch
-
-    from reskin.render.stylize.diffusion import ControlSpec, DiffusionSettings, DiffusionStylizer
-    from tests.render.stylize.tiny_pipeline import build_tiny_models
-
-    torch.set_num_threads(1)
-    model, nets = build_tiny_models(workdir, controls=("depth", "lineart"))
-    st = DiffusionStylizer(DiffusionSettings(
-        model=model, controlnets=(ControlSpec("depth", nets["depth"]),
-                                  ControlSpec("lineart", nets["lineart"], 0.8)),
-        prompt="ink and watercolour", seed=7, strength=strength, guidance=3.0, steps=steps))
-    return st.painter(frames)
-
-
-RENDER_SERIES = """\
-name: coherence
-resolution: [{w}, {h}]
-fps: 8
-render: {{engine: cycles, samples: 16}}
-style: {{stylizer: none}}
-"""
-RENDER_EPISODE = """\
-shots:
-  - id: wave
+WALK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "bvh" / "cmu_12_03_walk.bvh"
+BACKDROP = "#efe3cf"
+HARD_SHOT = """\
+  - id: s03-crossing
     duration: {seconds}
-    cast: [{{character: mira, clip: wave, facing: 15}}]
-    camera: {{framing: medium, move: orbit, amount: 20}}
+    cast:
+      - character: mira
+        position: [-0.9, 0.3]
+        actions: [{{do: walk, to: [0.9, 0.3], speed: 1.2}}]
+      - character: theo
+        position: [0.9, -0.3]
+        actions: [{{do: walk, to: [-0.9, -0.3], speed: 1.2}}]
+    camera: {{framing: two-shot, move: orbit, amount: 40}}
+    lights: three-point
 """
 
 
-def rendered_shot(frames: int, size: int) -> FrameSet:
-    """The sample character waving under an orbiting camera, rendered by reskin's Blender
-    worker at ``size`` pixels high; returns its frames and passes."""
-    import json
-    import shutil
+def delivered_warp_error(images: np.ndarray, motion: np.ndarray, depth: np.ndarray,
+                         instance: np.ndarray) -> tuple[float, int]:
+    """(mean |I_{t+1}(p + m_t(p)) - I_t(p)| over counted cast pixels, how many counted).
 
-    from reskin.pipeline.build import build
-    from reskin.pipeline.inputs import load_frameset
+    images (f, h, w, 3) 0..255; motion (f, h, w, 2) forward px (y down); depth (f, h, w) m;
+    instance (f, h, w) ids (0: background). Written apart from the stylizers' warping."""
+    img = images.astype(np.float64)
+    f, h, w = instance.shape
+    yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    total, count = 0.0, 0
+    for t in range(f - 1):
+        qx = xx + motion[t, ..., 0].astype(np.float64)
+        qy = yy + motion[t, ..., 1].astype(np.float64)
+        x0 = np.floor(np.nan_to_num(qx, nan=-9)).astype(np.int64)
+        y0 = np.floor(np.nan_to_num(qy, nan=-9)).astype(np.int64)
+        ok = (x0 >= 0) & (y0 >= 0) & (x0 + 1 < w) & (y0 + 1 < h) & (instance[t] > 0)
+        x0 = np.clip(x0, 0, w - 2)
+        y0 = np.clip(y0, 0, h - 2)
+        fx = (qx - x0)[..., None]
+        fy = (qy - y0)[..., None]
+        d0 = depth[t].astype(np.float64)
+        for dy in (0, 1):
+            for dx in (0, 1):
+                ok &= instance[t + 1][y0 + dy, x0 + dx] == instance[t]
+                d1 = depth[t + 1][y0 + dy, x0 + dx].astype(np.float64)
+                with np.errstate(invalid="ignore"):
+                    ok &= np.abs(d1 - d0) <= 0.1 * d0 + 0.03
+        nxt = img[t + 1]
+        val = (nxt[y0, x0] * (1 - fx) * (1 - fy) + nxt[y0, x0 + 1] * fx * (1 - fy)
+               + nxt[y0 + 1, x0] * (1 - fx) * fy + nxt[y0 + 1, x0 + 1] * fx * fy)
+        diff = np.abs(val - img[t]).mean(-1)
+        total += float(diff[ok].sum())
+        count += int(ok.sum())
+    return total / max(count, 1), count
+
+
+class _Plan:
+    """The parts of a ShotPlan the build's stylize step reads, from a render cache entry."""
+
+    def __init__(self, plan: dict, key: str):
+        self._plan, self.key = plan, key
+        self.frame_count = plan["frame_count"]
+        self.name = plan.get("name", key[:8])
+
+    def to_dict(self) -> dict:
+        return self._plan
+
+
+def make_series(root: Path, height: int, seconds: float) -> Path:
+    """The sample series at ``height`` px high (9:16) with the crossing shot added to ep02."""
+    from click.testing import CliRunner
+
+    from reskin.cli import main
     from reskin.pipeline.series_init import create_demo
 
-    w = (size * 9 // 16) // 2 * 2
-    root = create_demo(Path(tempfile.mkdtemp(prefix="reskin-coherence-")) / "s")
-    (root / "series.yaml").write_text(RENDER_SERIES.format(w=w, h=size))
-    shutil.rmtree(root / "episodes")
-    (root / "episodes").mkdir()
-    (root / "episodes" / "ep01.yaml").write_text(RENDER_EPISODE.format(seconds=frames / 8))
-    build(root)
-    (folder,) = (root / ".reskin" / "cache" / "render").iterdir()
-    return load_frameset(folder, json.loads((folder / "done.json").read_text())["plan"])
+    create_demo(root)
+    width = (height * 9 // 16) // 2 * 2
+    text = (root / "series.yaml").read_text()
+    text = text.replace("resolution: [360, 640]", f"resolution: [{width}, {height}]")
+    (root / "series.yaml").write_text(text)
+    ep = root / "episodes" / "ep02.yaml"
+    ep.write_text(ep.read_text().rstrip("\n") + "\n" + HARD_SHOT.format(seconds=seconds))
+    result = CliRunner().invoke(main, ["clip", "import", str(WALK), "--name", "walk", "-s",
+                                       str(root)])
+    if result.exit_code != 0:
+        raise SystemExit(result.output)
+    return root
+
+
+def write_styles(root: Path, diffusion: bool) -> list[str]:
+    styles = root / "styles"
+    styles.mkdir(exist_ok=True)
+    names = []
+    for coherence in ("exact", "none"):
+        name = "toon" if coherence == "exact" else "toon-none"
+        (styles / f"{name}.yaml").write_text(
+            f"stylizer: toon\nbackground: '{BACKDROP}'\nlevels: 4\ncoherence: {coherence}\n")
+        names.append(name)
+    if diffusion:
+        from tests.render.stylize.tiny_pipeline import build_tiny_models
+
+        model, nets = build_tiny_models(root / "models", controls=("depth", "lineart"))
+        for coherence in ("exact", "none"):
+            name = "diffusion" if coherence == "exact" else "diffusion-none"
+            (styles / f"{name}.yaml").write_text(f"""\
+stylizer: diffusion
+background: '{BACKDROP}'
+model: {model}
+controlnets:
+  - {{kind: depth, path: {nets['depth']}, scale: 1.0}}
+  - {{kind: lineart, path: {nets['lineart']}, scale: 0.8}}
+prompt: ink and watercolour
+seed: 7
+strength: 0.6
+guidance: 3.0
+steps: 10
+coherence: {coherence}
+refresh: 8
+""")
+            names.append(name)
+    return names
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=12)
-    ap.add_argument("--size", type=int, default=96)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--strength", type=float, default=0.6)
+    ap.add_argument("--height", type=int, default=128)
+    ap.add_argument("--crossing-seconds", type=float, default=1.5)
     ap.add_argument("--no-diffusion", action="store_true")
-    ap.add_argument("--synthetic", action="store_true",
-                    help="Use the synthetic two-sphere shot instead of a Blender render.")
+    ap.add_argument("--keep", type=Path, default=None, help="Build the series here (kept).")
     args = ap.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
-    if args.synthetic:
-        frames = moving_shot(args.frames, (args.size, args.size))
-        print(f"synthetic shot: {args.frames} frames, {args.size}x{args.size}, exact passes")
-    else:
-        frames = rendered_shot(args.frames, args.size)
-        print(f"rendered shot (Blender, Cycles): {args.frames} frames, "
-              f"{frames.beauty.shape[2]}x{frames.beauty.shape[1]}, the renderer's passes")
-    print(f"  beauty itself: warp error {warp_error(frames.beauty, frames):.3f} "
-          "(view-fixed shading on spinning texture)")
-    figures = {"bench": "coherence", "frames": args.frames, "size": args.size}
-    figures["toon+grain"] = run_three("toon+grain", frames, toon_painter(frames))
-    figures["toon"] = run_three("toon", frames, lambda t, k, m: ToonStylizer().stylize(
-        FrameSet(beauty=frames.beauty[t:t + 1], alpha=frames.alpha[t:t + 1]))[0] / 255.0)
     if not args.no_diffusion:
-        with tempfile.TemporaryDirectory() as tmp:
-            paint = diffusion_painter(frames, Path(tmp), args.steps, args.strength)
-            figures["diffusion"] = run_three("diffusion", frames, paint)
-    for name in ("toon+grain", "toon", "diffusion"):
-        if name in figures:
-            e = figures[name]
-            e["exact_over_per_frame"] = e["exact"] / e["per-frame"]
-    print(json.dumps(figures))
+        import torch
+
+        torch.set_num_threads(1)
+    from PIL import Image
+
+    from reskin.pipeline.build import Builder, build
+    from reskin.pipeline.cache import StepCache
+    from reskin.pipeline.context import BuildContext
+    from reskin.pipeline.inputs import load_frameset
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="reskin-coherence-"))
+    root = work / "series"
+    if not (root / "series.yaml").exists():
+        make_series(root, args.height, args.crossing_seconds)
+    names = write_styles(root, not args.no_diffusion)
+    t0 = time.perf_counter()
+    build(root)  # renders every shot (and delivers the series' own toon style)
+    print(f"built the sample series + crossing shot at {args.height} px high "
+          f"in {time.perf_counter() - t0:.0f} s")
+    bg = np.array([int(BACKDROP[i:i + 2], 16) for i in (1, 3, 5)], np.float64)
+    shots = []
+    for folder in sorted((root / ".reskin" / "cache" / "render").iterdir()):
+        plan = json.loads((folder / "done.json").read_text())["plan"]
+        shots.append((_Plan(plan, folder.name), folder))
+    rows: dict[str, dict] = {}
+    for shot, folder in shots:
+        frames = load_frameset(folder, shot.to_dict())
+        a = frames.alpha[..., None].astype(np.float64)
+        render = frames.beauty * 255.0 * a + bg * (1 - a)
+        r, n = delivered_warp_error(render, frames.motion, frames.depth, frames.instance)
+        rows[shot.name] = {"render": r, "pixels": n}
+    for name in names:
+        with BuildContext.open(root, style=name) as ctx, Builder(ctx) as builder:
+            for shot, folder in shots:
+                rendered = StepCache(ctx.cache_root, "render", shot.key, "beauty",
+                                     shot.frame_count)
+                t0 = time.perf_counter()
+                cache, _ = builder.stylize(shot, rendered)
+                dt = time.perf_counter() - t0
+                styled = np.stack([np.asarray(Image.open(p).convert("RGB"))
+                                   for p in cache.frames])
+                frames = load_frameset(folder, shot.to_dict())
+                e, _ = delivered_warp_error(styled, frames.motion, frames.depth,
+                                            frames.instance)
+                row = rows[shot.name]
+                row[name] = e
+                print(f"  {shot.name:<18} {name:<15} warp error {e:6.3f}  render "
+                      f"{row['render']:6.3f}  ratio {e / row['render']:5.3f}  ({dt:5.1f} s)",
+                      flush=True)
+    summary = {}
+    for name in names:
+        # Pooled over every counted pixel of every shot: big shots weigh more.
+        num = sum(r[name] * r["pixels"] for r in rows.values())
+        den = sum(r["render"] * r["pixels"] for r in rows.values())
+        summary[name] = {"over_render": num / den,
+                         "per_shot": {s: r[name] / r["render"] for s, r in rows.items()}}
+    targets = {"toon": 1.1, "diffusion": 1.3}
+    for name, limit in targets.items():
+        if name in summary:
+            s = summary[name]
+            s["target"] = limit
+            s["below_per_frame"] = s["over_render"] < summary[f"{name}-none"]["over_render"]
+            s["ok"] = s["over_render"] <= limit and s["below_per_frame"]
+            print(f"{name}: {s['over_render']:.3f} x the render (target <= {limit}); "
+                  f"per frame {summary[f'{name}-none']['over_render']:.3f} x")
+    if args.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps({"bench": "coherence", "height": args.height, "shots": list(rows),
+                      "render_warp_error": {s: r["render"] for s, r in rows.items()},
+                      "stylizers": summary}))
 
 
 if __name__ == "__main__":

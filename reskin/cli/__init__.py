@@ -90,4 +90,5 @@ from reskin.cli import (  # noqa: E402, F401
     rig_cmds,
     series_cmds,
     skin_cmds,
+    style_cmds,
 )

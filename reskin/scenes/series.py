@@ -42,6 +42,18 @@ class ControlNetSettings:
 
 
 @dataclass(frozen=True)
+class LoraSettings:
+    path: Path
+    """A local LoRA file (.safetensors, diffusers/PEFT or kohya layout)."""
+    scale: float = 1.0
+    """How strongly it applies (the LoRA's own alpha/rank scaling times this)."""
+    character: str | None = None
+    """The character it is for (recorded with the style); None: the whole series' look."""
+    where: str | None = field(default=None, compare=False)
+    """file:line of ``path`` in the style file, for the error when the file is checked."""
+
+
+@dataclass(frozen=True)
 class StyleSettings:
     stylizer: str = "toon"
     """Which stylizer runs after rendering: the built-in 'toon' (no model), 'diffusion'
@@ -52,6 +64,10 @@ class StyleSettings:
     """Tone bands of the cel shading."""
     ink: float = 1.0
     """Ink line strength, 0 to 1."""
+    grain: float = 0.0
+    """Paper grain printed in texture space (the UV pass), 0 to 1 (0: none)."""
+    loras: tuple[LoraSettings, ...] = ()
+    """diffusion: LoRA files (per character or for the series' look), fused into the model."""
     model: Path | None = None
     """diffusion: local diffusers pipeline folder (relative paths are from the series root)."""
     controlnets: tuple[ControlNetSettings, ...] = ()
@@ -66,7 +82,11 @@ class StyleSettings:
     size: int = 768
     """diffusion: long side in pixels to diffuse at (never upscales)."""
     coherence: str = "exact"
-    """diffusion: 'exact' carries frames forward by the motion pass; 'none' is per frame."""
+    """'exact' carries frames (toon: tone, bands and ink) forward by the motion pass; 'none'
+    stylizes every frame alone."""
+    refresh: int = 0
+    """diffusion: every this many frames, kept pixels are re-diffused lightly so they follow
+    lighting changes (0: never)."""
     model_where: str | None = field(default=None, compare=False)
     """file:line of ``model`` in the style file, for the error when the folder is checked."""
 
@@ -210,7 +230,21 @@ def _diffusion_style(s: Fields, root: Path) -> dict:
             where=f"{c.file}:{c.items['path'].line}",
         ))
         c.done()
+    loras = []
+    for lf in s.list_of_fields("loras", []):
+        from reskin.core.paths import series_path
+
+        loras.append(LoraSettings(
+            path=series_path(root, lf.get("path", str), fields=lf, key="path", what="LoRA file",
+                             must_exist=False, allow_absolute=True),
+            scale=lf.get("scale", float, 1.0,
+                         check=lambda v: None if -4 <= v <= 4 else "must be -4..4"),
+            character=lf.get("character", str, None),
+            where=f"{lf.file}:{lf.items['path'].line}",
+        ))
+        lf.done()
     return {
+        "loras": tuple(loras),
         "model": _model_folder(s, "model", root) if model else None,
         "model_where": f"{s.file}:{s.items['model'].line}" if model else None,
         "controlnets": tuple(nets),
@@ -225,6 +259,8 @@ def _diffusion_style(s: Fields, root: Path) -> dict:
         "size": s.get("size", int, 768,
                       check=lambda v: None if 64 <= v <= 4096 else "must be 64..4096"),
         "coherence": s.get("coherence", str, "exact", choices=("exact", "none")),
+        "refresh": s.get("refresh", int, 0,
+                         check=lambda v: None if 0 <= v <= 10000 else "must be >= 0"),
     }
 
 
@@ -237,6 +273,8 @@ def parse_style(s: Fields, root: Path) -> StyleSettings:
         levels=s.get("levels", int, 4,
                      check=lambda v: None if 2 <= v <= 16 else "must be 2..16"),
         ink=s.get("ink", float, 1.0, check=lambda v: None if 0 <= v <= 1 else "must be 0..1"),
+        grain=s.get("grain", float, 0.0,
+                    check=lambda v: None if 0 <= v <= 1 else "must be 0..1"),
         **_diffusion_style(s, root),
     )
     if style.stylizer == "diffusion" and style.model is None:

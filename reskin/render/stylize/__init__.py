@@ -16,6 +16,7 @@ def make_stylizer(style: StyleSettings) -> Stylizer:
             ControlSpec,
             DiffusionSettings,
             DiffusionStylizer,
+            LoraSpec,
         )
 
         return DiffusionStylizer(DiffusionSettings(
@@ -25,8 +26,10 @@ def make_stylizer(style: StyleSettings) -> Stylizer:
             prompt=style.prompt, negative_prompt=style.negative_prompt, seed=style.seed,
             strength=style.strength, guidance=style.guidance, steps=style.steps,
             size=style.size, coherence=style.coherence, background=style.background,
-            model_where=style.model_where,
+            model_where=style.model_where, refresh=style.refresh,
+            loras=tuple(LoraSpec(x.path, x.scale, x.character, x.where) for x in style.loras),
         ))
     if style.stylizer == "toon":
-        return ToonStylizer(background=style.background, levels=style.levels, ink=style.ink)
+        return ToonStylizer(background=style.background, levels=style.levels, ink=style.ink,
+                            grain=style.grain, coherence=style.coherence)
     return PassThrough(style.background)

@@ -65,7 +65,8 @@ def _gather(
 
 
 def stylize_sequence(
-    n: int, paint: Painter, backmap: BackMap | None, labels: np.ndarray | None = None
+    n: int, paint: Painter, backmap: BackMap | None, labels: np.ndarray | None = None,
+    refresh: int = 0,
 ) -> np.ndarray:
     """Paint ``n`` frames; with ``backmap``, each frame keeps what it can of the earlier ones.
 
@@ -73,6 +74,8 @@ def stylize_sequence(
     there directly: following correspondences costs one resampling, not one per frame, so a
     surface carried for a hundred frames stays as sharp as when it was painted.
     ``labels`` (n, h, w) int (instance ids) keep fetches from crossing silhouettes.
+    ``refresh`` > 0: every ``refresh``-th frame the painter's result is taken whole (it still
+    gets ``known``/``keep`` to start from), so kept pixels can follow lighting changes.
     Returns (n, h, w, 3) float32 in 0..1.
     """
     first = np.asarray(paint(0, None, None), np.float32)
@@ -99,10 +102,13 @@ def stylize_sequence(
         known, ok = _gather(out, new_origin, new_xy, ok, labels,
                             None if labels is None else labels[t])
         keep = feather(ok)
-        if keep.min() >= 1.0:
+        renew = bool(refresh) and t % refresh == 0
+        if keep.min() >= 1.0 and not renew:
             fresh = known  # nothing new in view: no need to run the painter
         else:
             fresh = np.asarray(paint(t, known, keep), np.float32)
+        if renew:
+            keep = np.zeros_like(keep)
         k = keep[..., None]
         out[t] = np.clip(k * known + (1 - k) * fresh, 0.0, 1.0)
         whole = keep >= 1.0

@@ -35,6 +35,7 @@ from reskin.render.stylize.coherence import (
     to_uint8,
 )
 from reskin.render.stylize.controls import CONTROL_KINDS, control_images
+from reskin.render.stylize.lora import LoraSpec, check_lora_file, fuse_loras
 from reskin.render.stylize.model_folder import (
     PIPELINE_COMPONENTS,
     check_controlnet_folder,
@@ -43,7 +44,7 @@ from reskin.render.stylize.model_folder import (
 )
 from reskin.render.stylize.warp import instance_of
 
-DIFFUSION_VERSION = "1"
+DIFFUSION_VERSION = "2"  # 2: UV-anchored noise, refresh, LoRAs
 COHERENCE_MODES = ("exact", "none")
 
 
@@ -79,6 +80,11 @@ class DiffusionSettings:
     background: tuple[float, float, float] = (0.93, 0.89, 0.82)
     model_where: str | None = field(default=None, compare=False)
     """file:line of ``model`` in the style file (for errors)."""
+    loras: tuple[LoraSpec, ...] = ()
+    """LoRA files fused into the UNet / text encoder (per character or the series' look)."""
+    refresh: int = 0
+    """Every this many frames, kept pixels are re-diffused lightly (init: the carried frame
+    moved halfway to the render, half the strength) so they follow lighting changes."""
 
 
 @dataclass
@@ -172,6 +178,8 @@ class DiffusionStylizer:
         for i, spec in enumerate(self.settings.controlnets):
             check_controlnet_folder(spec.path, field=f"style.controlnets[{i}].path",
                                     where=spec.where)
+        for i, lora in enumerate(self.settings.loras):
+            check_lora_file(lora, i)
 
     def key(self) -> dict:
         if self._key is None:
@@ -186,6 +194,9 @@ class DiffusionStylizer:
                 "prompt": s.prompt, "negative_prompt": s.negative_prompt, "seed": s.seed,
                 "strength": s.strength, "guidance": s.guidance, "steps": s.steps,
                 "size": s.size, "coherence": s.coherence, "background": s.background,
+                "refresh": s.refresh,
+                "loras": [{"file": folder_hash_file(x.path), "scale": x.scale,
+                           "character": x.character} for x in s.loras],
                 # float16 on CUDA and float32 on CPU give different pixels.
                 "device": "cuda" if self.device.startswith("cuda") else "cpu",
             }
@@ -197,7 +208,8 @@ class DiffusionStylizer:
         from reskin.core.hashing import key_of
 
         k = self.key()
-        cache_key = key_of(k["model"], [c["weights"] for c in k["controlnets"]], k["device"])
+        cache_key = key_of(k["model"], [c["weights"] for c in k["controlnets"]], k["device"],
+                           k["loras"])
         if cache_key in _LOADED:
             return _LOADED[cache_key]
         torch = _import_torch()
@@ -205,6 +217,9 @@ class DiffusionStylizer:
         dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         with _quiet():
             parts, nets = self._load_parts(index, dtype)
+        if self.settings.loras:
+            fuse_loras({"unet": parts["unet"], "text_encoder": parts["text_encoder"]},
+                       self.settings.loras)
         for m in [parts["unet"], parts["vae"], parts["text_encoder"], *nets]:
             m.to(self.device).eval().requires_grad_(False)
         loaded = _Loaded(controlnets=nets, device=self.device, dtype=dtype, **parts)
@@ -238,7 +253,9 @@ class DiffusionStylizer:
         self, frames: FrameSet, backmap: BackMap | None, labels: np.ndarray | None = None
     ) -> np.ndarray:
         """(f, h, w, 3) uint8, carrying frames forward along ``backmap`` (None: per frame)."""
-        return to_uint8(stylize_sequence(len(frames), self.painter(frames), backmap, labels))
+        refresh = self.settings.refresh if backmap is not None else 0
+        return to_uint8(stylize_sequence(len(frames), self.painter(frames), backmap, labels,
+                                         refresh=refresh))
 
     def painter(self, frames: FrameSet) -> Painter:
         """The per-frame diffusion step for :func:`stylize_sequence`."""
@@ -249,8 +266,14 @@ class DiffusionStylizer:
         controls = control_images(frames, tuple(c.kind for c in self.settings.controlnets))
         conds = [(controls[c.kind], c.scale) for c in self.settings.controlnets]
 
+        inst = instance_of(frames)
+        every = self.settings.refresh
+
         def paint(t: int, known: np.ndarray | None, keep: np.ndarray | None) -> np.ndarray:
-            return self._paint(pipe, base[t], [(img[t], s) for img, s in conds], known, keep)
+            uv = None if frames.uv is None else (frames.uv[t], inst[t])
+            refresh = bool(every) and known is not None and t % every == 0
+            return self._paint(pipe, base[t], [(img[t], s) for img, s in conds], known, keep,
+                               uv=uv, refresh=refresh)
 
         return paint
 
@@ -273,9 +296,14 @@ class DiffusionStylizer:
         controls: list[tuple[np.ndarray, float]],
         known: np.ndarray | None,
         keep: np.ndarray | None,
+        uv: tuple[np.ndarray, np.ndarray] | None = None,
+        refresh: bool = False,
     ) -> np.ndarray:
         """One frame: image (h, w, 3) 0..1, controls [(h, w, 3) 0..1, scale], known (h, w, 3)
-        and keep (h, w) or None -> (h, w, 3) float32 0..1."""
+        and keep (h, w) or None -> (h, w, 3) float32 0..1.
+
+        ``uv`` (the frame's UV (h, w, 2) and instance (h, w) passes) anchors the noise to the
+        surfaces; ``refresh`` re-diffuses the kept region lightly instead of pinning it."""
         torch = _import_torch()
         import torch.nn.functional as F
 
@@ -297,16 +325,37 @@ class DiffusionStylizer:
             # The distribution's mean, not a sample: the same image always encodes the same.
             return pipe.vae.encode(x).latent_dist.mean * pipe.vae.config.scaling_factor
 
-        init = image if known is None else keep[..., None] * known + (1 - keep[..., None]) * image
+        strength = s.strength
+        if refresh and known is not None:
+            # Follow the render's lighting: start the kept pixels halfway to the render and
+            # re-diffuse everything lightly, with the same surface-anchored noise.
+            k = keep[..., None]
+            init = k * (0.5 * known + 0.5 * image) + (1 - k) * image
+            known = keep = None
+            strength = s.strength * 0.5
+        else:
+            init = image if known is None else keep[..., None] * known + (1 - keep[..., None]) \
+                * image
         cfg = s.guidance > 1
         gen = torch.Generator("cpu").manual_seed(s.seed)
         sched = pipe.scheduler
         with torch.no_grad():
             z_init = encode(init)
             # Noise is drawn on the CPU so a seed means the same noise on every device.
-            noise = torch.randn(z_init.shape, generator=gen, dtype=torch.float32).to(dev, dt)
+            noise = torch.randn(z_init.shape, generator=gen, dtype=torch.float32)
+            if uv is not None:
+                # The same surface point gets the same noise in every frame, so what diffusion
+                # invents is glued to the skin, not to the screen (background keeps the seed).
+                from reskin.render.stylize.grain import uv_noise
+
+                lh, lw = z_init.shape[-2:]
+                anchored = uv_noise(_nearest(uv[0], lh, lw), _nearest(uv[1], lh, lw),
+                                    z_init.shape[1], s.seed, cells=2.0 * max(lh, lw))
+                on = torch.from_numpy(_nearest(uv[1], lh, lw) > 0)[None, None]
+                noise = torch.where(on, torch.from_numpy(anchored)[None], noise)
+            noise = noise.to(dev, dt)
             sched.set_timesteps(s.steps, device=dev)
-            run = min(max(int(s.steps * s.strength), 1), s.steps)
+            run = min(max(int(s.steps * strength), 1), s.steps)
             start = (s.steps - run) * sched.order
             timesteps = sched.timesteps[start:]
             if hasattr(sched, "set_begin_index"):
@@ -349,3 +398,17 @@ class DiffusionStylizer:
             out = F.interpolate(((out + 1) / 2).float().cpu(), size=(h, w), mode="bilinear",
                                 align_corners=False)
         return out[0].permute(1, 2, 0).clamp(0, 1).numpy().astype(np.float32)
+
+
+def _nearest(img: np.ndarray, h: int, w: int) -> np.ndarray:
+    """``img`` (H, W, ...) resampled to (h, w, ...) by nearest pixel centres (labels, UVs)."""
+    ys = np.minimum(((np.arange(h) + 0.5) * img.shape[0] / h).astype(np.int64), img.shape[0] - 1)
+    xs = np.minimum(((np.arange(w) + 0.5) * img.shape[1] / w).astype(np.int64), img.shape[1] - 1)
+    return img[ys][:, xs]
+
+
+def folder_hash_file(path: Path) -> str:
+    """Content hash of one weights file (a LoRA), remembered per process."""
+    from reskin.render.stylize.model_folder import _file_hash
+
+    return _file_hash(Path(path))
