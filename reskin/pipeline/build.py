@@ -279,6 +279,13 @@ class Builder:
                                         {c: s for (c, e), s in skins.items() if e == ep.id},
                                         props)
                  for ep in episodes}
+        if self.ctx.series.licenses.allow is not None:
+            # A forbidden licence stops the build before anything renders or publishes.
+            from reskin.pipeline.provenance import check_licenses, episode_assets
+
+            for ep in episodes:
+                check_licenses(self.ctx.series, episode_assets(self.ctx.lib, ep, plans[ep.id],
+                                                               []), ep.id)
         for ps in plans.values():  # blocking: collisions, a member leaving the frame
             for plan in ps:
                 for warning in plan.warnings:
