@@ -11,7 +11,12 @@ from reskin.cli import _SERIES, _log, main
 
 @main.group()
 def export() -> None:
-    """Export episodes for other players (a web package of an interactive episode)."""
+    """Export episodes for other players (a web package of an interactive episode).
+
+    \b
+    Examples:
+      reskin export web ep01 -s my-series -o site/ep01
+    """
 
 
 @export.command("web")
