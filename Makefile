@@ -3,15 +3,16 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.reskin-installed
-DEBS   := libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libxi6 libxkbcommon0 libsm6 libxxf86vm1 libxfixes3 libxrender1 fonts-wqy-microhei
+DEBS   := libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libxi6 libxkbcommon0 libsm6 libxxf86vm1 libxfixes3 libxrender1 fonts-wqy-microhei chromium chromium-driver
 
 .PHONY: demo test install lint bench clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml tools/gltf-validator/package.json Makefile
-	@# Debian libraries Blender and the GL preview need, and a CJK font for burned-in
-	@# subtitles; only installed when root and missing.
+	@# Debian libraries Blender and the GL preview need, a CJK font for burned-in
+	@# subtitles, and headless Chromium + its driver for the web player's tests; only
+	@# installed when root and missing.
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	  if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \

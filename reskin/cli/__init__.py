@@ -91,4 +91,5 @@ from reskin.cli import (  # noqa: E402, F401
     series_cmds,
     skin_cmds,
     style_cmds,
+    web_cmds,
 )

@@ -91,6 +91,13 @@ def build(path: Path, episodes: tuple[str, ...], force_shots: tuple[str, ...], f
     report = run_build(path, log=_log(as_json), progress=_progress(as_json),
                        episodes=list(episodes) or None, executor=runner,
                        force=list(force_shots) or None)
+    if as_json:  # with each episode's flow graph (shots, choices, where they lead)
+        from reskin.cli.web_cmds import episode_graphs
+
+        data = json.loads(report.to_json())
+        data["graphs"] = episode_graphs(path, [e.id for e in report.episodes])
+        click.echo(json.dumps(data, indent=2))
+        return
     _print_report(report, as_json)
 
 

@@ -15,6 +15,7 @@ from reskin.core.colors import parse_color
 from reskin.core.fields import Fields, load_yaml
 from reskin.rigging.face_names import EMOTIONS
 from reskin.scenes.blocking import Blocking, clip_name_ok, read_blocking
+from reskin.scenes.branches import Flow, check_episode, read_flow
 
 FRAMINGS = ("wide", "medium", "closeup", "two-shot", "over-shoulder")
 MOVES = ("static", "pan", "dolly", "orbit")
@@ -149,6 +150,9 @@ class ShotSpec:
     set: SetSpec | None = None
     where: str = ""
     """``file:line`` of the shot's ``duration`` (or of the shot), and ``|`` its field path."""
+    flow: Flow = Flow()
+    """How the shot ends: a viewer's ``choice``, a ``goto``, or on to the next shot
+    (:mod:`reskin.scenes.branches`)."""
 
     @property
     def timed(self) -> bool:
@@ -426,11 +430,14 @@ def load_episode(path: str | Path, characters: set[str] | None = None, *,
         lines = _lines(sf, cast, duration, characters, root)
         stage = _set(sf.sub("set", None))
         _check_blocking(cast, stage)
+        flow = read_flow(sf)
         sf.done()
         if duration is None and not lines:
             sf.error("a shot without lines needs a duration (seconds)", "duration")
         shots.append(ShotSpec(id=sid, duration=duration, cast=tuple(cast), camera=camera,
                               lights=lights, lines=lines, set=stage,
-                              where=f"{where}|{sf.path}.duration"))
+                              where=f"{where}|{sf.path}.duration", flow=flow))
     f.done()
-    return Episode(id=path.stem, title=title, shots=tuple(shots), file=str(path))
+    episode = Episode(id=path.stem, title=title, shots=tuple(shots), file=str(path))
+    check_episode(episode)  # targets exist, no loop without a choice (warnings: graph_json)
+    return episode
