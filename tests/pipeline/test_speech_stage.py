@@ -74,7 +74,7 @@ BAD_LINES = {
         "ep02.yaml:13: shots[0].lines[1].text: the line's text is empty"),
     "a language with no voice": (
         "cast/theo/character.yaml", "language: cmn", "language: cmm",
-        "character.yaml:11: voice.language: no espeak-ng voice 'cmm' (did you mean 'cmn'?)"),
+        "character.yaml:14: voice.language: no espeak-ng voice 'cmm' (did you mean 'cmn'?)"),
     "narrator with no voice": (
         "series.yaml", "language: en-us, variant: m3", "language: xx-nope, variant: m3",
         "series.yaml:14: narrator.voice.language: no espeak-ng voice 'xx-nope'"),
