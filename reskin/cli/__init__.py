@@ -83,4 +83,10 @@ def _print_report(report, as_json: bool) -> None:
 
 
 # Imported last: each module registers its commands on `main`.
-from reskin.cli import asset_cmds, rig_cmds, series_cmds, skin_cmds  # noqa: E402, F401
+from reskin.cli import (  # noqa: E402, F401
+    asset_cmds,
+    rig_cmds,
+    script_cmds,
+    series_cmds,
+    skin_cmds,
+)
