@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 PANEL_W = 270
 COLUMNS = 5
-CAPTION_H = 92
+CAPTION_H = 112
 GAP = 12
 
 
@@ -41,13 +41,16 @@ def key_frame(plan: ShotPlan) -> int:
 def framing_of(episode, shot_id: str) -> str:
     """The shot's framing as written (``explicit`` for a location/target camera)."""
     spec = next(s for s in episode.shots if s.id == shot_id)
-    return "explicit camera" if spec.camera.location is not None else spec.camera.framing
+    if spec.camera.location is not None:
+        return "location/target"
+    return spec.camera.framing + (f" over {spec.camera.over}" if spec.camera.over else "")
 
 
 def storyboard(builder: Builder, episode_id: str, out: Path) -> dict:
     """Draw ``episode_id``'s storyboard to ``out`` (.png or .pdf). The skins are made first if
     missing (not timed); returns {"path", "panels", "seconds"} where ``seconds`` is the board
     itself: speech (cached), compile, one preview frame per shot, the sheet."""
+    import functools
     import io
 
     from PIL import Image
@@ -70,6 +73,10 @@ def storyboard(builder: Builder, episode_id: str, out: Path) -> dict:
     for ref in {s.ref for s in skins.values()}:
         skin = ctx.lib.get(ref)
         rig = load_rigged(ctx.lib, ctx.lib.get(skin.meta["character"]))
+        # The preview splits the mesh at UV seams for every shot it draws; this rig is our
+        # own copy, drawn once per shot, so split it once (a third of the board's time).
+        object.__setattr__(rig.mesh, "split_for_export",
+                           functools.cache(rig.mesh.split_for_export))
         texture = np.asarray(Image.open(io.BytesIO(ctx.lib.read_blob(
             skin.blobs["texture.png"]))).convert("RGB"))
         characters[ref] = PreviewCharacter.from_rig(rig, texture, ctx.series.fps,
@@ -94,17 +101,17 @@ def storyboard(builder: Builder, episode_id: str, out: Path) -> dict:
             "seconds": round(time.perf_counter() - started, 3)}
 
 
-def _caption(episode, plan: ShotPlan) -> tuple[str, str]:
-    head = (f"{plan.shot}  ·  {framing_of(episode, plan.shot)}  ·  "
-            f"{plan.frame_count / plan.fps:.1f} s")
+def _caption(episode, plan: ShotPlan) -> tuple[str, str, str]:
     said = "  /  ".join(f"{ln['speaker']}: {ln['text']}" for ln in plan.lines)
-    return head, said
+    return (plan.shot, f"{framing_of(episode, plan.shot)}  ·  "
+            f"{plan.frame_count / plan.fps:.1f} s", said)
 
 
-def compose(frames: list[np.ndarray], captions: list[tuple[str, str]],
+def compose(frames: list[np.ndarray], captions: list[tuple[str, str, str]],
             background: tuple[float, float, float]):  # noqa: ANN201 - a PIL image
     """The sheet: panels (each (h, w, 4) uint8 RGBA over ``background``) in rows of
-    :data:`COLUMNS`, each with its caption (a heading and the lines, wrapped) under it."""
+    :data:`COLUMNS`, each with its caption (shot id; framing and duration; the lines,
+    wrapped) under it."""
     from PIL import Image, ImageDraw, ImageFont
 
     from reskin.render.captions import find_cjk_font, wrap
@@ -121,14 +128,15 @@ def compose(frames: list[np.ndarray], captions: list[tuple[str, str]],
     except ReskinError:
         font = bold = ImageFont.load_default()
     bg = np.asarray(background, np.float32) * 255
-    for i, (rgba, (head, said)) in enumerate(zip(frames, captions, strict=True)):
+    for i, (rgba, (head, sub, said)) in enumerate(zip(frames, captions, strict=True)):
         x, y = GAP + (i % COLUMNS) * (w + GAP), GAP + (i // COLUMNS) * (h + CAPTION_H + GAP)
         a = rgba[..., 3:4].astype(np.float32) / 255
         rgb = (rgba[..., :3] * a + bg * (1 - a)).round().astype(np.uint8)
         sheet.paste(Image.fromarray(rgb), (x, y))
         draw.rectangle([x, y, x + w - 1, y + h - 1], outline=(40, 40, 40))
         draw.text((x, y + h + 4), head, fill=(20, 20, 20), font=bold)
+        draw.text((x, y + h + 22), sub, fill=(90, 90, 90), font=font)
         lines = wrap(said, lambda s: draw.textlength(s, font=font), w) if said else []
         for k, text in enumerate(lines[:4]):
-            draw.text((x, y + h + 24 + 16 * k), text, fill=(60, 60, 60), font=font)
+            draw.text((x, y + h + 42 + 16 * k), text, fill=(40, 40, 40), font=font)
     return sheet
