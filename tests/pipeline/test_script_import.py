@@ -146,3 +146,19 @@ def test_an_unknown_speaker_is_one_line_listing_the_cast(tmp_path):
         "reskin: error: bad.fountain:6: speaker: unknown speaker '林' (the cast is: mira, "
         "theo; map another name on the title page: `Cast: 林 = mira`)")
     assert not (root / "episodes" / "ep01.yaml").read_text().startswith("# Imported")
+
+
+def test_editing_one_line_changes_only_the_plan_of_the_shot_that_holds_it(imported, tmp_path):
+    root, result, _, plans, skins = imported
+    import_script(root, SCRIPT, force=True)  # as imported (an earlier test edits by hand)
+    edited = tmp_path / "screenplay.fountain"
+    edited.write_text(SCRIPT.read_text().replace("Sure of what?", "Sure of that?"))
+    (again,) = import_script(root, edited)
+    assert again.status == "written"
+    series = load_series(root)
+    cast = load_cast(series)
+    timed = SpeechStage(None).voice_episode(load_episode(again.path, set(cast)),
+                                            cast_voices(cast, series))
+    after = compile_episode(series, timed, skins)
+    changed = [a.shot for a, b in zip(after, plans, strict=True) if a.key != b.key]
+    assert changed == ["sc01-07-closeup"]
