@@ -11,7 +11,12 @@ from reskin.cli import _SERIES, _log, main
 
 @main.group("script")
 def script_group() -> None:
-    """Screenplays: import a Fountain script as episodes."""
+    """Screenplays: import a Fountain script as episodes.
+
+    \b
+    Examples:
+      reskin script import pilot.fountain -s my-series --episode ep05
+    """
 
 
 @script_group.command("import")
@@ -66,7 +71,12 @@ def storyboard(episode: str, root: Path, output: Path) -> None:
 
 @main.group("export")
 def export_group() -> None:
-    """Hand an episode to other tools."""
+    """Hand an episode to other tools.
+
+    \b
+    Examples:
+      reskin export otio ep05 -s my-series -o ep05.otio
+    """
 
 
 @export_group.command("otio")
