@@ -88,6 +88,7 @@ from reskin.cli import (  # noqa: E402, F401
     asset_cmds,
     provenance_cmds,
     rig_cmds,
+    script_cmds,
     series_cmds,
     skin_cmds,
     style_cmds,

@@ -11,11 +11,13 @@ from reskin.cli import _SERIES, _log, main
 
 @main.group()
 def export() -> None:
-    """Export episodes for other players (a web package of an interactive episode).
+    """Hand an episode to other tools: a web package (interactive episodes), an editorial
+    timeline (OpenTimelineIO).
 
     \b
     Examples:
       reskin export web ep01 -s my-series -o site/ep01
+      reskin export otio ep05 -s my-series -o ep05.otio
     """
 
 
