@@ -13,7 +13,13 @@ from reskin.cli import _SERIES, main
 
 @main.group()
 def style() -> None:
-    """Style regression gates (reference frames stored when a style is locked)."""
+    """Style regression gates (reference frames stored when a style is locked).
+
+    \b
+    Examples:
+      reskin style lock -s my-series
+      reskin style check -s my-series --style ink
+    """
 
 
 @style.command("lock")

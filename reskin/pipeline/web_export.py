@@ -128,7 +128,9 @@ def export_web(root: str | Path, episode: str, out_dir: str | Path, *,
         known = ", ".join(series.episode_ids()) or "none"
         raise ReskinError(f"no episode {episode!r} (episodes: {known})",
                           file=root / "episodes")
-    ep: Episode = load_episode(path, root=root)
+    from reskin.pipeline.inputs import load_cast
+
+    ep: Episode = load_episode(path, set(load_cast(series)), root=root)
     warnings = check_episode(ep)
     graph = graph_json(ep, warnings)
     out_root = Path(publish_root) if publish_root is not None else series.out_dir
