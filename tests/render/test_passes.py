@@ -96,8 +96,11 @@ def test_uv_pass_names_the_same_surface_point_across_frames(shot):
     uv = passes["uv"]
     on = passes["instance"][0] == 1
     assert ((uv[0][on] >= 0) & (uv[0][on] <= 1)).all()
-    # the head barely moves in the wave clip: the uv seen at a head pixel stays put
+    # the head barely moves in the wave clip: the uv seen at the head's pixels stays put (the
+    # median over the head: a single pixel may sit on a chart seam, where uv jumps)
     top = np.nonzero(on.any(axis=1))[0][0]
-    row = top + 4
-    col = int(np.median(np.nonzero(on[row])[0]))
-    assert np.abs(uv[0, row, col] - uv[1, row, col]).max() < 0.02
+    head = np.zeros_like(on)
+    head[top:top + 8] = True
+    head &= on & (passes["instance"][1] == 1)
+    assert head.sum() > 10
+    assert float(np.median(np.abs(uv[0][head] - uv[1][head]).max(axis=-1))) < 0.02
