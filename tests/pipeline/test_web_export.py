@@ -173,10 +173,14 @@ def test_clicking_an_option_plays_its_branch(browser):
     _open(browser)
     assert _src(browser).endswith("/shots/s01.mp4")
     _wait_choice(browser)
-    assert browser.find_element(By.ID, "prompt").text == "Open the letter?"
-    buttons = browser.find_elements(By.CSS_SELECTOR, "#options button")
-    assert [b.text for b in buttons] == ["Open it", "Burn it"]
-    buttons[0].click()
+    # Read the overlay and click in one step: on a loaded machine the choice's short timeout
+    # could otherwise run out between reading the buttons and clicking one.
+    prompt, labels = browser.execute_script(
+        "var b = Array.from(document.querySelectorAll('#options button'));"
+        "var out = [document.getElementById('prompt').textContent, b.map(x => x.textContent)];"
+        "b[0].click(); return out;")
+    assert prompt == "Open the letter?"
+    assert labels == ["Open it", "Burn it"]
     WebDriverWait(browser, 5).until(lambda d: _src(d).endswith("/shots/s02-open.mp4"))
     assert not browser.find_element(By.ID, "choice").is_displayed()
     # the branch rejoins: s02-open goes on to s03, skipping s02-burn
