@@ -89,7 +89,7 @@ def _morph_slots(morphs: MorphTargets | None, n: int) -> np.ndarray:
 
 def _influences(joints, weights, influences, n_joints) -> Influences:  # noqa: ANN001
     if influences is not None:
-        if influences.index.max(initial=0) >= n_joints:
+        if influences.index.shape[0] and influences.index.max() >= n_joints:
             raise ValueError(f"joint indices must be in [0, {n_joints})")
         return influences
     return compact_influences(joints, weights, n_joints)
@@ -99,7 +99,7 @@ def lbs_fast(
     vertices: np.ndarray, joints: np.ndarray | None, weights: np.ndarray | None,
     matrices: np.ndarray, *, influences: Influences | None = None,
     morphs: MorphTargets | None = None, morph_weights: np.ndarray | None = None,
-    threads: int | None = None,
+    threads: int | None = None, out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Linear blend skinning of one or many frames, float32, as :func:`~.skinning.lbs`.
 
@@ -108,33 +108,36 @@ def lbs_fast(
     matrices : (j, 4, 4) or (f, j, 4, 4) skinning matrices (world @ inverse bind)
     morphs, morph_weights : optional morph targets and weights (k,) or (f, k), applied first
     threads : numba threads for this call (default: numba's, i.e. the cores)
+    out : optional (f, n, 3) float32 C-ordered array to write into (a stream of shots reuses
+          one instead of faulting in fresh pages every call)
     returns (n, 3) or (f, n, 3) float32 posed positions
     """
     return _skin("lbs", vertices, joints, weights, matrices, influences, morphs,
-                 morph_weights, threads)
+                 morph_weights, threads, out)
 
 
 def dqs_fast(
     vertices: np.ndarray, joints: np.ndarray | None, weights: np.ndarray | None,
     matrices: np.ndarray, *, influences: Influences | None = None,
     morphs: MorphTargets | None = None, morph_weights: np.ndarray | None = None,
-    threads: int | None = None,
+    threads: int | None = None, out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Dual-quaternion skinning of one or many frames, float32, as :func:`~.skinning.dqs`.
 
     Arguments and result as :func:`lbs_fast`; matrices must be rigid (scale is ignored).
     """
     return _skin("dqs", vertices, joints, weights, matrices, influences, morphs,
-                 morph_weights, threads)
+                 morph_weights, threads, out)
 
 
 def _skin(method, vertices, joints, weights, matrices, influences, morphs, morph_weights,
-          threads):  # noqa: ANN001, ANN202
+          threads, out):  # noqa: ANN001, ANN202
     mats, single = _frames(matrices)
     f, j = mats.shape[:2]
     v = np.ascontiguousarray(vertices, np.float32)
-    inf = _influences(joints, weights, influences, j)
-    _check(v, inf.index, inf.weight, j)
+    inf = _influences(joints, weights, influences, j)  # indices checked here
+    if v.ndim != 2 or v.shape[1] != 3 or inf.index.shape[0] != len(v):
+        _check(v, inf.index, inf.weight, j)  # raises the reference path's message
     n = len(v)
     mw = _morph_check(morphs, morph_weights, n, f)
     if numba is None:  # pragma: no cover
@@ -148,7 +151,10 @@ def _skin(method, vertices, joints, weights, matrices, influences, morphs, morph
         real, dual = matrices_to_dual_quats(mats)  # float64, cheap: f x j
         table = np.concatenate([real, dual], axis=-1)  # (f, j, 8)
     slot = _morph_slots(morphs, n)
-    out = np.empty((f, n, 3), np.float32)
+    if out is None:
+        out = np.empty((f, n, 3), np.float32)
+    elif out.shape != (f, n, 3) or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-ordered float32 ({f}, {n}, 3) array")
     before = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))

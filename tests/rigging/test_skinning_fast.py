@@ -85,3 +85,13 @@ def test_fast_paths_reject_bad_input():
         dqs_fast(v, joints, w, mats[..., :3, :])
     with pytest.raises(ValueError, match="morphs given without"):
         lbs_fast(v, joints, w, mats, morphs=morph_targets(np.ones((1, len(v), 3))))
+
+
+def test_fast_lbs_writes_into_a_given_array():
+    v, joints, w, mats = _rig(f=12)
+    out = np.full((12, len(v), 3), np.nan, np.float32)
+    got = lbs_fast(v, joints, w, mats, out=out)
+    assert got is out
+    np.testing.assert_allclose(out, lbs(v, joints, w, mats), atol=2e-5)
+    with pytest.raises(ValueError, match="out must be"):
+        lbs_fast(v, joints, w, mats, out=out[:3])
