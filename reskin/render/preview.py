@@ -63,14 +63,17 @@ def placement(position: list[float], facing_deg: float) -> np.ndarray:
 class PreviewRenderer:
     """A headless OpenGL context (moderngl, EGL); ``close()`` it (or use ``with``) to free it.
 
-    ``platform`` names the EGL-capable backend moderngl's standalone context uses ("egl").
+    ``platform`` names the backend moderngl's standalone context uses ("egl"); ``samples``
+    the multisampling (4, as pyrender drew, keeps sub-pixel motion visible in small frames;
+    0 or 1 turns it off for speed).
     """
 
-    def __init__(self, width: int, height: int, platform: str | None = None):
+    def __init__(self, width: int, height: int, platform: str | None = None,
+                 samples: int = 4):
         from reskin.render.preview_gl import GLPreview
 
         self.width, self.height = width, height
-        self._gl = GLPreview(width, height, backend=platform or "egl")
+        self._gl = GLPreview(width, height, backend=platform or "egl", samples=samples)
         self._props: dict = {}  # prop key -> (positions, normals, colours, faces), prop space
 
     def __enter__(self) -> PreviewRenderer:
@@ -170,7 +173,8 @@ class PreviewRenderer:
             loaded = trimesh.load(glb, file_type="glb", force="scene")
             parts, base = [], 0
             for m in loaded.dump(concatenate=False):
-                colors = np.asarray(m.visual.to_color().vertex_colors, np.float64)[:, :3] / 255
+                vis = m.visual.to_color() if hasattr(m.visual, "to_color") else m.visual
+                colors = np.asarray(vis.vertex_colors, np.float64)[:, :3] / 255
                 parts.append((np.asarray(m.vertices, np.float64),
                               np.asarray(m.vertex_normals, np.float64),
                               np.broadcast_to(colors, (len(m.vertices), 3)),

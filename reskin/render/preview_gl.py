@@ -67,7 +67,6 @@ uniform vec3 light_dir[8];  // towards the light, world space
 uniform vec3 light_col[8];  // linear colour x intensity / pi (a Lambert BRDF)
 vec3 shade(vec3 base, vec3 normal) {
     vec3 n = normalize(normal);
-    if (!gl_FrontFacing) n = -n;
     vec3 light = ambient;
     for (int i = 0; i < n_lights; ++i) light += light_col[i] * max(dot(n, light_dir[i]), 0.0);
     return pow(clamp(base * light, 0.0, 1.0), vec3(1.0 / 2.2));
@@ -125,14 +124,22 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 class GLPreview:
     """A headless moderngl context with one colour + depth framebuffer of width x height."""
 
-    def __init__(self, width: int, height: int, backend: str = "egl"):
+    def __init__(self, width: int, height: int, backend: str = "egl", samples: int = 0):
         import moderngl
 
         self.ctx = moderngl.create_context(standalone=True, backend=backend)
         self.width, self.height = width, height
-        self.fbo = self.ctx.framebuffer(
-            color_attachments=[self.ctx.renderbuffer((width, height), 4)],
-            depth_attachment=self.ctx.depth_renderbuffer((width, height)))
+        size = (width, height)
+        self.resolved = self.ctx.framebuffer(color_attachments=[self.ctx.renderbuffer(size, 4)])
+        if samples > 1:  # multisampled target, resolved into ``resolved`` per frame
+            self.fbo = self.ctx.framebuffer(
+                color_attachments=[self.ctx.renderbuffer(size, 4, samples=samples)],
+                depth_attachment=self.ctx.depth_renderbuffer(size, samples=samples))
+        else:
+            self.fbo = self.ctx.framebuffer(
+                color_attachments=self.resolved.color_attachments,
+                depth_attachment=self.ctx.depth_renderbuffer(size))
+            self.resolved = self.fbo
         self.skinned = self.ctx.program(vertex_shader=_SKINNED_VS, fragment_shader=_SKINNED_FS)
         self.static = self.ctx.program(vertex_shader=_STATIC_VS, fragment_shader=_STATIC_FS)
         self._pixels = bytearray(width * height * 4)
@@ -187,7 +194,9 @@ class GLPreview:
             ch.draw(mats, model)
         for vao in statics:
             vao.render()
-        self.fbo.read_into(self._pixels, components=4)
+        if self.resolved is not self.fbo:
+            self.ctx.copy_framebuffer(self.resolved, self.fbo)
+        self.resolved.read_into(self._pixels, components=4)
         # GL's rows run bottom-up.
         out[:] = np.frombuffer(self._pixels, np.uint8).reshape(self.height, self.width, 4)[::-1]
 
