@@ -16,7 +16,9 @@ _SKINNED_VS = """
 #version 330
 uniform mat4 view_proj;
 uniform mat4 model;
-uniform sampler2D bones;  // (3, j) RGBA32F: row r of joint j's 3x4 skinning matrix
+// Row r of joint j's 3x4 skinning matrix is rows[3 j + r]: a uniform block, which llvmpipe's
+// (single-threaded) vertex stage reads far faster than texel fetches.
+layout(std140) uniform Bones { vec4 rows[3 * MAX_JOINTS]; };
 in vec3 in_pos;
 in vec3 in_normal;
 in vec2 in_uv;
@@ -29,12 +31,10 @@ out vec2 v_uv;
 void main() {
     vec4 r0 = vec4(0.0), r1 = vec4(0.0), r2 = vec4(0.0);
     for (int c = 0; c < 4; ++c) {
-        r0 += in_w0[c] * texelFetch(bones, ivec2(0, in_j0[c]), 0);
-        r1 += in_w0[c] * texelFetch(bones, ivec2(1, in_j0[c]), 0);
-        r2 += in_w0[c] * texelFetch(bones, ivec2(2, in_j0[c]), 0);
-        r0 += in_w1[c] * texelFetch(bones, ivec2(0, in_j1[c]), 0);
-        r1 += in_w1[c] * texelFetch(bones, ivec2(1, in_j1[c]), 0);
-        r2 += in_w1[c] * texelFetch(bones, ivec2(2, in_j1[c]), 0);
+        int a = 3 * in_j0[c], b = 3 * in_j1[c];
+        r0 += in_w0[c] * rows[a] + in_w1[c] * rows[b];
+        r1 += in_w0[c] * rows[a + 1] + in_w1[c] * rows[b + 1];
+        r2 += in_w0[c] * rows[a + 2] + in_w1[c] * rows[b + 2];
     }
     vec4 p = vec4(in_pos, 1.0);
     vec3 posed = vec3(dot(r0, p), dot(r1, p), dot(r2, p));
@@ -121,6 +121,10 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
+# Joints a character may have in the preview (a 12 kB uniform block; GL guarantees 16 kB).
+MAX_JOINTS = 256
+
+
 class GLPreview:
     """A headless moderngl context with one colour + depth framebuffer of width x height."""
 
@@ -140,7 +144,12 @@ class GLPreview:
                 color_attachments=self.resolved.color_attachments,
                 depth_attachment=self.ctx.depth_renderbuffer(size))
             self.resolved = self.fbo
-        self.skinned = self.ctx.program(vertex_shader=_SKINNED_VS, fragment_shader=_SKINNED_FS)
+        self.skinned = self.ctx.program(
+            vertex_shader=_SKINNED_VS.replace("MAX_JOINTS", str(MAX_JOINTS)),
+            fragment_shader=_SKINNED_FS)
+        self.bones = self.ctx.buffer(reserve=MAX_JOINTS * 48, dynamic=True)
+        self.skinned["Bones"].binding = 0
+        self.bones.bind_to_uniform_block(0)
         self.static = self.ctx.program(vertex_shader=_STATIC_VS, fragment_shader=_STATIC_FS)
         self._pixels = bytearray(width * height * 4)
 
@@ -222,28 +231,25 @@ class GLCharacter:
         self.vao = ctx.vertex_array(gl.skinned, [
             (self.pos, "3f", "in_pos"), (attr, "3f 2f", "in_normal", "in_uv"),
             (infl, "4i 4i 4f 4f", "in_j0", "in_j1", "in_w0", "in_w1")], ibo)
-        tex = np.ascontiguousarray(np.flip(texture[..., :3], axis=0), np.uint8)  # as pyrender
+        rgb = np.repeat(texture[..., None], 3, axis=2) if texture.ndim == 2 else texture[..., :3]
+        tex = np.ascontiguousarray(np.flip(rgb, axis=0), np.uint8)  # rows flipped, as pyrender
         self.texture = ctx.texture((tex.shape[1], tex.shape[0]), 3, tex.tobytes())
         self.texture.build_mipmaps()
-        self.bones = ctx.texture((3, n_joints), 4, dtype="f4")
-        import moderngl
-
-        self.bones.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        if n_joints > MAX_JOINTS:
+            raise ValueError(f"the preview draws up to {MAX_JOINTS} joints, got {n_joints}")
 
     def set_rest(self, rest: np.ndarray) -> None:
         """Replace the rest positions (s, 3): per-frame morph weights."""
         self.pos.write(np.ascontiguousarray(rest, np.float32).tobytes())
 
     def draw(self, mats: np.ndarray, model: np.ndarray) -> None:
-        self.bones.write(np.ascontiguousarray(mats[:, :3, :], np.float32).tobytes())
+        self.gl.bones.write(np.ascontiguousarray(mats[:, :3, :], np.float32).tobytes())
         prog = self.gl.skinned
         prog["model"].write(np.ascontiguousarray(model.T, np.float32).tobytes())
-        self.bones.use(0)
-        self.texture.use(1)
-        prog["bones"].value = 0
-        prog["albedo"].value = 1
+        self.texture.use(0)
+        prog["albedo"].value = 0
         self.vao.render()
 
     def release(self) -> None:
-        for obj in (self.vao, self.pos, self.texture, self.bones):
+        for obj in (self.vao, self.pos, self.texture):
             obj.release()
