@@ -156,7 +156,7 @@ def preview_bench(args, tmp: Path, ctx, shot: dict) -> dict:  # noqa: ANN001
                 times.append(time.perf_counter() - t)
         wb_fps = frames / float(np.median(times))
     fps = {}
-    for samples in (4, 0):  # the default 4x multisampling, and none
+    for samples in (0, 4):  # the default (no multisampling), and 4x
         times = []
         with PreviewRenderer(w, h, samples=samples) as pr:
             pr.render_shot(wb, chars, frames=[0])
@@ -169,9 +169,9 @@ def preview_bench(args, tmp: Path, ctx, shot: dict) -> dict:  # noqa: ANN001
               f"{wb_fps:6.2f} frames/s   ratio {fps[samples] / wb_fps:.2f}x "
               f"(median of {args.repeat})")
     return {"preview_width": w, "preview_height": h, "preview_characters": len(shot["cast"]),
-            "preview_fps": round(fps[4], 2), "preview_fps_no_msaa": round(fps[0], 2),
+            "preview_fps": round(fps[0], 2), "preview_fps_msaa4": round(fps[4], 2),
             "workbench_fps": round(wb_fps, 2),
-            "preview_vs_workbench": round(fps[4] / wb_fps, 3)}
+            "preview_vs_workbench": round(fps[0] / wb_fps, 3)}
 
 
 if __name__ == "__main__":
