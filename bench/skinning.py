@@ -33,6 +33,7 @@ from reskin.rigging.fit import fit_skeleton
 from reskin.rigging.morphs import MorphTargets, morph_targets
 from reskin.rigging.procedural_clips import axis_angle
 from reskin.rigging.skinning import lbs_many, skin_torch, skinning_operator
+from reskin.rigging.skinning_fast import compact_influences, dqs_fast, has_numba, lbs_fast
 from reskin.rigging.weights import bind_weights
 
 
@@ -85,6 +86,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=1000)
     ap.add_argument("--voxels", type=int, default=245, help="generator resolution (~50k verts)")
     ap.add_argument("--no-blender", action="store_true", help="skip the Blender anchor")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each fast path (median)")
     args = ap.parse_args()
 
     mesh = generate_humanoid(HumanoidParams(voxels_per_height=args.voxels))
@@ -117,6 +119,8 @@ def main() -> None:
         t0 = time.perf_counter()
         posed_m = lbs_many(op, mats, dtype, morphs=morphs, morph_weights=mw)
         morphed[label] = t_fk + time.perf_counter() - t0
+    # Before torch: its idle OpenMP threads spin for a while and would starve numba's.
+    fast, fast_check = fast_paths(v, jn, w, mats, morphs, mw, posed, posed_m, args.repeat)
     try:
         import torch
 
@@ -135,18 +139,31 @@ def main() -> None:
         print("torch not installed: torch path skipped")
     assert np.abs(posed_m - posed).max() > 1e-3 * mesh.height  # the morphs do move it
 
-    blender = float("nan")
+    t0 = time.perf_counter()
+    joints8, weights8 = bind_weights(mesh.vertices, mesh.faces, skeleton, 8)
+    print(f"bind_weights with 8 influences {time.perf_counter() - t0:.1f} s")
+    inf8 = compact_influences(joints8[src], weights8[src], j)
+    out = np.empty((f, n, 3), np.float32)
+    fast["lbs8_batch"] = median_rate(lambda: lbs_fast(v, None, None, mats, influences=inf8,
+                                                      out=out), n * f, args.repeat)
+    print(f"numba LBS 8 influences, batch: {fast['lbs8_batch']:12.3e} vertex-frames/s")
+
+    anchors = {"lbs4": float("nan"), "dqs4": float("nan"), "lbs8": float("nan")}
     if not args.no_blender:
         with tempfile.TemporaryDirectory() as tmp:
-            glb = Path(tmp) / "bench.glb"
-            glb.write_bytes(write_character_glb(mesh, skeleton, joints, weights, name="bench",
-                                                clips=[clip]))
-            ref = blender_rig_eval("time", glb, fps=clip.fps, clip=clip.name,
-                                   frames=list(range(f)))
-        assert int(ref["vertices"]) == n, (int(ref["vertices"]), n)
-        blender = n * f / float(ref["seconds"])
-        print(f"Blender armature (depsgraph per frame): {float(ref['seconds']):7.2f} s "
-              f"{blender:12.3e} vertex-frames/s   1.00x")
+            for key, (jj, ww, volume) in {"lbs4": (joints, weights, False),
+                                          "dqs4": (joints, weights, True),
+                                          "lbs8": (joints8, weights8, False)}.items():
+                glb = Path(tmp) / f"bench_{key}.glb"
+                glb.write_bytes(write_character_glb(mesh, skeleton, jj, ww, name="bench",
+                                                    clips=[clip]))
+                ref = blender_rig_eval("time", glb, fps=clip.fps, clip=clip.name,
+                                       frames=list(range(f)), preserve_volume=volume)
+                assert int(ref["vertices"]) == n, (int(ref["vertices"]), n)
+                anchors[key] = n * f / float(ref["seconds"])
+                print(f"Blender armature {key} (depsgraph per frame): "
+                      f"{float(ref['seconds']):7.2f} s {anchors[key]:12.3e} vertex-frames/s")
+    blender = anchors["lbs4"]
     figures: dict[str, object] = {"vertices": n, "frames": f, "joints": j,
                                   "morph_targets": morphs.count,
                                   "blender_vertex_frames_per_s": blender}
@@ -160,7 +177,58 @@ def main() -> None:
                         "ratio_vs_blender": rate / blender, "morphs_vs_without": rate_m / rate}
     print("(reskin times include forward kinematics of all frames: "
           f"{t_fk:.2f} s; Blender's include its F-curve and pose evaluation)")
+    ratios = {}
+    for key, rate in fast.items():
+        anchor = anchors["dqs4" if key.startswith("dqs") else
+                         "lbs8" if key.startswith("lbs8") else "lbs4"]
+        ratios[key] = rate / anchor
+        print(f"numba {key:22s}: {rate:12.3e} vertex-frames/s {ratios[key]:6.2f}x Blender")
+    figures["numba"] = {"available": has_numba(), "max_abs_diff_vs_reference": fast_check,
+                        "vertex_frames_per_s": fast, "ratio_vs_blender": ratios,
+                        "blender_anchors": anchors}
+    figures["bench"] = "skinning"
+    figures["ratio_vs_blender"] = ratios.get("lbs4_batch", float("nan"))
     print(json.dumps(figures))
+
+
+def median_rate(fn, work: int, repeat: int) -> float:  # noqa: ANN001
+    """Median vertex-frames per second of ``repeat`` calls of ``fn`` (after one warm call)."""
+    fn()  # compile (cached on disk after the first run) and warm the thread pool
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return work / float(np.median(times))
+
+
+def fast_paths(v, jn, w, mats, morphs, mw, posed, posed_m, repeat):  # noqa: ANN001, ANN201
+    """Rates of the numba paths (LBS batch, single frames, with morphs, DQS) and their largest
+    difference from the reference float32 results."""
+    n, f, j = len(v), len(mats), mats.shape[1]
+    inf = compact_influences(jn, w, j)
+    # One output buffer reused, as Blender reuses its evaluated mesh and the bench's read-back
+    # array: first-touch page faults of a fresh (f, n, 3) array are not skinning.
+    out = np.empty((f, n, 3), np.float32)
+    one = np.empty((1, n, 3), np.float32)
+    rates = {
+        "lbs4_batch": median_rate(lambda: lbs_fast(v, None, None, mats, influences=inf,
+                                                   out=out), n * f, repeat),
+        "lbs4_single_frames": median_rate(
+            lambda: [lbs_fast(v, None, None, mats[i : i + 1], influences=inf, out=one)
+                     for i in range(0, f, 10)], n * len(range(0, f, 10)), repeat),
+        "lbs4_batch_morphs": median_rate(
+            lambda: lbs_fast(v, None, None, mats, influences=inf, morphs=morphs,
+                             morph_weights=mw, out=out), n * f, repeat),
+        "dqs4_batch": median_rate(lambda: dqs_fast(v, None, None, mats, influences=inf,
+                                                   out=out), n * f, repeat),
+        "lbs4_batch_fresh_output": median_rate(
+            lambda: lbs_fast(v, None, None, mats, influences=inf), n * f, repeat),
+    }
+    check = max(float(np.abs(lbs_fast(v, None, None, mats, influences=inf) - posed).max()),
+                float(np.abs(lbs_fast(v, None, None, mats, influences=inf, morphs=morphs,
+                                      morph_weights=mw) - posed_m).max()))
+    return rates, check
 
 
 if __name__ == "__main__":

@@ -103,6 +103,8 @@ def pose(req: dict) -> None:
 
 def timing(req: dict) -> None:
     arm, mesh = _import(req["glb"], req["fps"])
+    armature = next(m for m in mesh.modifiers if m.type == "ARMATURE")
+    armature.use_deform_preserve_volume = bool(req.get("preserve_volume", False))
     base = _play(arm, req["clip"])
     scene = bpy.context.scene
     co = None

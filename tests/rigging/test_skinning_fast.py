@@ -1,0 +1,97 @@
+"""The compiled skinning paths give the reference paths' results (float32 tolerance)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reskin.core.transforms import quat_to_matrix
+from reskin.rigging.morphs import morph_targets
+from reskin.rigging.skinning import dqs, lbs
+from reskin.rigging.skinning_fast import compact_influences, dqs_fast, has_numba, lbs_fast
+
+
+def _rig(seed: int = 0, f: int = 5, j: int = 9, n: int = 700, k: int = 4, zeros: bool = False):
+    rng = np.random.default_rng(seed)
+    mats = np.tile(np.eye(4), (f, j, 1, 1))
+    mats[..., :3, :3] = quat_to_matrix(rng.normal(size=(f, j, 4)))
+    mats[..., :3, 3] = rng.normal(size=(f, j, 3))
+    v = rng.normal(size=(n, 3))
+    joints = rng.integers(0, j, (n, k))
+    w = rng.random((n, k))
+    if zeros:  # padded influence slots, as 8-influence rigs have on most vertices
+        w[:, k // 2 :] *= rng.random((n, k - k // 2)) < 0.3
+    w = -np.sort(-w / w.sum(axis=1, keepdims=True), axis=1)
+    return v, joints, w, mats
+
+
+def test_numba_is_there():
+    assert has_numba()  # a pinned dependency: without it the fast paths are the slow ones
+
+
+@pytest.mark.parametrize("f", [1, 5, 70], ids=["one", "few", "blocks"])
+@pytest.mark.parametrize("k", [4, 8])
+def test_fast_lbs_equals_reference(f, k):
+    v, joints, w, mats = _rig(f=f, k=k, zeros=k == 8)
+    expected = lbs(v, joints, w, mats)
+    got = lbs_fast(v, joints, w, mats)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+    # One frame given as (j, 4, 4), and precomputed influences.
+    inf = compact_influences(joints, w, mats.shape[1])
+    np.testing.assert_allclose(lbs_fast(v, None, None, mats[0], influences=inf), expected[0],
+                               atol=2e-5)
+
+
+@pytest.mark.parametrize("f", [1, 40])
+def test_fast_dqs_equals_reference(f):
+    v, joints, w, mats = _rig(f=f, k=4)
+    expected = dqs(v, joints, w, mats)
+    np.testing.assert_allclose(dqs_fast(v, joints, w, mats), expected, atol=5e-5)
+    # The hemisphere flip matters: negate some joints' quaternions' source (the same rotation).
+    assert np.abs(expected - lbs(v, joints, w, mats)).max() > 1e-2
+
+
+@pytest.mark.parametrize("skin, fast", [(lbs, lbs_fast), (dqs, dqs_fast)], ids=["lbs", "dqs"])
+def test_fast_paths_with_morphs_equal_reference(skin, fast):
+    v, joints, w, mats = _rig(f=45)
+    rng = np.random.default_rng(3)
+    deltas = np.zeros((4, len(v), 3))
+    for t in range(4):
+        patch = rng.choice(len(v) // 2, 40, replace=False)
+        deltas[t, patch] = rng.normal(scale=0.1, size=(40, 3))
+    morphs = morph_targets(deltas)
+    mw = rng.random((len(mats), 4))
+    expected = skin(v, joints, w, mats, morphs=morphs, morph_weights=mw)
+    np.testing.assert_allclose(fast(v, joints, w, mats, morphs=morphs, morph_weights=mw),
+                               expected, atol=5e-5)
+    held = skin(v, joints, w, mats, morphs=morphs, morph_weights=mw[7])
+    np.testing.assert_allclose(fast(v, joints, w, mats, morphs=morphs, morph_weights=mw[7]),
+                               held, atol=5e-5)
+    assert np.abs(expected - skin(v, joints, w, mats)).max() > 0.05
+
+
+def test_single_thread_equals_threaded():
+    v, joints, w, mats = _rig(f=33, n=5000)
+    np.testing.assert_array_equal(lbs_fast(v, joints, w, mats, threads=1),
+                                  lbs_fast(v, joints, w, mats, threads=2))
+
+
+def test_fast_paths_reject_bad_input():
+    v, joints, w, mats = _rig()
+    with pytest.raises(ValueError, match="joint indices"):
+        lbs_fast(v, joints + 20, w, mats)
+    with pytest.raises(ValueError, match="matrices"):
+        dqs_fast(v, joints, w, mats[..., :3, :])
+    with pytest.raises(ValueError, match="morphs given without"):
+        lbs_fast(v, joints, w, mats, morphs=morph_targets(np.ones((1, len(v), 3))))
+
+
+def test_fast_lbs_writes_into_a_given_array():
+    v, joints, w, mats = _rig(f=12)
+    out = np.full((12, len(v), 3), np.nan, np.float32)
+    got = lbs_fast(v, joints, w, mats, out=out)
+    assert got is out
+    np.testing.assert_allclose(out, lbs(v, joints, w, mats), atol=2e-5)
+    with pytest.raises(ValueError, match="out must be"):
+        lbs_fast(v, joints, w, mats, out=out[:3])
