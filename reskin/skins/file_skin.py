@@ -54,56 +54,19 @@ def refuse_unsupported(wardrobe: WardrobeSpec) -> None:
                               field=f"{g.spec_field or 'garments'}.mesh")
 
 
-def identity_digest(doc) -> dict[str, str]:
-    """What the identity lock compares on a file character, as SHA-256 per item: every
-    primitive's vertex attributes and morph targets (not its indices: ``hide`` may drop
-    triangles), every skin's joints and inverse binds, every joint node's rest transform."""
-    js = doc.json
-
-    def h(index: int) -> str:
-        return hashlib.sha256(np.ascontiguousarray(doc.accessors[int(index)]).tobytes()
-                              ).hexdigest()
-
-    out: dict[str, str] = {}
-    for m, mesh in enumerate(js.get("meshes", [])):
-        for p, prim in enumerate(mesh.get("primitives", [])):
-            for name, acc in sorted(prim.get("attributes", {}).items()):
-                out[f"meshes[{m}].primitives[{p}].{name}"] = h(acc)
-            for t, target in enumerate(prim.get("targets", [])):
-                for name, acc in sorted(target.items()):
-                    out[f"meshes[{m}].primitives[{p}].targets[{t}].{name}"] = h(acc)
-        names = mesh.get("extras", {}).get("targetNames")
-        if names:
-            out[f"meshes[{m}].targetNames"] = ",".join(names)
-    joints: set[int] = set()
-    for s, skin in enumerate(js.get("skins", [])):
-        joints.update(int(j) for j in skin["joints"])
-        out[f"skins[{s}].joints"] = ",".join(map(str, skin["joints"]))
-        if "inverseBindMatrices" in skin:
-            out[f"skins[{s}].inverseBindMatrices"] = h(skin["inverseBindMatrices"])
-    for j in sorted(joints):
-        node = js["nodes"][j]
-        out[f"nodes[{j}]"] = repr([node.get(k) for k in ("name", "translation", "rotation",
-                                                          "scale", "matrix")])
-    return out
-
-
-def identity_items(js: dict, binary: bytes | memoryview) -> dict[str, object]:
-    """:func:`identity_digest`'s items of a spliceable GLB (its JSON and binary chunk): for an
-    accessor the stored bytes it reads (:func:`reskin.assets.gltf.splice.accessor_data`, no
-    decoding: equal bytes are equal arrays), else a string; compare with
-    :func:`check_same_person`."""
-    from reskin.assets.gltf.splice import accessor_data
-
+def _identity(js: dict, value: Callable[[int], object]) -> dict[str, object]:
+    """The identity lock's items of a file character's GLB JSON, each accessor as
+    ``value(index)``: every primitive's vertex attributes and morph targets (not its indices:
+    ``hide`` may drop triangles) and target names, every skin's joints and inverse binds,
+    every joint node's rest transform."""
     out: dict[str, object] = {}
     for m, mesh in enumerate(js.get("meshes", [])):
         for p, prim in enumerate(mesh.get("primitives", [])):
             for name, acc in sorted(prim.get("attributes", {}).items()):
-                out[f"meshes[{m}].primitives[{p}].{name}"] = accessor_data(js, binary, acc)
+                out[f"meshes[{m}].primitives[{p}].{name}"] = value(acc)
             for t, target in enumerate(prim.get("targets", [])):
                 for name, acc in sorted(target.items()):
-                    out[f"meshes[{m}].primitives[{p}].targets[{t}].{name}"] = accessor_data(
-                        js, binary, acc)
+                    out[f"meshes[{m}].primitives[{p}].targets[{t}].{name}"] = value(acc)
         names = mesh.get("extras", {}).get("targetNames")
         if names:
             out[f"meshes[{m}].targetNames"] = ",".join(names)
@@ -112,13 +75,28 @@ def identity_items(js: dict, binary: bytes | memoryview) -> dict[str, object]:
         joints.update(int(j) for j in skin["joints"])
         out[f"skins[{s}].joints"] = ",".join(map(str, skin["joints"]))
         if "inverseBindMatrices" in skin:
-            out[f"skins[{s}].inverseBindMatrices"] = accessor_data(
-                js, binary, skin["inverseBindMatrices"])
+            out[f"skins[{s}].inverseBindMatrices"] = value(skin["inverseBindMatrices"])
     for j in sorted(joints):
         node = js["nodes"][j]
         out[f"nodes[{j}]"] = repr([node.get(k) for k in ("name", "translation", "rotation",
                                                           "scale", "matrix")])
     return out
+
+
+def identity_digest(doc) -> dict[str, object]:
+    """:func:`_identity` of a parsed document, each accessor as the SHA-256 of its decoded
+    array (a model that cannot be spliced is compared this way)."""
+    return _identity(doc.json, lambda index: hashlib.sha256(
+        np.ascontiguousarray(doc.accessors[int(index)]).tobytes()).hexdigest())
+
+
+def identity_items(js: dict, binary: bytes | memoryview) -> dict[str, object]:
+    """:func:`_identity` of a spliceable GLB (its JSON and binary chunk), each accessor as the
+    stored bytes it reads (:func:`reskin.assets.gltf.splice.accessor_data`, no decoding: equal
+    bytes are equal arrays); compare with :func:`check_same_person`."""
+    from reskin.assets.gltf.splice import accessor_data
+
+    return _identity(js, lambda index: accessor_data(js, binary, index))
 
 
 def check_same_person(written: dict, source: dict, what: str) -> None:
