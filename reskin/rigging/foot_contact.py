@@ -124,22 +124,23 @@ def _smooth(y: np.ndarray, sigma: float) -> np.ndarray:
     return np.convolve(np.pad(y, r, mode="edge"), k, mode="valid")
 
 
-def _leg_ik(skeleton: Skeleton, rotations: np.ndarray, world: np.ndarray, side: str,
-            lift: np.ndarray) -> None:
-    """Bend one leg so its ankle moves up by ``lift`` (f,), the foot keeping its world
-    orientation; edits ``rotations`` (f, j, 4) in place."""
+def leg_ik(skeleton: Skeleton, rotations: np.ndarray, world: np.ndarray, side: str,
+           target: np.ndarray, weight: np.ndarray) -> None:
+    """Bend one leg so its ankle moves towards ``target`` (f, 3) by ``weight`` (f,) 0..1, the
+    knee staying in its plane and the foot keeping its world orientation. ``world``: FK of
+    ``rotations`` (f, j, 4, 4); ``rotations`` is edited in place (hip, knee, ankle)."""
     hip, knee, ankle = (skeleton.index(f"{side}{b}") for b in ("UpperLeg", "LowerLeg", "Foot"))
     parent = skeleton.parents[hip]
     h, k, a = (world[:, i, :3, 3] for i in (hip, knee, ankle))
-    target = a + lift[:, None] * np.array([0.0, 1.0, 0.0])
+    goal = a + weight[:, None] * (np.asarray(target, np.float64) - a)
     la, lb = np.linalg.norm(k - h, axis=1), np.linalg.norm(a - k, axis=1)
-    to = target - h
+    to = goal - h
     d = np.clip(np.linalg.norm(to, axis=1), np.abs(la - lb) + 1e-6, la + lb - 1e-6)
     u = to / np.linalg.norm(to, axis=1, keepdims=True)
-    n = (k - h) - ((k - h) * u).sum(1, keepdims=True) * u  # keep the knee's plane
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    nrm = (k - h) - ((k - h) * u).sum(1, keepdims=True) * u
+    nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
     cos_a = np.clip((la ** 2 + d ** 2 - lb ** 2) / (2 * la * d), -1, 1)
-    k_new = h + la[:, None] * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * n)
+    k_new = h + la[:, None] * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * nrm)
     a_new = h + d[:, None] * u
     s_thigh = _swing_many(k - h, k_new - h)
     thigh = s_thigh @ world[:, hip, :3, :3]
@@ -148,9 +149,10 @@ def _leg_ik(skeleton: Skeleton, rotations: np.ndarray, world: np.ndarray, side: 
     foot = world[:, ankle, :3, :3]
     up = world[:, parent, :3, :3]
     t = np.swapaxes
-    rotations[:, hip] = matrix_to_quat(t(up, -1, -2) @ thigh)
-    rotations[:, knee] = matrix_to_quat(t(thigh, -1, -2) @ shin)
-    rotations[:, ankle] = matrix_to_quat(t(shin, -1, -2) @ foot)
+    moved = weight > 0
+    rotations[moved, hip] = matrix_to_quat(t(up, -1, -2) @ thigh)[moved]
+    rotations[moved, knee] = matrix_to_quat(t(thigh, -1, -2) @ shin)[moved]
+    rotations[moved, ankle] = matrix_to_quat(t(shin, -1, -2) @ foot)[moved]
 
 
 def _mean_rotation(r: np.ndarray) -> np.ndarray:
@@ -243,5 +245,7 @@ def plant_feet(skeleton: Skeleton, rotations: np.ndarray, root: np.ndarray, fps:
             residual = _clearance(skeleton, world, side)[0]
             lift = -residual * np.clip(weight * 2, 0, 1)
             if np.abs(lift).max() > 1e-6:
-                _leg_ik(skeleton, rotations, world, side, lift)
+                ankle = world[:, skeleton.index(f"{side}Foot"), :3, 3]
+                leg_ik(skeleton, rotations, world, side,
+                       ankle + lift[:, None] * np.array([0.0, 1.0, 0.0]), np.ones(len(lift)))
     return rotations, root, contacts

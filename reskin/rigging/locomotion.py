@@ -24,8 +24,8 @@ import numpy as np
 
 from reskin.core.clip import Clip
 from reskin.core.skeleton import Skeleton, forward_kinematics
-from reskin.core.transforms import matrix_to_quat, quat_mul, quat_to_matrix
-from reskin.rigging.foot_contact import detect_contacts
+from reskin.core.transforms import quat_mul, quat_to_matrix
+from reskin.rigging.foot_contact import detect_contacts, leg_ik
 
 SIDES = ("left", "right")
 
@@ -303,49 +303,6 @@ def _ease(weight: np.ndarray, r: int) -> np.ndarray:
         out[:-k] = np.maximum(out[:-k], weight[k:] * w)
         out[k:] = np.maximum(out[k:], weight[:-k] * w)
     return out
-
-
-def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(f, 3, 3) the smallest rotations taking directions a (f, 3) onto b (f, 3)."""
-    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
-    v = np.cross(a, b)
-    c = np.clip((a * b).sum(-1), -1 + 1e-9, None)
-    k = np.zeros(a.shape[:-1] + (3, 3))
-    k[..., 0, 1], k[..., 0, 2], k[..., 1, 2] = -v[..., 2], v[..., 1], -v[..., 0]
-    k[..., 1, 0], k[..., 2, 0], k[..., 2, 1] = v[..., 2], -v[..., 1], v[..., 0]
-    return np.eye(3) + k + k @ k / (1 + c)[..., None, None]
-
-
-def leg_ik(skeleton: Skeleton, rotations: np.ndarray, world: np.ndarray, side: str,
-           target: np.ndarray, weight: np.ndarray) -> None:
-    """Bend one leg so its ankle moves towards ``target`` (f, 3) by ``weight`` (f,) 0..1, the
-    knee staying in its plane and the foot keeping its world orientation. ``world``: FK of
-    ``rotations`` (f, j, 4, 4); ``rotations`` is edited in place (hip, knee, ankle)."""
-    hip, knee, ankle = (skeleton.index(f"{side}{b}") for b in ("UpperLeg", "LowerLeg", "Foot"))
-    parent = skeleton.parents[hip]
-    h, k, a = (world[:, i, :3, 3] for i in (hip, knee, ankle))
-    goal = a + weight[:, None] * (np.asarray(target, np.float64) - a)
-    la, lb = np.linalg.norm(k - h, axis=1), np.linalg.norm(a - k, axis=1)
-    to = goal - h
-    d = np.clip(np.linalg.norm(to, axis=1), np.abs(la - lb) + 1e-6, la + lb - 1e-6)
-    u = to / np.linalg.norm(to, axis=1, keepdims=True)
-    nrm = (k - h) - ((k - h) * u).sum(1, keepdims=True) * u
-    nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
-    cos_a = np.clip((la ** 2 + d ** 2 - lb ** 2) / (2 * la * d), -1, 1)
-    k_new = h + la[:, None] * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * nrm)
-    a_new = h + d[:, None] * u
-    s_thigh = _swing(k - h, k_new - h)
-    thigh = s_thigh @ world[:, hip, :3, :3]
-    shin_dir = np.einsum("fab,fb->fa", s_thigh, a - k)
-    shin = _swing(shin_dir, a_new - k_new) @ s_thigh @ world[:, knee, :3, :3]
-    foot = world[:, ankle, :3, :3]
-    up = world[:, parent, :3, :3]
-    t = np.swapaxes
-    moved = weight > 0
-    rotations[moved, hip] = matrix_to_quat(t(up, -1, -2) @ thigh)[moved]
-    rotations[moved, knee] = matrix_to_quat(t(thigh, -1, -2) @ shin)[moved]
-    rotations[moved, ankle] = matrix_to_quat(t(shin, -1, -2) @ foot)[moved]
 
 
 def hips_yaw(rotations: np.ndarray) -> np.ndarray:
