@@ -34,6 +34,14 @@ HUMANOID_JOINTS: tuple[tuple[str, str | None], ...] = (
 )
 
 
+def joint_index(names: tuple[str, ...], name: str) -> int:
+    """The index of joint ``name`` in ``names``; KeyError naming it when there is none."""
+    try:
+        return names.index(name)
+    except ValueError:
+        raise KeyError(f"no joint named {name!r}") from None
+
+
 @dataclass(frozen=True, eq=False)
 class Skeleton:
     """A joint hierarchy in its rest pose. Rest rotations are identity (bones are not rolled).
@@ -61,10 +69,7 @@ class Skeleton:
             raise ValueError("skeleton positions contain NaN or Inf")
 
     def index(self, name: str) -> int:
-        try:
-            return self.names.index(name)
-        except ValueError:
-            raise KeyError(f"no joint named {name!r}") from None
+        return joint_index(self.names, name)
 
     @property
     def local_offsets(self) -> np.ndarray:

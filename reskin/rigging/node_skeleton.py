@@ -27,7 +27,7 @@ from reskin.assets.gltf import scene as gs
 from reskin.assets.gltf.node_anim import NodeClip
 from reskin.assets.gltf.read import GltfDocument
 from reskin.core.clip import Clip
-from reskin.core.skeleton import HUMANOID_JOINTS, Skeleton, forward_kinematics
+from reskin.core.skeleton import HUMANOID_JOINTS, Skeleton, forward_kinematics, joint_index
 from reskin.core.transforms import matrix_to_quat, trs_matrix
 from reskin.rigging.names import CANONICAL, map_to_canonical
 
@@ -68,10 +68,7 @@ class NodeSkeleton:
             raise ValueError("node skeleton joints must be listed after their parents")
 
     def index(self, name: str) -> int:
-        try:
-            return self.names.index(name)
-        except ValueError:
-            raise KeyError(f"no joint named {name!r}") from None
+        return joint_index(self.names, name)
 
     @property
     def rest_world(self) -> np.ndarray:
