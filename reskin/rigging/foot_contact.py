@@ -137,7 +137,7 @@ def leg_ik(skeleton: Skeleton, rotations: np.ndarray, world: np.ndarray, side: s
     to = goal - h
     d = np.clip(np.linalg.norm(to, axis=1), np.abs(la - lb) + 1e-6, la + lb - 1e-6)
     u = to / np.linalg.norm(to, axis=1, keepdims=True)
-    nrm = (k - h) - ((k - h) * u).sum(1, keepdims=True) * u
+    nrm = (k - h) - ((k - h) * u).sum(1, keepdims=True) * u  # keep the knee's plane
     nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
     cos_a = np.clip((la ** 2 + d ** 2 - lb ** 2) / (2 * la * d), -1, 1)
     k_new = h + la[:, None] * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * nrm)
