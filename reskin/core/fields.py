@@ -112,6 +112,16 @@ class Fields:
                            self.key_lines.get(key))
         return list(self.items)
 
+    def _take(self, key: str, default: Any) -> bool:
+        """Mark ``key`` as read; whether it is present. Absent without a default (``...``)
+        is the one-line "required field is missing" error."""
+        self._used.add(key)
+        if key in self.items:
+            return True
+        if default is ...:
+            self._missing(key)
+        return False
+
     def has(self, key: str) -> bool:
         return key in self.items
 
@@ -125,10 +135,7 @@ class Fields:
         check: Callable[[Any], str | None] | None = None,
     ) -> Any:
         """The value at ``key`` of type ``kind``; ``check`` returns an error text or None."""
-        self._used.add(key)
-        if key not in self.items:
-            if default is ...:
-                self._missing(key)
+        if not self._take(key, default):
             return default
         loc = self.items[key]
         value = loc.value
@@ -155,18 +162,12 @@ class Fields:
         return value
 
     def sub(self, key: str, default: Any = ...) -> Fields | None:
-        self._used.add(key)
-        if key not in self.items:
-            if default is ...:
-                self._missing(key)
+        if not self._take(key, default):
             return default
         return Fields(self.items[key], self.file, self._sub(key))
 
     def list_of_fields(self, key: str, default: Any = ...) -> list[Fields]:
-        self._used.add(key)
-        if key not in self.items:
-            if default is ...:
-                self._missing(key)
+        if not self._take(key, default):
             return default
         loc = self.items[key]
         if not isinstance(loc.value, list):
@@ -176,10 +177,7 @@ class Fields:
 
     def numbers(self, key: str, n: int, default: Any = ...) -> tuple[float, ...]:
         """A list of exactly ``n`` finite numbers."""
-        self._used.add(key)
-        if key not in self.items:
-            if default is ...:
-                self._missing(key)
+        if not self._take(key, default):
             return default
         loc = self.items[key]
         vals = loc.value
