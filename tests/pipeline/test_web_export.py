@@ -3,24 +3,20 @@ Chromium (Debian's chromium + chromium-driver, driven by selenium)."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import json
-import threading
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from reskin.cli import main
 from reskin.pipeline.build import build
 from reskin.render.executors import LocalExecutor
+from tests.browser import chromium, served
 from tests.pipeline.test_build import make_tiny
 
 # One choice, two branches that rejoin at s03; lines timed explicitly (short shots).
@@ -137,22 +133,11 @@ def test_package_is_self_contained(package):
 
 @pytest.fixture(scope="module")
 def browser(package):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(package))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio",
-                "--autoplay-policy=no-user-gesture-required", "--window-size=1080,1920"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1080, "height": 1920, "deviceScaleFactor": 1,
-                            "mobile": False})
-    driver.base = f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    yield driver
-    driver.quit()
-    server.shutdown()
+    with served(package) as base:
+        driver = chromium(1080, 1920)
+        driver.base = f"{base}/index.html"
+        yield driver
+        driver.quit()
 
 
 def _open(driver) -> None:
