@@ -295,3 +295,15 @@ def test_a_broken_notes_file_is_one_line_with_its_line(tmp_path, series):
         notes.unlink()
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "notes.yaml:" in result.output
+
+
+def test_notes_saved_at_once_are_all_kept(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reskin.pipeline.review_notes import add_note, load_notes
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: add_note(tmp_path, "ep01", "s01", f"note {i}"), range(24)))
+    notes = load_notes(tmp_path)
+    assert sorted(n["note"] for n in notes) == sorted(f"note {i}" for i in range(24))
+    assert not [p for p in (tmp_path / "review").iterdir() if p.name.endswith(".tmp.yaml")]
