@@ -47,7 +47,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         return {"notes": shot_notes(load_notes(self.series), episode, shot)}
 
     def _shot(self, episode: object, shot: object) -> tuple[str, str]:
-        if (episode, shot) not in self.shots:
+        if not (isinstance(episode, str) and isinstance(shot, str)) or \
+                (episode, shot) not in self.shots:
             raise ReskinError(f"no shot {episode!r}/{shot!r} in this series")
         return str(episode), str(shot)
 

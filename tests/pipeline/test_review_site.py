@@ -271,6 +271,9 @@ def test_a_note_typed_on_the_served_page_lands_in_notes_yaml(series, tmp_path, b
         status, answer = _post(base + "api/notes", {"episode": "ep01", "shot": "s01",
                                                     "note": "  "})
         assert status == 400 and "empty" in answer["error"]
+        status, answer = _post(base + "api/notes", {"episode": ["ep01"], "shot": "s01",
+                                                    "note": "x"})
+        assert status == 400 and "no shot" in answer["error"]
         assert len(yaml.safe_load((series / "review" / "notes.yaml").read_text())) == 1
         # the served site's pages are as clean as the static one's
         walk(browser, base, out)
