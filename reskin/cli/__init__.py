@@ -87,6 +87,7 @@ def _print_report(report, as_json: bool) -> None:
 from reskin.cli import (  # noqa: E402, F401
     asset_cmds,
     provenance_cmds,
+    review_cmds,
     rig_cmds,
     script_cmds,
     series_cmds,

@@ -51,6 +51,7 @@ class Builder:
         # shot, for a log file or a pipe), or False (nothing)
         self.progress = "bars" if progress is True else progress
         self.made: list[str] = []
+        self.forced: set[str] = set()  # plan names dropped by forget(): why they render again
         self.executor = executor or LocalExecutor(ctx.series.out_dir / "logs")
 
     def __enter__(self) -> Builder:
@@ -137,10 +138,12 @@ class Builder:
         """Render every plan's missing frames on the executor; returns key -> (cache, cached)."""
         from reskin.render.executors import RenderJob
 
-        caches, jobs = {}, []
+        caches, jobs, why = {}, [], {}
         for plan in plans:
             cache = StepCache(self.ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
             caches[plan.key] = (cache, cache.is_done())
+            if not cache.is_done():
+                why[plan.key] = self._why(plan, cache)
             if not cache.is_done() and cache.missing():
                 cache.dir.mkdir(parents=True, exist_ok=True)
                 jobs.append(RenderJob(plan.to_dict() | {"out_dir": str(cache.dir),
@@ -156,9 +159,27 @@ class Builder:
                 if missing:
                     raise ReskinError(f"render finished with {len(missing)} frames missing",
                                       field=plan.name)
-                cache.mark_done(plan=plan.to_dict())
+                cache.mark_done(plan=plan.to_dict(), why=why[plan.key])
             self._write_performance(plan, cache)
         return caches
+
+    def _why(self, plan: ShotPlan, cache: StepCache) -> str:
+        """Why ``plan`` renders now, as the dry run says it (kept in the cache's done.json for
+        the review site)."""
+        from reskin.pipeline.dry_run import changes_since
+
+        missing = len(cache.missing())
+        if plan.name in self.forced:
+            return "forced (--force)"
+        if missing < plan.frame_count:
+            return f"resumed: {plan.frame_count - missing} of {plan.frame_count} frames were " \
+                   "already rendered"
+        try:
+            previous = json.loads((self.ctx.publish_root / plan.episode / ".plans.json")
+                                  .read_text())
+        except (OSError, ValueError):
+            previous = {}
+        return changes_since(previous.get(plan.shot), plan)
 
     @staticmethod
     def _write_performance(plan: ShotPlan, cache: StepCache) -> None:
@@ -189,6 +210,7 @@ class Builder:
         rendered = StepCache(self.ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
         for cache in (rendered, styled):
             shutil.rmtree(cache.dir, ignore_errors=True)
+        self.forced.add(plan.name)
         self.ctx.log(f"forced: {plan.name} renders again")
 
     def stylize(self, plan: ShotPlan, rendered: StepCache) -> tuple[StepCache, bool]:

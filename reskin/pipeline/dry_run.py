@@ -85,7 +85,7 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
                         "why": f"{plan.frame_count - missing} of {plan.frame_count} "
                                "frames already rendered"}
             else:
-                row |= {"action": "render", "why": _changes(previous.get(plan.shot), plan)}
+                row |= {"action": "render", "why": changes_since(previous.get(plan.shot), plan)}
             rows.append(row)
     return rows
 
@@ -96,8 +96,9 @@ def _unlinked(skin: AssetRecord) -> ModelRef:
                     height=float(skin.meta["height"]), face=skin.meta.get("face"))
 
 
-def _changes(previous: dict | None, plan: ShotPlan) -> str:
-    """Which parts of a shot's plan differ from the last published build."""
+def changes_since(previous: dict | None, plan: ShotPlan) -> str:
+    """Why ``plan`` renders: which parts of it differ from ``previous`` (its entry in the last
+    published build's ``.plans.json``, None when it has none)."""
     if previous is None:
         return "new shot"
     now = plan.to_dict()

@@ -3,7 +3,9 @@
 The package is a folder: ``index.html`` (the flow graph embedded, so it opens from file://),
 the hand-written player (``player.js``, ``player.css``, from ``reskin/data/web``), the shot
 MP4s as published by the build (``shots/``), one WebVTT file per shot (``subs/``) and the
-graph as ``graph.json``. Only the shots some path from the first shot reaches are packed.
+graph as ``graph.json``. Only the shots some path from the first shot reaches are packed; a
+``goto`` into another episode packs that episode's shots from there on (named ``epNN#shot``),
+so playback goes on into it along its own flow.
 """
 
 from __future__ import annotations
@@ -102,13 +104,41 @@ def _file_name(node: str) -> str:
     return node.replace("#", "--")
 
 
-def _reachable(graph: dict) -> list[str]:
-    nodes = {n["id"]: n for n in graph["nodes"]}
-    order, todo = [], [graph["start"]]
+def _qualified(node: str, owner: str, home: str) -> str:
+    """A flow target of episode ``owner`` as the package of episode ``home`` names it: a plain
+    shot id for ``home``'s shots, ``epNN#shot`` for another episode's."""
+    other, _, shot = node.rpartition("#")
+    episode = other or owner
+    return shot if episode == home else f"{episode}#{shot}"
+
+
+def _nodes(graph: dict, home: str) -> dict[str, dict]:
+    """``graph``'s nodes keyed and linked by the names the package of ``home`` gives them."""
+    owner = graph["episode"]
+    out = {}
+    for n in graph["nodes"]:
+        node = dict(n, id=_qualified(n["id"], owner, home),
+                    next=[_qualified(t, owner, home) for t in n["next"]])
+        if "choice" in n:
+            node["choice"] = dict(n["choice"], options=[
+                dict(o, goto=_qualified(o["goto"], owner, home)) for o in n["choice"]["options"]])
+        out[node["id"]] = node
+    return out
+
+
+def _reachable(start: str, nodes: dict[str, dict], graph_of) -> list[str]:  # noqa: ANN001
+    """The node ids reachable from ``start``, in the order first reached. A node of another
+    episode brings that episode's flow in (``graph_of(episode)`` -> its nodes, named as in
+    :func:`_nodes`), so playback goes on there after a cross-episode ``goto``."""
+    order, todo, loaded = [], [start], set()
     while todo:
         node = todo.pop(0)
         if node in order:
             continue
+        other = node.rpartition("#")[0]
+        if node not in nodes and other and other not in loaded:
+            loaded.add(other)
+            nodes |= {k: v for k, v in graph_of(other).items() if k not in nodes}
         order.append(node)
         todo += nodes[node]["next"] if node in nodes else []
     return order
@@ -130,13 +160,19 @@ def export_web(root: str | Path, episode: str, out_dir: str | Path, *,
                           file=root / "episodes")
     from reskin.pipeline.inputs import load_cast
 
-    ep: Episode = load_episode(path, set(load_cast(series)), root=root)
+    cast = set(load_cast(series))
+    ep: Episode = load_episode(path, cast, root=root)
     warnings = check_episode(ep)
     graph = graph_json(ep, warnings)
     out_root = Path(publish_root) if publish_root is not None else series.out_dir
     published = {episode: _published(out_root, episode)}
-    order = _reachable(graph)
-    nodes = {n["id"]: n for n in graph["nodes"]}
+    nodes = _nodes(graph, episode)
+
+    def graph_of(other: str) -> dict[str, dict]:
+        found = load_episode(root / "episodes" / f"{other}.yaml", cast, root=root)
+        return _nodes(graph_json(found, []), episode)
+
+    order = _reachable(graph["start"], nodes, graph_of)
     out = Path(out_dir)
     shutil.rmtree(out / "shots", ignore_errors=True)
     shutil.rmtree(out / "subs", ignore_errors=True)

@@ -82,6 +82,13 @@ def shot(report: dict, ep: str, sid: str) -> dict:
     return next(s for s in episode["shots"] if s["id"] == sid)
 
 
+def last_why(root: Path, ep: str, sid: str) -> str | None:
+    """Why the build last rendered shot ``sid`` of ``ep`` (its render cache's done.json)."""
+    key = json.loads((root / "out" / ep / ".plans.json").read_text())[sid]["key"]
+    done = root / ".reskin" / "cache" / "render" / key / "done.json"
+    return json.loads(done.read_text()).get("why")
+
+
 def test_first_build_renders_everything(built):
     root, report, _ = built
     assert [e["id"] for e in report["episodes"]] == ["ep01", "ep02"]
@@ -233,6 +240,9 @@ def test_editing_one_shot_rerenders_only_it(built, tmp_path):
     cached = {(e["id"], s["id"]): s["cached"] for e in report["episodes"] for s in e["shots"]}
     assert cached == {("ep01", "s01-medium"): True, ("ep01", "s02-closeup"): True,
                       ("ep02", "s01-two-shot"): True, ("ep02", "s02-closeup"): False}
+    # the build keeps why, as the dry run said it (the review site shows it)
+    assert last_why(copy, "ep02", "s02-closeup") == "changed: camera"
+    assert last_why(copy, "ep02", "s01-two-shot") == "new shot"
 
 
 def test_interrupted_render_resumes_at_missing_frames(built, tmp_path):
@@ -250,6 +260,8 @@ def test_interrupted_render_resumes_at_missing_frames(built, tmp_path):
     assert sum(not s["cached"] for e in report["episodes"] for s in e["shots"]) == 1
     assert (victim / "beauty_0002.png").exists() and (victim / "done.json").exists()
     assert {p: (victim / p).stat().st_mtime_ns for p in kept} == kept
+    assert json.loads((victim / "done.json").read_text())["why"] == \
+        "resumed: 2 of 3 frames were already rendered"
     assert not list(victim.glob(".*tmp*"))
 
 
@@ -306,6 +318,7 @@ def test_force_renders_a_shot_again_and_logs_a_line_per_shot(built, tmp_path):
     assert "reskin: rendered ep01/s02-closeup (3 frames)\n" in result.stderr
     assert "rendered ep01/s01-medium" not in result.stderr
     assert "ep01: 2 shots (1 cached)" in result.stdout and "ep02" not in result.stdout
+    assert last_why(copy, "ep01", "s02-closeup") == "forced (--force)"
     again = run_build(copy)
     assert all(s["cached"] for e in again["episodes"] for s in e["shots"])
     forced = Path(shot(again, "ep01", "s02-closeup")["folder"])

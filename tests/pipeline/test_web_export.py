@@ -3,24 +3,20 @@ Chromium (Debian's chromium + chromium-driver, driven by selenium)."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import json
-import threading
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from reskin.cli import main
 from reskin.pipeline.build import build
 from reskin.render.executors import LocalExecutor
+from tests.browser import chromium, served
 from tests.pipeline.test_build import make_tiny
 
 # One choice, two branches that rejoin at s03; lines timed explicitly (short shots).
@@ -137,22 +133,11 @@ def test_package_is_self_contained(package):
 
 @pytest.fixture(scope="module")
 def browser(package):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(package))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio",
-                "--autoplay-policy=no-user-gesture-required", "--window-size=1080,1920"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1080, "height": 1920, "deviceScaleFactor": 1,
-                            "mobile": False})
-    driver.base = f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    yield driver
-    driver.quit()
-    server.shutdown()
+    with served(package) as base:
+        driver = chromium(1080, 1920)
+        driver.base = f"{base}/index.html"
+        yield driver
+        driver.quit()
 
 
 def _open(driver) -> None:
@@ -229,3 +214,65 @@ def test_choice_overlay_fits_the_9x16_frame(browser, tmp_path):
     # the overlay's dark blue panel is what the screenshot shows there
     r, g, b = shot.getpixel((int(cl + 10), int(cb - 10)))
     assert b > r + 10 and b > g + 10, (r, g, b)
+
+
+# ep01's "Burn it" branch goes on into ep02, which plays on along its own flow to its end.
+ONWARD = """\
+title: After the Fire
+shots:
+  - id: s01
+    duration: 0.75
+    cast: [{character: mira, clip: wave}]
+    camera: {framing: medium}
+    lines:
+      - {speaker: mira, text: "Ashes.", at: 0.1, duration: 0.5}
+  - id: s02
+    duration: 0.75
+    cast: [{character: mira, clip: idle}]
+    camera: {framing: closeup}
+"""
+
+
+@pytest.fixture(scope="module")
+def crossing(tmp_path_factory):
+    root = make_tiny(tmp_path_factory.mktemp("cross") / "tiny")
+    (root / "episodes" / "ep01.yaml").write_text(BRANCHING.replace(
+        "    camera: {framing: closeup, yaw: 20}\n",
+        "    camera: {framing: closeup, yaw: 20}\n    goto: ep02#s01\n"))
+    (root / "episodes" / "ep02.yaml").write_text(ONWARD)
+    build(root)
+    out = tmp_path_factory.mktemp("pkg") / "ep01"
+    result = CliRunner().invoke(main, ["export", "web", "ep01", "-s", str(root), "-o", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_a_goto_into_another_episode_packs_its_flow_from_there(crossing):
+    graph = json.loads((crossing / "graph.json").read_text())
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    assert list(nodes) == ["s01", "s02-open", "s02-burn", "s03", "ep02#s01", "ep02#s02"]
+    assert nodes["s02-burn"]["next"] == ["ep02#s01"]
+    assert nodes["ep02#s01"]["next"] == ["ep02#s02"] and nodes["ep02#s02"]["next"] == []
+    assert nodes["ep02#s01"]["cues"] == [{"start": 0.1, "end": 0.6, "text": "MIRA: Ashes."}]
+    assert (crossing / "shots" / "ep02--s02.mp4").stat().st_size > 0
+
+
+def test_playback_goes_on_into_the_other_episode(crossing):
+    with served(crossing) as base:
+        driver = chromium(1080, 1920)
+        try:
+            driver.get(f"{base}/index.html")
+            driver.find_element(By.ID, "start").click()
+            _wait_choice(driver)  # and let the timeout take the default: "Burn it"
+            WebDriverWait(driver, 15).until(lambda d: _src(d).endswith("/shots/ep02--s01.mp4"))
+            WebDriverWait(driver, 15).until(
+                lambda d: d.find_element(By.ID, "subtitle").text == "MIRA: Ashes.")
+            WebDriverWait(driver, 15).until(lambda d: _src(d).endswith("/shots/ep02--s02.mp4"))
+            WebDriverWait(driver, 15).until(
+                lambda d: d.execute_script("return window.reskinPlayer.state.ended"))
+            path = driver.execute_script("return window.reskinPlayer.state.path")
+            assert path == ["s01", "s02-burn", "ep02#s01", "ep02#s02"]
+            assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+        finally:
+            driver.quit()
