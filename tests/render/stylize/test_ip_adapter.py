@@ -125,3 +125,44 @@ def test_missing_adapter_folder_weight_or_encoder_is_one_line_naming_the_path(ti
     with pytest.raises(ReskinError) as exc:
         DiffusionStylizer(settings(model, ip_adapter=cases[0][0])).key()
     assert "styles/x.yaml:7" in exc.value.one_line()
+
+
+def test_style_yaml_names_the_adapter_and_its_references(tiny, tmp_path):
+    from reskin.render.stylize import make_stylizer
+    from reskin.scenes.series import load_series
+
+    model, adapter, root = tiny
+    (tmp_path / "series.yaml").write_text(f"""
+name: tiny
+style:
+  stylizer: diffusion
+  model: {model}
+  steps: 2
+  ip_adapter:
+    path: {adapter}
+    subfolder: models
+    weight_name: ip-adapter_sd15.safetensors
+    scale: 0.8
+    references: {root / 'refs-a'}
+""")
+    stylizer = make_stylizer(load_series(tmp_path).style)
+    rec = stylizer.key()["ip_adapter"]
+    assert rec["scale"] == 0.8 and len(rec["images"]) == 1
+    (tmp_path / "series.yaml").write_text(f"""
+name: tiny
+style:
+  stylizer: diffusion
+  model: {model}
+  ip_adapter: {{path: {adapter}, references: continuity}}
+""")
+    style = load_series(tmp_path).style
+    assert style.ip_adapter.continuity and style.ip_adapter.references is None
+    (tmp_path / "series.yaml").write_text(f"""
+name: tiny
+style:
+  stylizer: diffusion
+  model: {model}
+  ip_adapter: {{path: {adapter}}}
+""")
+    with pytest.raises(ReskinError, match="style.ip_adapter.references: required"):
+        load_series(tmp_path)
