@@ -140,3 +140,25 @@ def check_styles(root: str | Path, only: str | None = None) -> list[StyleCheck]:
         raise ReskinError(f"style {only!r} is not locked (run `reskin style lock`)",
                           file=locks)
     return results
+
+
+def locked(root: str | Path, name: str) -> bool:
+    """Whether style ``name`` ('series' or a styles/NAME.yaml stem) has stored lock frames."""
+    from reskin.scenes.series import load_series
+
+    return (load_series(root).library_dir / "style-locks" / name / "style.json").is_file()
+
+
+def require_unchanged(root: str | Path, name: str) -> StyleCheck | None:
+    """The build's gate: when style ``name`` is locked, re-stylize its reference frames and
+    raise one line naming the report image if they moved. None when it is not locked."""
+    if not locked(root, name):
+        return None
+    (check,) = check_styles(root, name)
+    if not check.passed:
+        worst = min((f["ssim"] for f in check.frames), default=1.0)
+        raise ReskinError(f"style {name!r} no longer matches its lock (lowest ssim "
+                          f"{worst:.3f}); report: {check.report} (re-lock it with `reskin "
+                          "style lock`, or build with --skip-style-check)",
+                          field=f"style.{name}")
+    return check
