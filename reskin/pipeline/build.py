@@ -176,9 +176,9 @@ class Builder:
 
     def _stylize_cache(self, plan: ShotPlan):
         """The series stylizer and the cache entry of ``plan``'s styled frames."""
-        from reskin.render.stylize import make_stylizer
+        from reskin.pipeline.references import shot_stylizer
 
-        stylizer = make_stylizer(self.ctx.series.style)
+        stylizer = shot_stylizer(self.ctx.lib, self.ctx.series.style, plan.to_dict())
         key = key_of("stylize", plan.key, stylizer.key())
         return stylizer, StepCache(self.ctx.cache_root, "stylize", key, "styled",
                                    plan.frame_count)
