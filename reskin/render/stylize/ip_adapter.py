@@ -94,6 +94,25 @@ def check_ip_adapter(spec: IPAdapterSpec) -> None:
                     "references")
 
 
+def check_plain(spec: IPAdapterSpec) -> None:
+    """Refuse anything but a plain IP-Adapter (``image_proj.proj`` + ``to_k_ip/to_v_ip``):
+    FaceID adapters need InsightFace embeddings, whose weights forbid commercial use."""
+    wf = weight_file(spec)
+    if wf.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(wf), framework="pt") as f:
+            keys = list(f.keys())
+    else:
+        import torch
+
+        state = torch.load(wf, map_location="cpu", weights_only=True)
+        keys = [f"{group}.{k}" for group, sub in state.items() for k in sub]
+    if "image_proj.proj.weight" not in keys or any("lora" in k for k in keys):
+        raise _fail(wf, "not a plain IP-Adapter (image_proj.proj + ip_adapter.*.to_k_ip); "
+                        "FaceID and other variants are not supported", spec, "weight_name")
+
+
 def folder_references(folder: Path) -> tuple[Reference, ...]:
     """Every image in ``folder`` (sorted by name), unmasked."""
     from PIL import Image
@@ -132,6 +151,7 @@ def load_ip_adapter(parts: dict[str, Any], spec: IPAdapterSpec, dtype: Any) -> L
     from transformers import CLIPVisionModelWithProjection
 
     check_ip_adapter(spec)
+    check_plain(spec)
     encoder = CLIPVisionModelWithProjection.from_pretrained(
         encoder_folder(spec), local_files_only=True, dtype=dtype)
     # A shell around the modules already loaded: load_ip_adapter works on a pipeline.
@@ -164,7 +184,7 @@ def unet_kwargs(unet: Any, adapter: LoadedAdapter, spec: IPAdapterSpec,
     import torch
 
     _set_scale(unet, spec.scale)
-    key = tuple(r.digest for r in refs)
+    key = (str(cfg), *(r.digest for r in refs))
     if key not in adapter.embeds:
         if refs:
             pix = adapter.feature_extractor([r.image for r in refs], return_tensors="pt")

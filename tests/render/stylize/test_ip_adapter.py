@@ -166,3 +166,20 @@ style:
 """)
     with pytest.raises(ReskinError, match="style.ip_adapter.references: required"):
         load_series(tmp_path)
+
+
+def test_only_a_plain_ip_adapter_loads(tiny, tmp_path):
+    """A FaceID-style file (no image_proj.proj, LoRA keys) is refused in one line."""
+    import torch
+    from safetensors.torch import save_file
+
+    model, adapter, root = tiny
+    copy = shutil.copytree(adapter, tmp_path / "faceid")
+    save_file({"image_proj.norm.weight": torch.ones(32),
+               "ip_adapter.1.to_k_lora.down.weight": torch.zeros(2, 32)},
+              str(copy / "models" / "ip-adapter_sd15.safetensors"))
+    st = DiffusionStylizer(settings(model, ip_adapter=IPAdapterSpec(copy, references=root /
+                                                                     "refs-a")))
+    with pytest.raises(ReskinError, match="not a plain IP-Adapter") as exc:
+        st.stylize(moving_shot(1, (32, 32)))
+    assert "\n" not in exc.value.one_line()
