@@ -154,8 +154,10 @@ def render(episode: str, root: Path, preview: bool, as_json: bool) -> None:
 @click.option("--shots", help="Comma-separated shot ids that must exist in EPISODE (the episode "
               "is still published from all its shots).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+@click.option("--skip-style-check", is_flag=True,
+              help="Stylize even if the style no longer matches its lock (`reskin style lock`).")
 def stylize(episode: str, root: Path, style: str | None, shots: str | None,
-            as_json: bool) -> None:
+            as_json: bool, skip_style_check: bool) -> None:
     """Stylize EPISODE's rendered shots (rendering any that are missing).
 
     Styled frames are cached by the render and every style setting (model file hashes
@@ -172,7 +174,7 @@ def stylize(episode: str, root: Path, style: str | None, shots: str | None,
 
     report = run_build(root, log=_log(as_json), episodes=[episode], style=style,
                        shots=[s.strip() for s in shots.split(",")] if shots else None,
-                       progress=_progress(as_json))
+                       progress=_progress(as_json), style_check=not skip_style_check)
     _print_report(report, as_json)
 
 
