@@ -90,3 +90,38 @@ def test_style_check_passes_unchanged_and_fails_with_an_image_when_a_setting_mov
 def test_check_of_an_unlocked_style_is_one_line(series, tmp_path):
     code, out = style(series, "check", "--style", "nope")
     assert code == 2 and len(out.strip().splitlines()) == 1 and "nope" in out
+
+
+def build(root, *args):
+    result = CliRunner().invoke(main, ["build", str(root), *args])
+    return result.exit_code, result.output
+
+
+def test_build_refuses_a_locked_style_that_moved_unless_told(series):
+    import shutil
+
+    code, out = style(series, "lock", "--style", "series")
+    assert code == 0, out
+    yaml = series / "series.yaml"
+    original = yaml.read_text()
+    styled = series / ".reskin" / "cache" / "stylize"
+    yaml.write_text(original.replace('background: "#efe3cf"}', 'background: "#efe3cf", '
+                                                                'levels: 7}'))
+    try:
+        code, out = build(series)
+        assert code == 2, out
+        (line,) = out.strip().splitlines()[-1:]
+        assert "no longer matches its lock" in line and "--skip-style-check" in line
+        report = line.split("report: ")[1].split(" ")[0]
+        assert Image.open(report).width > 0  # the side-by-side image, named in the line
+        before = {p.name for p in styled.iterdir()}
+        code, out = build(series, "--skip-style-check")
+        assert code == 0, out
+        assert {p.name for p in styled.iterdir()} > before  # stylized with the new setting
+    finally:
+        yaml.write_text(original)
+    # Unchanged: the gate runs (nothing styled is cached) and passes, and the build goes on.
+    shutil.rmtree(styled)
+    code, out = build(series)
+    assert code == 0, out
+    assert "style 'series' matches its lock" in out

@@ -23,7 +23,7 @@ from pathlib import Path
 from reskin.core.atomic import write_bytes_atomic
 from reskin.core.errors import ReskinError
 
-KINDS = ("character", "skin", "prop", "set", "clip", "texture", "style")
+KINDS = ("character", "skin", "prop", "set", "clip", "texture", "style", "reference")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 

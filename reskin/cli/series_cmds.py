@@ -45,8 +45,11 @@ def init(path: Path, name: str | None) -> None:
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
               show_default=True, help="Render here, or as tasks on a Ray cluster.")
 @click.option("--address", help="Ray cluster address (default: start or join a local one).")
+@click.option("--skip-style-check", is_flag=True,
+              help="Stylize even if the style no longer matches its lock (`reskin style lock`).")
 def build(path: Path, episodes: tuple[str, ...], force_shots: tuple[str, ...], force: bool,
-          as_json: bool, dry_run: bool, jobs: int, executor: str, address: str | None) -> None:
+          as_json: bool, dry_run: bool, jobs: int, executor: str, address: str | None,
+          skip_style_check: bool) -> None:
     """Build the series at PATH: cast, skins, renders, stylized frames, videos, sheets.
 
     Only what changed is rebuilt: shots whose inputs are unchanged come from the cache,
@@ -90,7 +93,7 @@ def build(path: Path, episodes: tuple[str, ...], force_shots: tuple[str, ...], f
         runner = LocalExecutor(logs, jobs=jobs)
     report = run_build(path, log=_log(as_json), progress=_progress(as_json),
                        episodes=list(episodes) or None, executor=runner,
-                       force=list(force_shots) or None)
+                       force=list(force_shots) or None, style_check=not skip_style_check)
     if as_json:  # with each episode's flow graph (shots, choices, where they lead)
         from reskin.cli.web_cmds import episode_graphs
 
@@ -151,8 +154,10 @@ def render(episode: str, root: Path, preview: bool, as_json: bool) -> None:
 @click.option("--shots", help="Comma-separated shot ids that must exist in EPISODE (the episode "
               "is still published from all its shots).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+@click.option("--skip-style-check", is_flag=True,
+              help="Stylize even if the style no longer matches its lock (`reskin style lock`).")
 def stylize(episode: str, root: Path, style: str | None, shots: str | None,
-            as_json: bool) -> None:
+            as_json: bool, skip_style_check: bool) -> None:
     """Stylize EPISODE's rendered shots (rendering any that are missing).
 
     Styled frames are cached by the render and every style setting (model file hashes
@@ -169,7 +174,7 @@ def stylize(episode: str, root: Path, style: str | None, shots: str | None,
 
     report = run_build(root, log=_log(as_json), episodes=[episode], style=style,
                        shots=[s.strip() for s in shots.split(",")] if shots else None,
-                       progress=_progress(as_json))
+                       progress=_progress(as_json), style_check=not skip_style_check)
     _print_report(report, as_json)
 
 

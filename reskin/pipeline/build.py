@@ -45,8 +45,10 @@ class Builder:
     """
 
     def __init__(self, ctx: BuildContext, *, executor: Executor | None = None,
-                 progress: bool | str = False):
+                 progress: bool | str = False, style_check: bool = True):
         self.ctx = ctx
+        # A locked style is checked (once) before the first shot is stylized with it.
+        self.style_check = style_check
         # "bars" (tqdm, for a terminal; True means it too), "lines" (one log line per finished
         # shot, for a log file or a pipe), or False (nothing)
         self.progress = "bars" if progress is True else progress
@@ -195,9 +197,9 @@ class Builder:
 
     def _stylize_cache(self, plan: ShotPlan):
         """The series stylizer and the cache entry of ``plan``'s styled frames."""
-        from reskin.render.stylize import make_stylizer
+        from reskin.pipeline.references import shot_stylizer
 
-        stylizer = make_stylizer(self.ctx.series.style)
+        stylizer = shot_stylizer(self.ctx.lib, self.ctx.series.style, plan.to_dict())
         key = key_of("stylize", plan.key, stylizer.key())
         return stylizer, StepCache(self.ctx.cache_root, "stylize", key, "styled",
                                    plan.frame_count)
@@ -222,6 +224,14 @@ class Builder:
         stylizer, cache = self._stylize_cache(plan)
         if cache.is_done():
             return cache, True
+        if self.style_check:
+            from reskin.pipeline.style_gate import require_unchanged
+
+            name = "series" if self.ctx.style_name == "style.series" else \
+                self.ctx.publish_root.name
+            if require_unchanged(self.ctx.series.root, name) is not None:
+                self.ctx.log(f"style {name!r} matches its lock")
+            self.style_check = False
         style = self._style_asset(stylizer)
         styled = stylizer.stylize(load_frameset(rendered.dir, plan.to_dict()))
         cache.dir.mkdir(parents=True, exist_ok=True)
@@ -341,9 +351,11 @@ class Builder:
 def build(root: str | Path, *, log: Log | None = None, progress: bool | str = False,
           episodes: list[str] | None = None, executor: Executor | None = None,
           shots: list[str] | None = None, style: str | None = None,
-          force: list[str] | None = None) -> BuildReport:
+          force: list[str] | None = None, style_check: bool = True) -> BuildReport:
     """Build the series at ``root`` (only ``episodes`` when given, whole; ``shots`` must be
-    theirs; ``force`` shots render again)."""
+    theirs; ``force`` shots render again). A locked style is checked against its lock before
+    anything is stylized with it (``style_check=False``: not)."""
     with BuildContext.open(root, style=style, log=log) as ctx, \
-            Builder(ctx, executor=executor, progress=progress) as builder:
+            Builder(ctx, executor=executor, progress=progress,
+                    style_check=style_check) as builder:
         return builder.run(episodes, shots, force)

@@ -59,12 +59,21 @@ def _frameset(folder: Path):  # noqa: ANN202
     return load_frameset(folder, plan)
 
 
-def _stylize(style, folder: Path) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
-    from reskin.render.stylize import make_stylizer
+def _stylizer(series, style, folder: Path):  # noqa: ANN001, ANN202
+    """The stylizer a build would use on the shot stored in ``folder`` (with its cast's
+    reference renders, for a continuity IP-Adapter)."""
+    from reskin.assets.library import Library
+    from reskin.pipeline.references import shot_stylizer
+
+    with Library(series.library_dir) as lib:
+        return shot_stylizer(lib, style, json.loads((folder / "plan.json").read_text()))
+
+
+def _stylize(series, style, folder: Path) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
     from reskin.render.stylize.warp import instance_of
 
     frames = _frameset(folder)
-    return make_stylizer(style).stylize(frames), instance_of(frames)
+    return _stylizer(series, style, folder).stylize(frames), instance_of(frames)
 
 
 def lock_styles(root: str | Path, only: str | None = None) -> list[str]:
@@ -97,13 +106,11 @@ def lock_styles(root: str | Path, only: str | None = None) -> list[str]:
             if plan.get("camera_path"):
                 plan["camera_path"] = plan["camera_path"][:n]
             (shot / "plan.json").write_text(json.dumps(plan))
-            styled, _ = _stylize(style, shot)
+            styled, _ = _stylize(series, style, shot)
             for f, img in enumerate(styled):
                 Image.fromarray(img).save(shot / f"locked_{f:04d}.png")
-        from reskin.render.stylize import make_stylizer
-
-        (dest / "style.json").write_text(json.dumps(make_stylizer(style).key(), default=str,
-                                                    indent=1))
+        (dest / "style.json").write_text(json.dumps(_stylizer(series, style, dest / "ref0").key(),
+                                                    default=str, indent=1))
         names.append(name)
     return names
 
@@ -123,7 +130,7 @@ def check_styles(root: str | Path, only: str | None = None) -> list[StyleCheck]:
         check = StyleCheck(name, True)
         olds, news, labels = [], [], []
         for shot in sorted((locks / name).glob("ref*")):
-            styled, inst = _stylize(style, shot)
+            styled, inst = _stylize(series, style, shot)
             for f, now in enumerate(styled):
                 old = np.asarray(Image.open(shot / f"locked_{f:04d}.png").convert("RGB"))
                 v = compare_frame(old, now, inst[f])
@@ -140,3 +147,25 @@ def check_styles(root: str | Path, only: str | None = None) -> list[StyleCheck]:
         raise ReskinError(f"style {only!r} is not locked (run `reskin style lock`)",
                           file=locks)
     return results
+
+
+def locked(root: str | Path, name: str) -> bool:
+    """Whether style ``name`` ('series' or a styles/NAME.yaml stem) has stored lock frames."""
+    from reskin.scenes.series import load_series
+
+    return (load_series(root).library_dir / "style-locks" / name / "style.json").is_file()
+
+
+def require_unchanged(root: str | Path, name: str) -> StyleCheck | None:
+    """The build's gate: when style ``name`` is locked, re-stylize its reference frames and
+    raise one line naming the report image if they moved. None when it is not locked."""
+    if not locked(root, name):
+        return None
+    (check,) = check_styles(root, name)
+    if not check.passed:
+        worst = min((f["ssim"] for f in check.frames), default=1.0)
+        raise ReskinError(f"style {name!r} no longer matches its lock (lowest ssim "
+                          f"{worst:.3f}); report: {check.report} (re-lock it with `reskin "
+                          "style lock`, or build with --skip-style-check)",
+                          field=f"style.{name}")
+    return check

@@ -54,6 +54,22 @@ class LoraSettings:
 
 
 @dataclass(frozen=True)
+class IPAdapterSettings:
+    path: Path
+    """Local folder of a plain IP-Adapter (``subfolder/weight_name`` inside it)."""
+    weight_name: str = "ip-adapter_sd15.safetensors"
+    subfolder: str = "models"
+    image_encoder: Path | None = None
+    """Local CLIP image encoder folder; None: ``path/subfolder/image_encoder``."""
+    scale: float = 0.6
+    references: Path | None = None
+    """A folder of reference images; None when ``continuity``."""
+    continuity: bool = False
+    """``references: continuity``: each character's reskin-made reference renders."""
+    where: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class StyleSettings:
     stylizer: str = "toon"
     """Which stylizer runs after rendering: the built-in 'toon' (no model), 'diffusion'
@@ -68,6 +84,8 @@ class StyleSettings:
     """Paper grain printed in texture space (the UV pass), 0 to 1 (0: none)."""
     loras: tuple[LoraSettings, ...] = ()
     """diffusion: LoRA files (per character or for the series' look), fused into the model."""
+    ip_adapter: IPAdapterSettings | None = None
+    """diffusion: an IP-Adapter steered by reference images (a folder, or continuity renders)."""
     model: Path | None = None
     """diffusion: local diffusers pipeline folder (relative paths are from the series root)."""
     controlnets: tuple[ControlNetSettings, ...] = ()
@@ -245,6 +263,7 @@ def _diffusion_style(s: Fields, root: Path) -> dict:
         lf.done()
     return {
         "loras": tuple(loras),
+        "ip_adapter": _ip_adapter(s, root),
         "model": _model_folder(s, "model", root) if model else None,
         "model_where": f"{s.file}:{s.items['model'].line}" if model else None,
         "controlnets": tuple(nets),
@@ -262,6 +281,38 @@ def _diffusion_style(s: Fields, root: Path) -> dict:
         "refresh": s.get("refresh", int, 0,
                          check=lambda v: None if 0 <= v <= 10000 else "must be >= 0"),
     }
+
+
+def _ip_adapter(s: Fields, root: Path) -> IPAdapterSettings | None:
+    """``ip_adapter:`` of a diffusion style (paths checked when the stylizer loads them)."""
+    from reskin.core.paths import series_path
+
+    f = s.sub("ip_adapter", None)
+    if f is None:
+        return None
+
+    def path(key: str, what: str) -> Path:
+        return series_path(root, f.get(key, str), fields=f, key=key, what=what, kind="folder",
+                           must_exist=False, allow_absolute=True)
+
+    refs = f.get("references", str, None)
+    out = IPAdapterSettings(
+        path=path("path", "IP-Adapter folder"),
+        weight_name=f.get("weight_name", str, IPAdapterSettings.weight_name),
+        subfolder=f.get("subfolder", str, IPAdapterSettings.subfolder),
+        image_encoder=path("image_encoder", "image encoder folder")
+        if f.has("image_encoder") else None,
+        scale=f.get("scale", float, 0.6,
+                    check=lambda v: None if 0 <= v <= 4 else "must be 0..4"),
+        references=path("references", "reference image folder")
+        if refs not in (None, "continuity") else None,
+        continuity=refs == "continuity",
+        where=f"{f.file}:{s.items['ip_adapter'].line}",
+    )
+    if refs is None:
+        f.error("required: a folder of reference images, or 'continuity'", "references")
+    f.done()
+    return out
 
 
 def parse_style(s: Fields, root: Path) -> StyleSettings:

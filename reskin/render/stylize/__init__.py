@@ -8,6 +8,15 @@ from reskin.scenes.series import StyleSettings
 __all__ = ["FrameSet", "Stylizer", "make_stylizer"]
 
 
+def _ip_adapter(ip):  # noqa: ANN001, ANN202
+    if ip is None:
+        return None
+    from reskin.render.stylize.ip_adapter import IPAdapterSpec
+
+    return IPAdapterSpec(ip.path, ip.weight_name, ip.subfolder, ip.image_encoder, ip.scale,
+                         ip.references, ip.continuity, ip.where)
+
+
 def make_stylizer(style: StyleSettings) -> Stylizer:
     from reskin.render.stylize.toon import PassThrough, ToonStylizer
 
@@ -28,6 +37,7 @@ def make_stylizer(style: StyleSettings) -> Stylizer:
             size=style.size, coherence=style.coherence, background=style.background,
             model_where=style.model_where, refresh=style.refresh,
             loras=tuple(LoraSpec(x.path, x.scale, x.character, x.where) for x in style.loras),
+            ip_adapter=_ip_adapter(style.ip_adapter),
         ))
     if style.stylizer == "toon":
         return ToonStylizer(background=style.background, levels=style.levels, ink=style.ink,

@@ -35,6 +35,7 @@ from reskin.render.stylize.coherence import (
     to_uint8,
 )
 from reskin.render.stylize.controls import CONTROL_KINDS, control_images
+from reskin.render.stylize.ip_adapter import IPAdapterSpec, Reference, adapter_key
 from reskin.render.stylize.lora import LoraSpec, check_lora_file, fuse_loras
 from reskin.render.stylize.model_folder import (
     PIPELINE_COMPONENTS,
@@ -85,6 +86,8 @@ class DiffusionSettings:
     refresh: int = 0
     """Every this many frames, kept pixels are re-diffused lightly (init: the carried frame
     moved halfway to the render, half the strength) so they follow lighting changes."""
+    ip_adapter: IPAdapterSpec | None = None
+    """A local IP-Adapter and its reference images (see :mod:`.ip_adapter`)."""
 
 
 @dataclass
@@ -100,6 +103,8 @@ class _Loaded:
     device: str
     dtype: Any
     embeds: dict[tuple[str, str], Any] = field(default_factory=dict)
+    ip: Any = None
+    """The loaded IP-Adapter's image encoder (:class:`.ip_adapter.LoadedAdapter`), or None."""
 
     @property
     def vae_factor(self) -> int:
@@ -155,7 +160,8 @@ class DiffusionStylizer:
 
     name = "diffusion"
 
-    def __init__(self, settings: DiffusionSettings, device: str | None = None):
+    def __init__(self, settings: DiffusionSettings, device: str | None = None,
+                 references: tuple[Reference, ...] | None = None):
         for spec in settings.controlnets:
             if spec.kind not in CONTROL_KINDS:
                 raise ReskinError(f"unknown control kind {spec.kind!r} "
@@ -165,6 +171,22 @@ class DiffusionStylizer:
         self.settings = settings
         self._device = device
         self._key: dict | None = None
+        self._refs = references
+
+    def with_references(self, refs: tuple[Reference, ...]) -> DiffusionStylizer:
+        """This stylizer with the IP-Adapter references of one shot (``references:
+        continuity``: the characters' reference renders, tied to their instance ids)."""
+        return DiffusionStylizer(self.settings, self._device, tuple(refs))
+
+    def references(self) -> tuple[Reference, ...]:
+        """The reference images the adapter sees (the style's folder, or those given)."""
+        spec = self.settings.ip_adapter
+        if self._refs is None:
+            from reskin.render.stylize.ip_adapter import folder_references
+
+            self._refs = folder_references(spec.references) if spec and spec.references \
+                else ()
+        return self._refs
 
     @property
     def device(self) -> str:
@@ -180,6 +202,10 @@ class DiffusionStylizer:
                                     where=spec.where)
         for i, lora in enumerate(self.settings.loras):
             check_lora_file(lora, i)
+        if self.settings.ip_adapter is not None:
+            from reskin.render.stylize.ip_adapter import check_ip_adapter
+
+            check_ip_adapter(self.settings.ip_adapter)
 
     def key(self) -> dict:
         if self._key is None:
@@ -197,6 +223,8 @@ class DiffusionStylizer:
                 "refresh": s.refresh,
                 "loras": [{"file": folder_hash_file(x.path), "scale": x.scale,
                            "character": x.character} for x in s.loras],
+                "ip_adapter": None if s.ip_adapter is None else adapter_key(
+                    s.ip_adapter, self.references()),
                 # float16 on CUDA and float32 on CPU give different pixels.
                 "device": "cuda" if self.device.startswith("cuda") else "cpu",
             }
@@ -208,8 +236,9 @@ class DiffusionStylizer:
         from reskin.core.hashing import key_of
 
         k = self.key()
+        ip = k["ip_adapter"]
         cache_key = key_of(k["model"], [c["weights"] for c in k["controlnets"]], k["device"],
-                           k["loras"])
+                           k["loras"], ip and [ip["weights"], ip["image_encoder"]])
         if cache_key in _LOADED:
             return _LOADED[cache_key]
         torch = _import_torch()
@@ -220,9 +249,16 @@ class DiffusionStylizer:
         if self.settings.loras:
             fuse_loras({"unet": parts["unet"], "text_encoder": parts["text_encoder"]},
                        self.settings.loras)
+        adapter = None
+        if self.settings.ip_adapter is not None:
+            from reskin.render.stylize.ip_adapter import load_ip_adapter
+
+            with _quiet():
+                adapter = load_ip_adapter(parts, self.settings.ip_adapter, dtype)
+            adapter.image_encoder.to(self.device)
         for m in [parts["unet"], parts["vae"], parts["text_encoder"], *nets]:
             m.to(self.device).eval().requires_grad_(False)
-        loaded = _Loaded(controlnets=nets, device=self.device, dtype=dtype, **parts)
+        loaded = _Loaded(controlnets=nets, device=self.device, dtype=dtype, ip=adapter, **parts)
         _LOADED.clear()  # one pipeline resident at a time: they are gigabytes
         _LOADED[cache_key] = loaded
         return loaded
@@ -273,7 +309,7 @@ class DiffusionStylizer:
             uv = None if frames.uv is None else (frames.uv[t], inst[t])
             refresh = bool(every) and known is not None and t % every == 0
             return self._paint(pipe, base[t], [(img[t], s) for img, s in conds], known, keep,
-                               uv=uv, refresh=refresh)
+                               uv=uv, refresh=refresh, instance=inst[t])
 
         return paint
 
@@ -298,6 +334,7 @@ class DiffusionStylizer:
         keep: np.ndarray | None,
         uv: tuple[np.ndarray, np.ndarray] | None = None,
         refresh: bool = False,
+        instance: np.ndarray | None = None,
     ) -> np.ndarray:
         """One frame: image (h, w, 3) 0..1, controls [(h, w, 3) 0..1, scale], known (h, w, 3)
         and keep (h, w) or None -> (h, w, 3) float32 0..1.
@@ -369,6 +406,13 @@ class DiffusionStylizer:
             conds = [(tensor(img, (ph, pw)), sc) for img, sc in controls]
             if cfg:
                 conds = [(torch.cat([c, c]), sc) for c, sc in conds]
+            extra = {}
+            if pipe.ip is not None:  # reference images, masked by the instance pass (h, w)
+                from reskin.render.stylize.ip_adapter import unet_kwargs
+
+                extra = unet_kwargs(pipe.unet, pipe.ip, s.ip_adapter, self.references(),
+                                    None if instance is None else _nearest(instance, ph, pw),
+                                    (ph, pw), cfg, dev, dt)
             step_kwargs = {}
             if "generator" in inspect.signature(sched.step).parameters:
                 step_kwargs["generator"] = gen
@@ -383,7 +427,7 @@ class DiffusionStylizer:
                     mid = m if mid is None else mid + m
                 eps = pipe.unet(x, t, encoder_hidden_states=emb,
                                 down_block_additional_residuals=down,
-                                mid_block_additional_residual=mid).sample
+                                mid_block_additional_residual=mid, **extra).sample
                 if cfg:
                     uncond, cond = eps.chunk(2)
                     eps = uncond + s.guidance * (cond - uncond)

@@ -93,3 +93,46 @@ def build_tiny_models(root: Path, *, controls: tuple[str, ...] = ("depth",), see
         nets[kind] = root / f"cn-{kind}"
         net.save_pretrained(nets[kind])
     return model, nets
+
+
+def build_tiny_ip_adapter(root: Path, model: Path, *, seed: int = 0) -> Path:
+    """A random-weight plain IP-Adapter for the tiny UNet at ``root``, laid out as
+    ``h94/IP-Adapter``: ``models/ip-adapter_sd15.safetensors`` (``image_proj.proj`` +
+    ``ip_adapter.N.to_k_ip/to_v_ip`` for every cross-attention, N = 1, 3, 5...) and a tiny
+    CLIPVisionModelWithProjection in ``models/image_encoder``. Returns ``root``."""
+    import torch
+    from diffusers import UNet2DConditionModel
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel.from_pretrained(model / "unet")
+    cross, dim = unet.config.cross_attention_dim, 32
+    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=32, intermediate_size=37, projection_dim=dim, num_hidden_layers=2,
+        num_attention_heads=4, image_size=32, patch_size=8))
+    state = {"image_proj.proj.weight": torch.randn(4 * cross, dim) * 0.5,
+             "image_proj.proj.bias": torch.randn(4 * cross) * 0.1,
+             "image_proj.norm.weight": torch.ones(cross),
+             "image_proj.norm.bias": torch.zeros(cross)}
+    key_id = 1
+    for name in unet.attn_processors:
+        if name.endswith("attn1.processor"):
+            continue
+        block = name.split(".")[0]
+        sizes = unet.config.block_out_channels
+        if block == "mid_block":
+            hidden = sizes[-1]
+        elif block == "up_blocks":
+            hidden = list(reversed(sizes))[int(name.split(".")[1])]
+        else:
+            hidden = sizes[int(name.split(".")[1])]
+        for kv in ("to_k_ip", "to_v_ip"):
+            state[f"ip_adapter.{key_id}.{kv}.weight"] = torch.randn(hidden, cross) * 0.5
+        key_id += 2
+    models = Path(root) / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in state.items()},
+              str(models / "ip-adapter_sd15.safetensors"))
+    encoder.save_pretrained(models / "image_encoder")
+    return Path(root)
