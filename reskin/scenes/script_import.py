@@ -30,6 +30,10 @@ LEFT, RIGHT, EXTRA = (-0.55, 0.0, 25.0), (0.55, 0.0, -25.0), (0.0, -0.6, 0.0)
 CENTRE = (0.0, 0.0, 0.0)
 """A scene's only character: centre stage, facing front (the defaults, so nothing written)."""
 OFFSTAGE_X = 3.0
+# An entrance walks at this pace (m/s), and the shot's first line waits until the walker is
+# at the mark (a shot timed by its line alone would cut away mid-walk).
+ENTRANCE_SPEED = 1.2
+ENTRANCE_AT_S = round(OFFSTAGE_X / ENTRANCE_SPEED + 0.2, 1)
 SEAT_BEHIND_M = 0.35
 PALETTE = [("#8c7b68", "#cdbfa6"), ("#6f7a73", "#b9c4bb"), ("#7d6b73", "#cbb8bf"),
            ("#75705f", "#d4cba8"), ("#5f6b7a", "#aab8c9")]
@@ -287,7 +291,8 @@ def _stage_scene(scene: Scene, n: int, staging: Staging, file: str, hook: bool) 
                 side = -1 if mem.mark[0] <= 0 else 1
                 mem.present, mem.entering_from = True, side * OFFSTAGE_X
                 shot_actions.setdefault(who, []).append(
-                    {"do": "walk", "to": [mem.mark[0], mem.mark[1]]})
+                    {"do": "walk", "to": [mem.mark[0], mem.mark[1]],
+                     "speed": ENTRANCE_SPEED})
                 mem.facing = -90.0 * side
             elif verb == "enter":
                 mem.present = True
@@ -312,15 +317,16 @@ def _stage_scene(scene: Scene, n: int, staging: Staging, file: str, hook: bool) 
                         establishing_marks=start_marks or (marks[0] if marks else None),
                         establish=bool(scene.heading))
     out = [f"  # --- scene {n}: {scene.heading or 'untitled'} ({file}:{scene.line})"]
-    seen_first: dict[str, bool] = {}
     for k, shot in enumerate(shots, 1):
         holds = shot.lines[0] if shot.lines else None
+        # the last line whose blocking has happened when the shot starts (its own included)
+        upto = holds if holds is not None else _prev_line(shots, k)
         ref = marks[holds] if holds is not None else (start_marks if k == 1 else
-                                                      marks[max(0, _prev_line(shots, k))])
+                                                      marks[max(0, upto)])
         said = items[holds][4] if holds is not None else Directions()
         shot = _directed(shot, said)
         out += _shot_yaml(said.shot or f"sc{n:02d}-{k:02d}-{shot.kind}", shot, ref, members,
-                          blocking, items, stage, lights, seen_first)
+                          blocking, items, stage, lights, upto)
     return out
 
 
@@ -335,10 +341,11 @@ def _directed(shot, said: Directions):
 
 
 def _prev_line(shots, k: int) -> int:
+    """The last line held before the ``k``-th shot (1-based), or -1."""
     for shot in reversed(shots[:k - 1]):
         if shot.lines:
             return shot.lines[-1]
-    return 0
+    return -1
 
 
 def _marks(members: dict[str, _Member], staging: Staging) -> dict[str, Mark]:
@@ -347,7 +354,7 @@ def _marks(members: dict[str, _Member], staging: Staging) -> dict[str, Mark]:
 
 
 def _shot_yaml(sid: str, shot, marks: dict[str, Mark], members, blocking, items, stage,
-               lights, seen_first) -> list[str]:
+               lights, upto: int) -> list[str]:
     out = [f"  - id: {sid}    # {shot.reason}" if shot.reason else f"  - id: {sid}"]
     for i in shot.lines:
         for note in items[i][2]:
@@ -376,7 +383,7 @@ def _shot_yaml(sid: str, shot, marks: dict[str, Mark], members, blocking, items,
             if entry["position"] == [0.0, 0.0] and entry["facing"] == 0.0:
                 del entry["position"], entry["facing"]  # the defaults: centre, facing front
         if mem.seated and not any(a["do"] == "sit" for a in acts.get(name, [])) and \
-                _seated_before(name, shot, blocking):
+                _seated_before(name, upto, blocking):
             entry["sit"] = {"on": stage["props"][0]["asset"]}
         if acts.get(name):
             entry["actions"] = acts[name]
@@ -391,6 +398,8 @@ def _shot_yaml(sid: str, shot, marks: dict[str, Mark], members, blocking, items,
             d, spk, said = items[i][0], items[i][1], items[i][4]
             out += [f"      # {c}" for c in said.comments]
             line = {"speaker": spk, "text": d.text}
+            if i == shot.lines[0] and any(a["do"] == "walk" for a in sum(acts.values(), [])):
+                line["at"] = ENTRANCE_AT_S  # once the entrance has reached its mark
             emotion = _emotion(d.parenthetical)
             if emotion:
                 line["emotion"] = emotion
@@ -406,6 +415,6 @@ def _facing_before(mk: Mark, acts: list, mem) -> float:
     return mem.mark[2] if any(a["do"] == "turn" for a in acts) else mk.facing
 
 
-def _seated_before(name: str, shot, blocking) -> bool:
-    first = shot.lines[0] if shot.lines else len(blocking)
-    return any(any(a["do"] == "sit" for a in b.get(name, [])) for b in blocking[:first + 1])
+def _seated_before(name: str, upto: int, blocking) -> bool:
+    """Whether ``name`` sat down at one of the lines up to index ``upto`` (-1: none yet)."""
+    return any(any(a["do"] == "sit" for a in b.get(name, [])) for b in blocking[:upto + 1])
