@@ -206,9 +206,9 @@ def stage_screenplay(play: Screenplay, staging: Staging, *, file: str, first_id:
                                                     f"{prefix}{number + k:0{width}d}")
         title = section.title or play.title_page.get("title", "") or eid
         title = re.sub(r"^episode\s+\d+\s*[:.-]?\s*", "", title, flags=re.IGNORECASE) or title
-        text = [f"# Imported from {file} by `reskin script import`; edit freely (a re-import",
-                "# refuses to overwrite an edited file without --force).",
-                f"title: {_scalar(title)}", "shots:"]
+        # where it came from on the title's line: a file's own lines keep their numbers
+        text = [f"title: {_scalar(title)}    # imported from {file}; a re-import keeps your "
+                "edits (or --force)", "shots:"]
         for n, scene in enumerate(section.scenes, 1):
             text += _stage_scene(scene, n, staging, file, hook=n == 1)
         out.append((eid, "\n".join(text) + "\n"))
@@ -316,7 +316,7 @@ def _stage_scene(scene: Scene, n: int, staging: Staging, file: str, hook: bool) 
     shots = cover_scene(cues, marks, principals, staging.density, hook=hook,
                         establishing_marks=start_marks or (marks[0] if marks else None),
                         establish=bool(scene.heading))
-    out = [f"  # --- scene {n}: {scene.heading or 'untitled'} ({file}:{scene.line})"]
+    out = [f"  # --- scene {n}: {scene.heading} ({file}:{scene.line})"] if scene.heading else []
     for k, shot in enumerate(shots, 1):
         holds = shot.lines[0] if shot.lines else None
         # the last line whose blocking has happened when the shot starts (its own included)
