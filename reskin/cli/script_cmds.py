@@ -74,23 +74,30 @@ def storyboard(episode: str, root: Path, output: Path) -> None:
 @click.argument("episode")
 @_SERIES
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              required=True, help="ep.otio (or a format an installed OTIO adapter writes)")
-def export_otio(episode: str, root: Path, output: Path) -> None:
+              required=True, help="ep.otio, ep.edl (CMX 3600), ep.xml (Final Cut Pro 7 XML) or "
+              "ep.fcpxml (Final Cut Pro X)")
+@click.option("--format", "fmt", default=None,
+              type=click.Choice(["otio", "edl", "fcp-xml", "fcpxml"]),
+              help="The timeline format (default: by the output's suffix).")
+def export_otio(episode: str, root: Path, output: Path, fmt: str | None) -> None:
     """Write EPISODE as an OpenTimelineIO timeline: the shot MP4s on a video track, the
-    dialogue on audio tracks, the lines as markers.
+    dialogue on audio tracks, the lines as markers. An EDL or FCP 7 XML of it opens in
+    DaVinci Resolve and Premiere.
 
     \b
     Examples:
       reskin export otio ep05 -s my-series -o ep05.otio
+      reskin export otio ep05 -s my-series -o ep05.edl
+      reskin export otio ep05 -s my-series -o ep05.xml    # or --format fcp-xml
     """
     from reskin.pipeline.build import Builder
     from reskin.pipeline.context import BuildContext
     from reskin.pipeline.otio_export import export_otio as write
 
     with BuildContext.open(root, log=_log(False)) as ctx, Builder(ctx) as builder:
-        result = write(builder, episode, output)
-    click.echo(f"timeline: {result['clips']} clips, {result['seconds']:.2f} s in "
-               f"{result['path']}")
+        result = write(builder, episode, output, fmt)
+    click.echo(f"timeline ({result['format']}): {result['clips']} clips, "
+               f"{result['seconds']:.2f} s in {result['path']}")
     if result["missing"]:
         click.echo(f"reskin: note: not rendered yet (`reskin build`): "
                    f"{', '.join(result['missing'])}", err=True)

@@ -135,20 +135,22 @@ def camera_side(camera_xz: tuple[float, float], a: tuple[float, float],
 
 def cover_scene(cues: list[Cue], marks: list[dict[str, Mark]], principals: tuple[str, ...],
                 density: str = "normal", hook: bool = False,
-                establishing_marks: dict[str, Mark] | None = None) -> list[CoverageShot]:
+                establishing_marks: dict[str, Mark] | None = None,
+                establish: bool = True) -> list[CoverageShot]:
     """The shots of one scene.
 
     cues       : its lines in order
     marks      : per cue, who is on screen at that line and where each ends up in its shot
     principals : (left, right) principal characters, or one, or none
     hook       : the episode's first scene (a short establishing shot, then a close-up)
+    establish  : open on an establishing shot (False: a scene without a heading, no place)
     """
     if density not in DENSITIES:
         raise ValueError(f"density must be one of {DENSITIES}")
     left = principals[0] if len(principals) == 2 else None
     first = establishing_marks or (marks[0] if marks else {})
     shots = []
-    if first:
+    if first and establish:
         shots.append(CoverageShot(
             kind="establishing", duration=HOOK_ESTABLISH_S if hook else ESTABLISH_S[density],
             camera={"framing": "wide", "yaw": _group_yaw(first, list(first))},

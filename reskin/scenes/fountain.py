@@ -19,6 +19,16 @@ _TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z ]*):\s*(.*)$")
 
 
 @dataclass(frozen=True)
+class Note:
+    """A ``[[note]]``: its words (whitespace collapsed) and the line it starts on. Notes are
+    invisible in the printed script; reskin reads some as directions
+    (:mod:`reskin.scenes.script_notes`)."""
+
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Dialogue:
     cue: str
     """The character cue as written (without ``@`` and the extension), e.g. ``MIRA``."""
@@ -28,6 +38,8 @@ class Dialogue:
     """``V.O.``, ``O.S.``, ``CONT'D`` ... upper-cased, without the brackets."""
     parenthetical: str = ""
     """The first parenthetical's words (``angry``, ``whispering``), lower-cased."""
+    notes: tuple[Note, ...] = ()
+    """The notes written in the dialogue block (on the cue, the text or lines of their own)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +56,8 @@ class Scene:
     location: str
     time: str
     """``DAY``, ``NIGHT``, ... upper-cased; empty when the heading names none."""
-    beats: list[Dialogue | Action] = field(default_factory=list)
+    beats: list[Dialogue | Action | Note] = field(default_factory=list)
+    """In order; a note outside dialogue is a beat of its own."""
 
 
 @dataclass
@@ -60,21 +73,39 @@ class Screenplay:
     episodes: list[EpisodeSection]
 
 
-def _strip_markup(text: str) -> str:
-    """Without boneyard ``/* */`` and notes ``[[ ]]`` (their newlines kept: line numbers hold)."""
+def _markup(text: str) -> tuple[list[str], dict[int, list[Note]], set[int]]:
+    """The lines without boneyard ``/* */`` and notes ``[[ ]]`` (their newlines kept: line
+    numbers hold), the notes by the 0-based line they start on, and the lines that held
+    nothing but notes (skipped as if absent, so a note on a line of its own inside a
+    dialogue block does not end it)."""
     keep_lines = lambda m: "\n" * m.group(0).count("\n")  # noqa: E731
     text = re.sub(r"/\*.*?\*/", keep_lines, text, flags=re.DOTALL)
-    return re.sub(r"\[\[.*?\]\]", keep_lines, text, flags=re.DOTALL)
+    notes: dict[int, list[Note]] = {}
+
+    def note(m: re.Match) -> str:
+        at = text.count("\n", 0, m.start())
+        notes.setdefault(at, []).append(Note(" ".join(m.group(1).split()), at + 1))
+        return keep_lines(m)
+
+    bare = re.sub(r"\[\[(.*?)\]\]", note, text, flags=re.DOTALL)
+    before, after = text.split("\n"), bare.split("\n")
+    only = {i for i, (a, b) in enumerate(zip(before, after, strict=True))
+            if a.strip() and not b.strip()}
+    return after, notes, only
 
 
-def _title_page(lines: list[str]) -> tuple[dict[str, str], int]:
-    """The title page's keys (lower-cased) and the index of the first line after it."""
+def _title_page(lines: list[str], skip: set[int]) -> tuple[dict[str, str], int]:
+    """The title page's keys (lower-cased) and the index of the first line after it (its
+    notes are dropped; ``skip``: lines that held only notes)."""
     if not lines or not _TITLE_KEY.match(lines[0]) or _HEADING.match(lines[0]):
         return {}, 0
     page: dict[str, str] = {}
     key = None
     i = 0
-    while i < len(lines) and lines[i].strip():
+    while i < len(lines) and (lines[i].strip() or i in skip):
+        if i in skip:
+            i += 1
+            continue
         m = _TITLE_KEY.match(lines[i])
         if m and not lines[i].startswith((" ", "\t")):
             key = m.group(1).strip().lower()
@@ -109,16 +140,34 @@ def _is_cue(line: str, nxt: str | None) -> bool:
 def parse_fountain(text: str) -> Screenplay:
     """Parse a Fountain screenplay. Episode boundaries: a level-1 section (``# Episode 5``) or a
     page break (``===``); the text before the first boundary is the first episode. Line
-    numbers are 1-based lines of ``text``."""
-    lines = _strip_markup(text.replace("\r\n", "\n")).split("\n")
-    page, i = _title_page(lines)
+    numbers are 1-based lines of ``text``. A note belongs to the dialogue block it is written
+    in, else it is a beat of the scene (notes before a scene's heading go to that scene)."""
+    lines, notes, only = _markup(text.replace("\r\n", "\n"))
+    page, i = _title_page(lines, only)
     episodes = [EpisodeSection(title=page.get("title", ""), line=1)]
     scene: Scene | None = None
+    pending: list[Note] = []  # notes waiting for the scene they come before
+
+    def place(found: list[Note]) -> None:
+        (scene.beats if scene is not None else pending).extend(found)
+
+    def open_scene(new: Scene) -> Scene:
+        new.beats.extend(pending)
+        pending.clear()
+        return new
+
     prev_blank = True
     while i < len(lines):
+        if i in only:
+            place(notes.get(i, []))
+            i += 1
+            continue
         raw = lines[i].rstrip()
         stripped = raw.strip()
-        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        k = i + 1
+        while k in only:
+            k += 1
+        nxt = lines[k] if k < len(lines) else None
         n = i + 1
         if not stripped:
             prev_blank = True
@@ -135,39 +184,44 @@ def parse_fountain(text: str) -> Screenplay:
             pass  # sub-sections, synopses and centred text carry nothing to stage
         elif prev_blank and ((stripped.startswith(".") and not stripped.startswith(".."))
                              or _HEADING.match(stripped + " ")):
-            scene = _heading(stripped, n)
+            scene = open_scene(_heading(stripped, n))
             episodes[-1].scenes.append(scene)
         elif prev_blank and not stripped.startswith("!") and _is_cue(stripped, nxt):
             ext = _EXTENSION.search(stripped.lstrip("@"))
             cue = _EXTENSION.sub("", stripped.lstrip("@")).strip()
             paren, said, j = "", [], i + 1
-            while j < len(lines) and lines[j].strip():
+            found = list(notes.get(i, []))
+            while j < len(lines) and (lines[j].strip() or j in only):
+                found += notes.get(j, [])
                 part = lines[j].strip()
-                if part.startswith("(") and part.endswith(")"):
+                if not part:
+                    pass
+                elif part.startswith("(") and part.endswith(")"):
                     paren = paren or part[1:-1].strip().lower()
                 else:
                     said.append(part)
                 j += 1
-            scene = _scene_for(episodes[-1], scene, n)
+            scene = _scene_for(episodes[-1], scene, n, open_scene)
             scene.beats.append(Dialogue(cue=cue, text=" ".join(said), line=n,
                                         extension=ext.group(1).upper() if ext else "",
-                                        parenthetical=paren))
+                                        parenthetical=paren, notes=tuple(found)))
             i, prev_blank = j, True
             continue
         elif _TRANSITION.match(stripped) or stripped.startswith(">"):
             pass  # transitions: the coverage cuts anyway
         else:
-            scene = _scene_for(episodes[-1], scene, n)
+            scene = _scene_for(episodes[-1], scene, n, open_scene)
             scene.beats.append(Action(text=stripped.lstrip("!"), line=n))
+        place(notes.get(i, []))
         prev_blank = False
         i += 1
     return Screenplay(title_page=page,
                       episodes=[e for e in episodes if e.scenes] or episodes[:1])
 
 
-def _scene_for(episode: EpisodeSection, scene: Scene | None, line: int) -> Scene:
-    """The current scene, or an unnamed interior one for text before any heading."""
+def _scene_for(episode: EpisodeSection, scene: Scene | None, line: int, open_scene) -> Scene:
+    """The current scene, or an unnamed interior one (no heading) for text before any."""
     if scene is None:
-        scene = Scene(heading="", line=line, interior=True, location="", time="")
+        scene = open_scene(Scene(heading="", line=line, interior=True, location="", time=""))
         episode.scenes.append(scene)
     return scene

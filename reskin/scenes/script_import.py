@@ -2,8 +2,9 @@
 
 :func:`stage_screenplay` turns :class:`reskin.scenes.fountain.Screenplay` into episode YAML
 text (one per episode section) that reads as if a person wrote it: flow mappings, the
-coverage rule and the screenplay's notes as comments. Everything here is pure; the files are
-written by :mod:`reskin.pipeline.script_import`.
+coverage rule and the screenplay's notes as comments, and what its ``[[key: value]]`` notes
+direct (:mod:`reskin.scenes.script_notes`: shot ids, cameras, clips, recordings, lengths).
+Everything here is pure; the files are written by :mod:`reskin.pipeline.script_import`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reskin.core.errors import ReskinError
 from reskin.scenes.coverage import Cue, Mark, cover_scene
 from reskin.scenes.episode import EXPRESSIONS, NARRATOR
-from reskin.scenes.fountain import Action, Dialogue, Scene, Screenplay
+from reskin.scenes.fountain import Action, Dialogue, Note, Scene, Screenplay
+from reskin.scenes.script_notes import Directions, Raw, read_notes
 
 # Parentheticals that are an emotion (beyond the canonical names themselves).
 EMOTION_WORDS = {"furious": "angry", "angrily": "angry", "shouting": "angry", "smiling": "happy",
@@ -25,7 +27,13 @@ EMOTION_WORDS = {"furious": "angry", "angrily": "angry", "shouting": "angry", "s
                  "calm": "relaxed", "calmly": "relaxed"}
 # Stage marks of the two principals (left, right) and anyone else; facings towards each other.
 LEFT, RIGHT, EXTRA = (-0.55, 0.0, 25.0), (0.55, 0.0, -25.0), (0.0, -0.6, 0.0)
+CENTRE = (0.0, 0.0, 0.0)
+"""A scene's only character: centre stage, facing front (the defaults, so nothing written)."""
 OFFSTAGE_X = 3.0
+# An entrance walks at this pace (m/s), and the shot's first line waits until the walker is
+# at the mark (a shot timed by its line alone would cut away mid-walk).
+ENTRANCE_SPEED = 1.2
+ENTRANCE_AT_S = round(OFFSTAGE_X / ENTRANCE_SPEED + 0.2, 1)
 SEAT_BEHIND_M = 0.35
 PALETTE = [("#8c7b68", "#cdbfa6"), ("#6f7a73", "#b9c4bb"), ("#7d6b73", "#cbb8bf"),
            ("#75705f", "#d4cba8"), ("#5f6b7a", "#aab8c9")]
@@ -139,12 +147,20 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _scalar(text: str) -> str:
+    """``text`` as a YAML scalar: plain when YAML reads it back as the same string."""
+    plain = re.fullmatch(r"[A-Za-z][\w .,'!?-]*", text) and not text.endswith(" ")
+    return text if plain and text.lower() not in ("yes", "no", "on", "off", "null") else _q(text)
+
+
 def _flow(d: dict) -> str:
     parts = []
     for k, v in d.items():
-        if isinstance(v, str):
-            v = v if re.fullmatch(r"[A-Za-z][\w@.-]*", v) and v not in ("yes", "no", "on",
-                                                                         "off", "null") else _q(v)
+        if isinstance(v, Raw):
+            pass  # a number as the screenplay typed it
+        elif isinstance(v, str):
+            v = v if re.fullmatch(r"[A-Za-z][\w@./-]*", v) and v not in ("yes", "no", "on",
+                                                                          "off", "null") else _q(v)
         elif isinstance(v, dict):
             v = _flow(v)
         elif isinstance(v, list):
@@ -160,10 +176,14 @@ def _flow(d: dict) -> str:
 
 
 def _scene_set(scene: Scene, index: int, seat_prop: dict | None) -> tuple[dict, str]:
+    """The scene's ``set`` (empty: none written, the series' default stage, for a scene
+    without a heading: nothing says where it is) and its lights preset."""
     night = "NIGHT" in scene.time or "EVENING" in scene.time
     lights = "night-interior" if night else ("three-point" if scene.interior else "day-exterior")
     h = sum(map(ord, scene.location or str(index)))
-    if scene.interior:
+    if not scene.heading:
+        stage = {}
+    elif scene.interior:
         floor, wall = PALETTE[h % len(PALETTE)]
         stage = {"floor": floor, "wall": wall, "wall_distance": 2.0}
     else:
@@ -186,9 +206,9 @@ def stage_screenplay(play: Screenplay, staging: Staging, *, file: str, first_id:
                                                     f"{prefix}{number + k:0{width}d}")
         title = section.title or play.title_page.get("title", "") or eid
         title = re.sub(r"^episode\s+\d+\s*[:.-]?\s*", "", title, flags=re.IGNORECASE) or title
-        text = [f"# Imported from {file} by `reskin script import`; edit freely (a re-import",
-                "# refuses to overwrite an edited file without --force).",
-                f"title: {_q(title)}", "shots:"]
+        # where it came from on the title's line: a file's own lines keep their numbers
+        text = [f"title: {_scalar(title)}    # imported from {file}; a re-import keeps your "
+                "edits (or --force)", "shots:"]
         for n, scene in enumerate(section.scenes, 1):
             text += _stage_scene(scene, n, staging, file, hook=n == 1)
         out.append((eid, "\n".join(text) + "\n"))
@@ -208,22 +228,28 @@ def _stage_scene(scene: Scene, n: int, staging: Staging, file: str, hook: bool) 
     principals = tuple(sorted(sorted(order, key=lambda x: -counts[x])[:2], key=order.index))
     members: dict[str, _Member] = {}
     for x in order:
-        mark = LEFT if principals and x == principals[0] else \
+        mark = CENTRE if len(order) == 1 else LEFT if x == principals[0] else \
             RIGHT if len(principals) > 1 and x == principals[1] else EXTRA
         members[x] = _Member(mark=mark, facing=mark[2])
+    cast_names = set(staging.cast)
 
     def other(who: str) -> str:
         rest = [p for p in principals if p != who]
         return rest[0] if rest else who
 
-    # Walk the beats: blocking and notes attach to the next line.
-    items = []  # (dialogue, speaker, notes, actions: [(verb, who, whom)])
+    # Walk the beats: blocking, notes and directions attach to the next line.
+    items = []  # (dialogue, speaker, notes, actions: [(verb, who, whom)], directions)
     notes: list[str] = []
     acts: list = []
+    direct = Directions()
     last = None
     entered: set[str] = set()
     for b in scene.beats:
-        if isinstance(b, Action):
+        if isinstance(b, Note):
+            read_notes([b], file, cast_names, into=direct)
+            notes += direct.comments  # in order among the action lines
+            direct.comments = []
+        elif isinstance(b, Action):
             found = _blocking(b.text, staging, last, other)
             acts += found
             for verb, who, _ in found:
@@ -234,8 +260,9 @@ def _stage_scene(scene: Scene, n: int, staging: Staging, file: str, hook: bool) 
             last = named[-1][1] if named else last
         else:
             spk = speakers[dialogue.index(b)]
-            items.append((b, spk, notes, acts))
-            notes, acts, last = [], [], spk
+            items.append((b, spk, notes, acts, read_notes(b.notes, file, cast_names,
+                                                          into=direct)))
+            notes, acts, last, direct = [], [], spk, Directions()
     for who in entered:  # absent until they enter, if the entrance is their first appearance
         first_line = next((i for i, it in enumerate(items) if it[1] == who), len(items))
         first_act = next((i for i, it in enumerate(items)
@@ -254,7 +281,7 @@ def _stage_scene(scene: Scene, n: int, staging: Staging, file: str, hook: bool) 
     start_marks = _marks(members, staging)
     # per line: apply its blocking, then note who is where at its end
     cues, marks, blocking = [], [], []
-    for d, spk, _, acts in items:
+    for d, spk, _, acts, said in items:
         shot_actions: dict[str, list] = {}
         for verb, who, whom in acts:
             mem = members.get(who)
@@ -264,7 +291,8 @@ def _stage_scene(scene: Scene, n: int, staging: Staging, file: str, hook: bool) 
                 side = -1 if mem.mark[0] <= 0 else 1
                 mem.present, mem.entering_from = True, side * OFFSTAGE_X
                 shot_actions.setdefault(who, []).append(
-                    {"do": "walk", "to": [mem.mark[0], mem.mark[1]]})
+                    {"do": "walk", "to": [mem.mark[0], mem.mark[1]],
+                     "speed": ENTRANCE_SPEED})
                 mem.facing = -90.0 * side
             elif verb == "enter":
                 mem.present = True
@@ -278,7 +306,7 @@ def _stage_scene(scene: Scene, n: int, staging: Staging, file: str, hook: bool) 
         here = _marks(members, staging)
         on_screen = d.extension not in ("V.O.", "O.S.", "O.C.") and spk in here
         cues.append(Cue(speaker=spk, text=d.text, emotional=_emotion(d.parenthetical) is not None,
-                        on_screen=on_screen, cut_before=bool(shot_actions)))
+                        on_screen=on_screen, cut_before=bool(shot_actions) or said.cuts))
         marks.append(here)
         blocking.append(shot_actions)
         for who in list(shot_actions):  # after an entrance walk they stand at their mark
@@ -286,23 +314,38 @@ def _stage_scene(scene: Scene, n: int, staging: Staging, file: str, hook: bool) 
                 members[who].entering_from = None
                 members[who].facing = members[who].mark[2]
     shots = cover_scene(cues, marks, principals, staging.density, hook=hook,
-                        establishing_marks=start_marks or (marks[0] if marks else None))
-    out = [f"  # --- scene {n}: {scene.heading or 'untitled'} ({file}:{scene.line})"]
-    seen_first: dict[str, bool] = {}
+                        establishing_marks=start_marks or (marks[0] if marks else None),
+                        establish=bool(scene.heading))
+    out = [f"  # --- scene {n}: {scene.heading} ({file}:{scene.line})"] if scene.heading else []
     for k, shot in enumerate(shots, 1):
         holds = shot.lines[0] if shot.lines else None
+        # the last line whose blocking has happened when the shot starts (its own included)
+        upto = holds if holds is not None else _prev_line(shots, k)
         ref = marks[holds] if holds is not None else (start_marks if k == 1 else
-                                                      marks[max(0, _prev_line(shots, k))])
-        out += _shot_yaml(f"sc{n:02d}-{k:02d}-{shot.kind}", shot, ref, members, blocking,
-                          items, stage, lights, seen_first)
+                                                      marks[max(0, upto)])
+        said = items[holds][4] if holds is not None else Directions()
+        shot = _directed(shot, said)
+        out += _shot_yaml(said.shot or f"sc{n:02d}-{k:02d}-{shot.kind}", shot, ref, members,
+                          blocking, items, stage, lights, upto)
     return out
 
 
+def _directed(shot, said: Directions):
+    """The rule's shot as the screenplay's notes direct it: a camera naming a framing
+    replaces the rule's (no rule to name then), other camera items adjust it."""
+    if "framing" in said.camera:
+        shot = replace(shot, camera=dict(said.camera), reason="")
+    elif said.camera:
+        shot = replace(shot, camera=shot.camera | said.camera)
+    return replace(shot, duration=said.duration) if said.duration is not None else shot
+
+
 def _prev_line(shots, k: int) -> int:
+    """The last line held before the ``k``-th shot (1-based), or -1."""
     for shot in reversed(shots[:k - 1]):
         if shot.lines:
             return shot.lines[-1]
-    return 0
+    return -1
 
 
 def _marks(members: dict[str, _Member], staging: Staging) -> dict[str, Mark]:
@@ -311,18 +354,23 @@ def _marks(members: dict[str, _Member], staging: Staging) -> dict[str, Mark]:
 
 
 def _shot_yaml(sid: str, shot, marks: dict[str, Mark], members, blocking, items, stage,
-               lights, seen_first) -> list[str]:
-    out = [f"  - id: {sid}    # {shot.reason}"]
+               lights, upto: int) -> list[str]:
+    out = [f"  - id: {sid}    # {shot.reason}" if shot.reason else f"  - id: {sid}"]
     for i in shot.lines:
         for note in items[i][2]:
             out.append(f"    # {note}")
     if shot.duration is not None:
-        out.append(f"    duration: {shot.duration:g}")
+        d = shot.duration
+        out.append(f"    duration: {d if isinstance(d, Raw) else format(d, 'g')}")
     out.append("    cast:")
     acts = blocking[shot.lines[0]] if shot.lines else {}
+    clips = {who or items[i][1]: clip for i in shot.lines
+             for who, clip in items[i][4].clips.items()}  # None: the line's speaker
     for name, mk in marks.items():
         mem = members[name]
         entry = {"character": name}
+        if name in clips:
+            entry["clip"] = clips[name]
         walk = [a for a in acts.get(name, []) if a["do"] == "walk"]
         if walk:
             entry["position"] = [mem.mark[0] + (-OFFSTAGE_X if mem.mark[0] <= 0 else OFFSTAGE_X),
@@ -332,23 +380,31 @@ def _shot_yaml(sid: str, shot, marks: dict[str, Mark], members, blocking, items,
             entry["position"] = [mem.mark[0], mem.mark[1]]
             entry["facing"] = mk.facing if not acts.get(name) else _facing_before(mk, acts[name],
                                                                                   mem)
+            if entry["position"] == [0.0, 0.0] and entry["facing"] == 0.0:
+                del entry["position"], entry["facing"]  # the defaults: centre, facing front
         if mem.seated and not any(a["do"] == "sit" for a in acts.get(name, [])) and \
-                _seated_before(name, shot, blocking):
+                _seated_before(name, upto, blocking):
             entry["sit"] = {"on": stage["props"][0]["asset"]}
         if acts.get(name):
             entry["actions"] = acts[name]
         out.append(f"      - {_flow(entry)}")
     out.append(f"    camera: {_flow(shot.camera)}")
     out.append(f"    lights: {lights}")
-    out.append(f"    set: {_flow(stage)}")
+    if stage:
+        out.append(f"    set: {_flow(stage)}")
     if shot.lines:
         out.append("    lines:")
         for i in shot.lines:
-            d, spk = items[i][0], items[i][1]
+            d, spk, said = items[i][0], items[i][1], items[i][4]
+            out += [f"      # {c}" for c in said.comments]
             line = {"speaker": spk, "text": d.text}
+            if i == shot.lines[0] and any(a["do"] == "walk" for a in sum(acts.values(), [])):
+                line["at"] = ENTRANCE_AT_S  # once the entrance has reached its mark
             emotion = _emotion(d.parenthetical)
             if emotion:
                 line["emotion"] = emotion
+            if said.audio:
+                line["audio"] = said.audio
             note = f"    # ({d.parenthetical})" if d.parenthetical and not emotion else ""
             out.append(f"      - {_flow(line)}{note}")
     return out
@@ -359,6 +415,6 @@ def _facing_before(mk: Mark, acts: list, mem) -> float:
     return mem.mark[2] if any(a["do"] == "turn" for a in acts) else mk.facing
 
 
-def _seated_before(name: str, shot, blocking) -> bool:
-    first = shot.lines[0] if shot.lines else len(blocking)
-    return any(any(a["do"] == "sit" for a in b.get(name, [])) for b in blocking[:first + 1])
+def _seated_before(name: str, upto: int, blocking) -> bool:
+    """Whether ``name`` sat down at one of the lines up to index ``upto`` (-1: none yet)."""
+    return any(any(a["do"] == "sit" for a in b.get(name, [])) for b in blocking[:upto + 1])
