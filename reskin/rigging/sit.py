@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from reskin.core.clip import Clip
-from reskin.core.skeleton import Skeleton
+from reskin.core.skeleton import Skeleton, forward_kinematics
 from reskin.core.transforms import quat_mul
+from reskin.rigging.foot_contact import leg_ik
 from reskin.rigging.locomotion import slerp, smoothstep
 from reskin.rigging.procedural_clips import axis_angle, make_clip
 
@@ -83,5 +84,14 @@ def sit_clip(skeleton: Skeleton, fps: float, seat_height: float, seconds: float 
     back = smoothstep(t / (0.8 * seconds))
     root[:, 1] += offset[1] * w
     root[:, 2] += offset[2] * back
+    # The hips' path and the leg angles are blended on different curves, so between the two
+    # poses the blend alone would push the feet through the floor; IK holds each ankle where
+    # it stood (the end pose already has them there).
+    rot = np.ascontiguousarray(rot, dtype=np.float64)
+    world = forward_kinematics(skeleton, rot, root)
+    for side in ("left", "right"):
+        stood = world[0, skeleton.index(f"{side}Foot"), :3, 3]
+        leg_ik(skeleton, rot, world, side, np.broadcast_to(stood, (frames, 3)), np.ones(frames))
+        world = forward_kinematics(skeleton, rot, root)
     return Clip(name=name, fps=float(fps), joint_names=skeleton.names,
                 rotations=rot.astype(np.float32), root_translation=root.astype(np.float32))

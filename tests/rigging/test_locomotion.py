@@ -96,3 +96,16 @@ def test_tpose_frames_are_found_at_a_takes_start(body):
     convention = detect_convention(bvh.names)
     sk, _ = bvh_rest_skeleton(bvh, convention)
     assert tpose_frames(retarget_bvh(bvh, sk, convention=convention, plant=False), sk) == (0, 0)
+
+
+@pytest.mark.parametrize("seat", [0.38, 0.52])
+def test_feet_stay_where_they_stood_all_through_the_sit(body, seat):
+    _, sk, _, _, _ = body
+    clip = sit_clip(sk, 24.0, seat)
+    world = forward_kinematics(sk, clip.rotations, clip.root_translation)
+    for side in ("left", "right"):
+        ankle = world[:, sk.index(f"{side}Foot"), :3, 3]
+        drift = np.linalg.norm(ankle - ankle[0], axis=1)
+        assert drift.max() < 0.01, (side, drift.max())
+        toes = world[:, sk.index(f"{side}Toes"), 1, 3]
+        assert toes.min() > sk.heads[sk.index(f"{side}Toes"), 1] - 0.01
