@@ -36,6 +36,10 @@ from reskin.render.stylize.temporal import (
 from reskin.render.stylize.warp import instance_of
 
 TOON_VERSION = "5"  # 5: antialiased ink at a resolution-aware width
+INNER_LINE_WEIGHT = 0.5
+"""Width of inner lines (creases, depth steps, cast borders) relative to silhouette lines: the
+usual cel line-weight hierarchy. Inner lines are decided per pixel and so step by whole
+pixels as they move; lighter, they flicker less."""
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
@@ -101,8 +105,8 @@ class ToonStylizer:
         Silhouettes: an antialiased line on the coverage's 0.5 contour, ``line_px`` wide, so it
         slides with the silhouette by fractions of a pixel instead of snapping to the grid.
         Depth steps and creases (cast borders are depth steps too): on/off decisions with
-        hysteresis (kept lines need only the lower threshold), drawn softened to the same
-        width."""
+        hysteresis (kept lines need only the lower threshold), drawn softened and thinner
+        (:data:`INNER_LINE_WEIGHT`)."""
         a = frames.alpha[t]
         width = self.line_px(a.shape)
         lines = _contour_line(a, width)
@@ -122,7 +126,8 @@ class ToonStylizer:
             if match is not None and prev is not None:
                 was, ok = carry_nearest(prev, match, inst[t - 1], inst[t])
                 on = on | (was & ok & weak)
-        return np.maximum(lines, _soft_line(on, width)).astype(np.float32), on
+        inner = _soft_line(on, INNER_LINE_WEIGHT * width)
+        return np.maximum(lines, inner).astype(np.float32), on
 
     def line_px(self, shape: tuple[int, ...]) -> float:
         """Ink line width in pixels for a frame of ``shape`` (h, w, ...): ``line_width`` at
