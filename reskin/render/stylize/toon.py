@@ -13,6 +13,11 @@ for a surface point while the motion pass follows it.
   (:mod:`reskin.render.stylize.temporal`) with hysteresis: a pixel keeps its band until the
   tone moves clearly past the threshold, so an edge does not flicker between two levels and
   still follows a real lighting change. Only disoccluded pixels are decided afresh.
+- Lines are drawn so they can move by fractions of a pixel: silhouettes as an antialiased
+  line on the alpha's 0.5 contour, at a width that scales with the frame (``line_width`` px
+  at 640 px), so a shrunk shot is the same drawing, not thicker lines on a smaller figure.
+  Inner lines mark only jumps of depth or normal that stand out from the neighbouring ones
+  (a small limb's steady curvature is not a crease at any resolution) and are drawn lighter.
 - Grain is printed in texture space (the UV pass, :mod:`reskin.render.stylize.grain`).
 
 Without a motion pass (Workbench renders) each frame is stylized on its own.
