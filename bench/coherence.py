@@ -16,7 +16,10 @@ depth (occlusion test). The figure is the mean absolute difference (0..255) over
 pixels, reported per stylizer as a ratio to the render's own figure (the beauty over the
 style's backdrop, the same evaluator).
 
-    .venv/bin/python bench/coherence.py [--height 128] [--no-diffusion] [--keep DIR]
+    .venv/bin/python bench/coherence.py [--height 128] [--no-diffusion] [--keep DIR [--reuse]]
+
+``--reuse`` with ``--keep``: when DIR already holds a rendered series, skip the build and
+re-stylize its renders (to iterate on a stylizer without re-rendering).
 
 Targets: toon <= 1.1 x the render's, diffusion <= 1.3 x, each below its per-frame version.
 The last line printed is one JSON object.
@@ -163,6 +166,8 @@ def main() -> None:
     ap.add_argument("--crossing-seconds", type=float, default=1.5)
     ap.add_argument("--no-diffusion", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="Build the series here (kept).")
+    ap.add_argument("--reuse", action="store_true",
+                    help="With --keep: use the renders already there instead of building.")
     args = ap.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
     if not args.no_diffusion:
@@ -181,13 +186,18 @@ def main() -> None:
     if not (root / "series.yaml").exists():
         make_series(root, args.height, args.crossing_seconds)
     names = write_styles(root, not args.no_diffusion)
-    t0 = time.perf_counter()
-    build(root)  # renders every shot (and delivers the series' own toon style)
-    print(f"built the sample series + crossing shot at {args.height} px high "
-          f"in {time.perf_counter() - t0:.0f} s")
+    renders = root / ".reskin" / "cache" / "render"
+    if args.reuse and args.keep is not None and any(
+            (f / "done.json").exists() for f in renders.glob("*")):
+        print(f"reusing the renders in {renders}")
+    else:
+        t0 = time.perf_counter()
+        build(root)  # renders every shot (and delivers the series' own toon style)
+        print(f"built the sample series + crossing shot at {args.height} px high "
+              f"in {time.perf_counter() - t0:.0f} s")
     bg = np.array([int(BACKDROP[i:i + 2], 16) for i in (1, 3, 5)], np.float64)
     shots = []
-    for folder in sorted((root / ".reskin" / "cache" / "render").iterdir()):
+    for folder in sorted(f for f in renders.iterdir() if (f / "done.json").exists()):
         plan = json.loads((folder / "done.json").read_text())["plan"]
         shots.append((_Plan(plan, folder.name), folder))
     rows: dict[str, dict] = {}
@@ -233,7 +243,8 @@ def main() -> None:
                   f"per frame {summary[f'{name}-none']['over_render']:.3f} x")
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({"bench": "coherence", "height": args.height, "shots": list(rows),
+    height = shots[0][0].to_dict().get("height", args.height) if shots else args.height
+    print(json.dumps({"bench": "coherence", "height": height, "shots": list(rows),
                       "render_warp_error": {s: r["render"] for s, r in rows.items()},
                       "stylizers": summary}))
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from reskin.render.stylize.base import FrameSet
+from reskin.render.stylize.temporal import masked_blur
 from reskin.render.stylize.warp import (
     backward_map,
     feather,
@@ -66,7 +67,7 @@ def _gather(
 
 def stylize_sequence(
     n: int, paint: Painter, backmap: BackMap | None, labels: np.ndarray | None = None,
-    refresh: int = 0,
+    refresh: int = 0, reference: np.ndarray | None = None, drift: float = 0.04,
 ) -> np.ndarray:
     """Paint ``n`` frames; with ``backmap``, each frame keeps what it can of the earlier ones.
 
@@ -74,8 +75,12 @@ def stylize_sequence(
     there directly: following correspondences costs one resampling, not one per frame, so a
     surface carried for a hundred frames stays as sharp as when it was painted.
     ``labels`` (n, h, w) int (instance ids) keep fetches from crossing silhouettes.
-    ``refresh`` > 0: every ``refresh``-th frame the painter's result is taken whole (it still
-    gets ``known``/``keep`` to start from), so kept pixels can follow lighting changes.
+    ``refresh`` > 0: every ``refresh``-th frame kept pixels catch up with lighting changes.
+    With ``reference`` (n, h, w, c) float 0..1, what the frames are painted from (the render),
+    each kept pixel gets the change of its reference since it was painted
+    (:func:`_follow_reference`): the painted look stays, the shading follows, and pixels whose
+    render held still do not change at all. Without ``reference`` a refresh takes the
+    painter's whole frame.
     Returns (n, h, w, 3) float32 in 0..1.
     """
     first = np.asarray(paint(0, None, None), np.float32)
@@ -99,10 +104,15 @@ def stylize_sequence(
         new_xy, ok = sample(origin_xy, src, tag, tag[sy, sx])
         new_origin = origin[sy, sx]
         ok &= valid
-        known, ok = _gather(out, new_origin, new_xy, ok, labels,
-                            None if labels is None else labels[t])
-        keep = feather(ok)
+        want = None if labels is None else labels[t]
+        known, ok = _gather(out, new_origin, new_xy, ok, labels, want)
         renew = bool(refresh) and t % refresh == 0
+        moved = None
+        if renew and reference is not None:
+            known, moved = _follow_reference(known, ok, reference, t, new_origin, new_xy, labels,
+                                             drift)
+            renew = False
+        keep = feather(ok)
         if keep.min() >= 1.0 and not renew:
             fresh = known  # nothing new in view: no need to run the painter
         else:
@@ -112,9 +122,31 @@ def stylize_sequence(
         k = keep[..., None]
         out[t] = np.clip(k * known + (1 - k) * fresh, 0.0, 1.0)
         whole = keep >= 1.0
+        if moved is not None:
+            whole &= ~moved  # updated here: later frames fetch the update, not the original
         origin = np.where(whole, new_origin, t)
         origin_xy = np.where(whole[..., None], new_xy, grid)
     return out
+
+
+def _follow_reference(
+    known: np.ndarray, ok: np.ndarray, reference: np.ndarray, t: int, origin: np.ndarray,
+    xy: np.ndarray, labels: np.ndarray | None, drift: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(``known`` (h, w, 3) plus, where ``ok``, the change of ``reference`` (n, h, w, c) between
+    the frame and place each pixel was painted (``origin``, ``xy``) and frame ``t``.
+
+    The change is smoothed within each cast member (lighting changes in patches; the render's
+    noise, fixed on screen, would otherwise be printed onto the surfaces) and applied only
+    where it exceeds ``drift`` (mean over channels), so still surfaces stay exactly as kept;
+    the (h, w) bool mask of the pixels it changed)."""
+    want = None if labels is None else labels[t]
+    was, got = _gather(reference, origin, xy, ok, labels, want)
+    tags = np.zeros(ok.shape, np.int64) if want is None else want.astype(np.int64)
+    delta = masked_blur(np.where(got[..., None], reference[t] - was, 0.0), tags, 1.0)
+    moved = got & (np.abs(delta).mean(-1) > drift)
+    out = np.where(moved[..., None], np.clip(known + delta, 0.0, 1.0), known)
+    return out.astype(np.float32), moved
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:

@@ -43,10 +43,13 @@ from reskin.render.stylize.model_folder import (
     check_pipeline_folder,
     folder_hash,
 )
+from reskin.render.stylize.temporal import masked_blur
 from reskin.render.stylize.warp import instance_of
 
-DIFFUSION_VERSION = "2"  # 2: UV-anchored noise, refresh, LoRAs
+DIFFUSION_VERSION = "3"  # 3: refresh follows the render's change; band-limited paint
 COHERENCE_MODES = ("exact", "none")
+CARRY_BAND_PX = 0.5
+"""Gaussian sigma (output pixels) the painted frames are band-limited to (see painter)."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,8 @@ class DiffusionSettings:
     loras: tuple[LoraSpec, ...] = ()
     """LoRA files fused into the UNet / text encoder (per character or the series' look)."""
     refresh: int = 0
-    """Every this many frames, kept pixels are re-diffused lightly (init: the carried frame
-    moved halfway to the render, half the strength) so they follow lighting changes."""
+    """Every this many frames, kept pixels whose render changed since they were painted
+    (lighting) take that change on; the others stay exactly as kept."""
     ip_adapter: IPAdapterSpec | None = None
     """A local IP-Adapter and its reference images (see :mod:`.ip_adapter`)."""
 
@@ -290,26 +293,29 @@ class DiffusionStylizer:
     ) -> np.ndarray:
         """(f, h, w, 3) uint8, carrying frames forward along ``backmap`` (None: per frame)."""
         refresh = self.settings.refresh if backmap is not None else 0
+        # A refresh moves kept pixels by their render's change (lighting), see
+        # stylize_sequence: re-diffusing them would re-invent what held still.
         return to_uint8(stylize_sequence(len(frames), self.painter(frames), backmap, labels,
-                                         refresh=refresh))
+                                         refresh=refresh, reference=_over_backdrop(
+                                             frames, self.settings.background)))
 
     def painter(self, frames: FrameSet) -> Painter:
         """The per-frame diffusion step for :func:`stylize_sequence`."""
         pipe = self._load()
-        a = frames.alpha[..., None]
-        bg = np.asarray(self.settings.background, np.float32)
-        base = frames.beauty * a + bg * (1 - a)
+        base = _over_backdrop(frames, self.settings.background)
         controls = control_images(frames, tuple(c.kind for c in self.settings.controlnets))
         conds = [(controls[c.kind], c.scale) for c in self.settings.controlnets]
 
         inst = instance_of(frames)
-        every = self.settings.refresh
 
         def paint(t: int, known: np.ndarray | None, keep: np.ndarray | None) -> np.ndarray:
             uv = None if frames.uv is None else (frames.uv[t], inst[t])
-            refresh = bool(every) and known is not None and t % every == 0
-            return self._paint(pipe, base[t], [(img[t], s) for img, s in conds], known, keep,
-                               uv=uv, refresh=refresh, instance=inst[t])
+            out = self._paint(pipe, base[t], [(img[t], s) for img, s in conds], known, keep,
+                               uv=uv, instance=inst[t])
+            # Band-limit what is painted before it is carried: detail at the pixel scale
+            # cannot follow sub-pixel motion through any resampling (it aliases and crawls).
+            # Within each cast member, so no colour crosses a silhouette.
+            return masked_blur(out, inst[t], CARRY_BAND_PX)
 
         return paint
 
@@ -333,14 +339,13 @@ class DiffusionStylizer:
         known: np.ndarray | None,
         keep: np.ndarray | None,
         uv: tuple[np.ndarray, np.ndarray] | None = None,
-        refresh: bool = False,
         instance: np.ndarray | None = None,
     ) -> np.ndarray:
         """One frame: image (h, w, 3) 0..1, controls [(h, w, 3) 0..1, scale], known (h, w, 3)
         and keep (h, w) or None -> (h, w, 3) float32 0..1.
 
         ``uv`` (the frame's UV (h, w, 2) and instance (h, w) passes) anchors the noise to the
-        surfaces; ``refresh`` re-diffuses the kept region lightly instead of pinning it."""
+        surfaces."""
         torch = _import_torch()
         import torch.nn.functional as F
 
@@ -363,16 +368,7 @@ class DiffusionStylizer:
             return pipe.vae.encode(x).latent_dist.mean * pipe.vae.config.scaling_factor
 
         strength = s.strength
-        if refresh and known is not None:
-            # Follow the render's lighting: start the kept pixels halfway to the render and
-            # re-diffuse everything lightly, with the same surface-anchored noise.
-            k = keep[..., None]
-            init = k * (0.5 * known + 0.5 * image) + (1 - k) * image
-            known = keep = None
-            strength = s.strength * 0.5
-        else:
-            init = image if known is None else keep[..., None] * known + (1 - keep[..., None]) \
-                * image
+        init = image if known is None else keep[..., None] * known + (1 - keep[..., None]) * image
         cfg = s.guidance > 1
         gen = torch.Generator("cpu").manual_seed(s.seed)
         sched = pipe.scheduler
@@ -442,6 +438,13 @@ class DiffusionStylizer:
             out = F.interpolate(((out + 1) / 2).float().cpu(), size=(h, w), mode="bilinear",
                                 align_corners=False)
         return out[0].permute(1, 2, 0).clamp(0, 1).numpy().astype(np.float32)
+
+
+def _over_backdrop(frames: FrameSet, background: tuple[float, float, float]) -> np.ndarray:
+    """(f, h, w, 3) float32: the render over the style's backdrop, what each frame is painted
+    from."""
+    a = frames.alpha[..., None]
+    return (frames.beauty * a + np.asarray(background, np.float32) * (1 - a)).astype(np.float32)
 
 
 def _nearest(img: np.ndarray, h: int, w: int) -> np.ndarray:

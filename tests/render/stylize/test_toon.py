@@ -16,11 +16,14 @@ def disc_frames(n=2, size=64):
 
 def test_background_shows_outside_the_cast_and_ink_on_the_silhouette():
     frames = disc_frames()
-    out = ToonStylizer(background=(1.0, 1.0, 1.0), levels=3).stylize(frames)
+    # Line widths scale with the frame: 15 px at 640 px is 1.5 px on this 64 px frame.
+    out = ToonStylizer(background=(1.0, 1.0, 1.0), levels=3, line_width=15.0).stylize(frames)
+    bare = ToonStylizer(background=(1.0, 1.0, 1.0), levels=3, ink=0.0).stylize(frames)
     assert out.shape == (2, 64, 64, 3) and out.dtype == np.uint8
     assert (out[0, 2, 2] == 255).all()  # far from the disc: pure backdrop
-    rim = out[0, 32, 11:14].astype(int)  # the disc's left edge at x = 12
-    assert rim.min() < 120, rim  # dark ink line
+    rim = out[0, 32, 10:15].astype(int)  # the disc's left edge at x = 12
+    assert rim.min() < 60, rim  # dark ink line
+    assert out[0, 32, 52:56].astype(int).min() < bare[0, 32, 52:56].astype(int).min() - 80
 
 
 def test_cel_shading_quantises_a_gradient_into_bands():
@@ -45,7 +48,7 @@ def test_ink_follows_depth_jumps_when_passes_exist():
     depth[:, :, 32:] = np.where(frames.alpha[:, :, 32:] > 0, 2.0, np.inf)  # a step inside
     with_depth = FrameSet(beauty=frames.beauty, alpha=frames.alpha, depth=depth,
                           instance=(frames.alpha > 0).astype(np.int16))
-    out = ToonStylizer(background=(1.0, 1.0, 1.0), levels=8).stylize(with_depth)
-    plain = ToonStylizer(background=(1.0, 1.0, 1.0), levels=8).stylize(frames)
+    out = ToonStylizer(background=(1.0, 1.0, 1.0), levels=8, line_width=10.0).stylize(with_depth)
+    plain = ToonStylizer(background=(1.0, 1.0, 1.0), levels=8, line_width=10.0).stylize(frames)
     # an ink line appears along the depth step (x = 31/32), where colour alone shows nothing
     assert out[0, 25:40, 31, 0].mean() < plain[0, 25:40, 31, 0].mean() - 40
