@@ -36,3 +36,16 @@ def test_ray_asks_for_a_gpu_per_actor_only_where_the_cluster_has_them():
     assert ray_gpus({"CPU": 16.0, "GPU": 1.0}, None) == 1.0
     assert ray_gpus({"CPU": 2.0}, None) == 0.0
     assert ray_gpus({"CPU": 16.0, "GPU": 8.0}, 0.5) == 0.5
+
+
+def test_the_worker_renders_on_what_choose_device_picks_from_its_list(tmp_path):
+    from reskin.render.blender.client import BlenderWorker
+
+    with BlenderWorker(tmp_path / "w.log") as worker:
+        seen = worker.devices()
+    choice = choose_device(seen["listed"])
+    assert seen["compute_type"] == choice.compute_type
+    assert seen["cycles_device"] == choice.cycles_device
+    gpus = [d for ds in seen["listed"].values() for d in ds if d["type"] != "CPU"]
+    # On a machine without a GPU (this one) that is the CPU.
+    assert seen["cycles_device"] == ("GPU" if gpus else "CPU")

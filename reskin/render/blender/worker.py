@@ -303,6 +303,11 @@ class Worker:
         r = self.scene.render
         r.resolution_x, r.resolution_y = shot["width"], shot["height"]
         r.resolution_percentage = 100
+        border = shot.get("border")  # [x0, y0, x1, y1], fractions, y from the top: a crop
+        r.use_border = r.use_crop_to_border = border is not None
+        if border is not None:
+            r.border_min_x, r.border_max_x = border[0], border[2]
+            r.border_min_y, r.border_max_y = 1.0 - border[3], 1.0 - border[1]
         r.fps = shot["fps"]
         r.film_transparent = True
         self.scene.view_settings.view_transform = "Standard"
