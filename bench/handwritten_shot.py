@@ -99,11 +99,11 @@ cyc.device, cyc.samples, cyc.seed, cyc.max_bounces = "CPU", shot["samples"], 0, 
 threshold = shot.get("noise_threshold", 0.0)
 cyc.use_adaptive_sampling = threshold > 0
 if threshold > 0:
-    cyc.adaptive_threshold, cyc.adaptive_min_samples = threshold, 0
+    cyc.adaptive_threshold, cyc.adaptive_min_samples = threshold, max(2, shot["samples"] // 4)
 cyc.use_denoising = shot.get("denoise", False)
 if cyc.use_denoising:
     cyc.denoiser, cyc.denoising_input_passes = "OPENIMAGEDENOISE", "RGB_ALBEDO_NORMAL"
-    cyc.denoising_prefilter = "ACCURATE"
+    cyc.denoising_prefilter = shot.get("denoise_prefilter", "fast").upper()
 passes = set(shot.get("passes", ["depth", "normal", "instance", "motion", "uv"]))
 layer = scene.view_layers[0]
 layer.use_pass_z, layer.use_pass_normal = "depth" in passes, "normal" in passes

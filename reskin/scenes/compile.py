@@ -75,6 +75,8 @@ class ShotPlan:
     """What the director should know (blocking: collisions, someone leaving the frame)."""
     denoise: bool = False
     """Cycles: denoise the beauty (OpenImageDenoise, albedo and normal guides)."""
+    denoise_prefilter: str = "fast"
+    """How the denoiser's guides are prefiltered: fast or accurate."""
     noise_threshold: float = 0.0
     """Cycles adaptive sampling threshold (0: off)."""
     passes: tuple[str, ...] = ()
@@ -90,6 +92,7 @@ class ShotPlan:
             "frame_count": self.frame_count, "engine": self.engine, "samples": self.samples,
             "camera": self.camera, "camera_path": self.camera_path, "lights": self.lights,
             "cast": self.cast, "set": self.stage, "denoise": self.denoise,
+            "denoise_prefilter": self.denoise_prefilter,
             "noise_threshold": self.noise_threshold, "passes": list(self.passes),
         }
 
@@ -295,6 +298,7 @@ def _compile(series: SeriesConfig, episode: Episode, skins: dict[str, ModelRef],
             episode=episode.id, shot=spec.id, width=series.width, height=series.height,
             fps=series.fps, frame_count=frames, engine=series.render.engine,
             samples=series.render.samples, denoise=cycles and series.render.denoises(),
+            denoise_prefilter=series.render.denoise_prefilter,
             noise_threshold=series.render.noise_threshold if cycles else 0.0,
             passes=render_passes(series.render, series.style), camera=path[0],
             camera_path=path if spec.camera.move != "static" else None,

@@ -329,12 +329,14 @@ class Worker:
             cyc.use_adaptive_sampling = threshold > 0
             if threshold > 0:
                 cyc.adaptive_threshold = threshold
-                cyc.adaptive_min_samples = 0  # Cycles' own choice from the threshold
+                # Cycles' automatic minimum (16 / threshold^0.3: 40 at 0.05) is more than a
+                # few-sample render takes, and it would never adapt: a quarter of them.
+                cyc.adaptive_min_samples = max(2, shot["samples"] // 4)
             cyc.use_denoising = bool(shot.get("denoise", False))
             if cyc.use_denoising:
                 cyc.denoiser = "OPENIMAGEDENOISE"
                 cyc.denoising_input_passes = "RGB_ALBEDO_NORMAL"
-                cyc.denoising_prefilter = os.environ.get("RESKIN_PREFILTER", "ACCURATE")
+                cyc.denoising_prefilter = shot.get("denoise_prefilter", "fast").upper()
                 if hasattr(cyc, "denoising_use_gpu"):
                     cyc.denoising_use_gpu = cyc.device == "GPU"
             cyc.seed = 0
