@@ -329,8 +329,10 @@ class Worker:
             cyc.use_adaptive_sampling = threshold > 0
             if threshold > 0:
                 cyc.adaptive_threshold = threshold
-                # Cycles' automatic minimum (16 / threshold^0.3: 40 at 0.05) is more than a
-                # few-sample render takes, and it would never adapt: a quarter of them.
+                # Cycles' automatic minimum grows as the threshold falls (tens of samples at
+                # 0.05): more than a few-sample render takes, so it would never adapt.
+                # Cycles tests convergence only every few samples past the minimum, so it
+                # pays from some 32 samples up (bench/denoise.py).
                 cyc.adaptive_min_samples = max(2, shot["samples"] // 4)
             cyc.use_denoising = bool(shot.get("denoise", False))
             if cyc.use_denoising:
@@ -343,7 +345,7 @@ class Worker:
             cyc.max_bounces = 4
             # Keep Cycles' scene (shaders, textures, static geometry's BVH) between frames and
             # shots: only what moved is synchronised again.
-            r.use_persistent_data = os.environ.get("RESKIN_PERSISTENT", "1") == "1"
+            r.use_persistent_data = True
         elif engine == "workbench":
             r.engine = "BLENDER_WORKBENCH"
             shading = self.scene.display.shading
