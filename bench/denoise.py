@@ -67,7 +67,7 @@ def variants(n: int) -> list[dict]:
     if n <= 8:
         out.append({"denoise": True, "denoise_prefilter": "accurate", "noise_threshold": 0.0})
     if n >= 16:
-        out.append({"denoise": False, "noise_threshold": 0.05})
+        out += [{"denoise": False, "noise_threshold": t} for t in (0.01, 0.05)]
     return [{"samples": n, "denoise_prefilter": "fast"} | v for v in out]
 
 
@@ -124,6 +124,8 @@ def frame_1080(worker, shot: dict, tmp: Path, frame: int) -> dict:
     default (32 samples, noisy) and candidates (2 and 4 samples, denoised); the fewest samples
     at least as close as today's is the default; then one full frame at it (seconds, cache
     bytes with the toon stylizer's passes)."""
+    from reskin.scenes.series import RenderSettings
+
     full = shot | {"width": 1080, "height": 1920}
     crop = full | {"border": CROP}
     ref_png, ref_s = render(worker, crop, tmp / "crop-ref", frame, samples=512, denoise=False,
@@ -135,7 +137,7 @@ def frame_1080(worker, shot: dict, tmp: Path, frame: int) -> dict:
     rows = [today] + [measure(worker, crop, tmp, frame, ref, v, f"crop-{n}")
                       for n in (2, 4)
                       for v in [{"samples": n, "denoise": True, "denoise_prefilter": "fast",
-                                 "noise_threshold": 0.05}]]
+                                 "noise_threshold": RenderSettings().noise_threshold}]]
     chosen = choose(rows)
     settings = {k: chosen[k] for k in SETTINGS}
     t = time.perf_counter()

@@ -66,7 +66,7 @@ def test_render_passes_add_what_the_series_asks_for_and_only_for_cycles():
 
 def test_render_settings_denoise_adaptive_sampling_and_passes_are_read(tmp_path):
     r = series(tmp_path, "{samples: 8}").render
-    assert r.denoise is None and r.denoises() and r.noise_threshold == 0.05 and r.passes == ()
+    assert r.denoise is None and r.denoises() and r.noise_threshold == 0.01 and r.passes == ()
     assert not series(tmp_path, "{samples: 512}").render.denoises()  # auto: few samples only
     r = series(tmp_path, "{samples: 8, denoise: false, noise_threshold: 0, passes: [uv, depth]}"
                ).render
