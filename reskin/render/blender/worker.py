@@ -35,9 +35,9 @@ from mathutils import Vector  # noqa: E402
 from reskin.render.blender.convert import Refused, convert_to_glb  # noqa: E402
 from reskin.render.blender.face import clear_face, play_face  # noqa: E402
 from reskin.render.devices import GPU_BACKENDS, choose_device  # noqa: E402
-from reskin.render.exr import write_passes_exr  # noqa: E402
+from reskin.render.exr import PASS_CHANNELS, write_passes_exr  # noqa: E402
 
-ALL_PASSES = ("depth", "normal", "instance", "motion", "uv")
+ALL_PASSES = tuple(PASS_CHANNELS)
 """Passes written for a plan that does not list its own (plans made before ``passes``)."""
 
 
