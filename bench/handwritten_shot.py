@@ -95,7 +95,24 @@ r.use_persistent_data = True
 # the same settings reskin's worker uses, so only the overhead differs
 scene.view_settings.view_transform = "Standard"
 cyc = scene.cycles
-cyc.device, cyc.samples, cyc.seed, cyc.max_bounces = "CPU", shot["samples"], 0, 4
+cyc.samples, cyc.seed, cyc.max_bounces = shot["samples"], 0, 4
+# The device the worker would pick (a GPU where one is present), so that only overhead differs.
+from reskin.render.devices import choose_device  # noqa: E402
+
+prefs = bpy.context.preferences.addons["cycles"].preferences
+listed = {}
+for backend in ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"):
+    try:
+        prefs.compute_device_type = backend
+    except TypeError:
+        continue
+    prefs.refresh_devices()
+    listed[backend] = [{"id": d.id, "type": d.type} for d in prefs.get_devices_for_type(backend)]
+choice = choose_device(listed)
+prefs.compute_device_type = choice.compute_type
+for d in prefs.get_devices_for_type(choice.compute_type) if choice.device_ids else []:
+    d.use = d.id in choice.device_ids
+cyc.device = choice.cycles_device
 threshold = shot.get("noise_threshold", 0.0)
 cyc.use_adaptive_sampling = threshold > 0
 if threshold > 0:
