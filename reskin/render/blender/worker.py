@@ -33,8 +33,13 @@ import bpy  # noqa: E402  (stdout must be redirected before bpy starts printing)
 from mathutils import Vector  # noqa: E402
 
 from reskin.render.blender.convert import Refused, convert_to_glb  # noqa: E402
+from reskin.render.blender.cycles_setup import (  # noqa: E402
+    apply_cycles,
+    apply_device,
+    list_devices,
+)
 from reskin.render.blender.face import clear_face, play_face  # noqa: E402
-from reskin.render.devices import GPU_BACKENDS, choose_device  # noqa: E402
+from reskin.render.devices import choose_device  # noqa: E402
 from reskin.render.exr import PASS_CHANNELS, write_passes_exr  # noqa: E402
 
 ALL_PASSES = tuple(PASS_CHANNELS)
@@ -322,30 +327,7 @@ class Worker:
         layer.use_pass_uv = "uv" in want
         if engine == "cycles":
             r.engine = "CYCLES"
-            cyc = self.scene.cycles
-            cyc.device = self._device().cycles_device
-            cyc.samples = shot["samples"]
-            threshold = float(shot.get("noise_threshold", 0.0))
-            cyc.use_adaptive_sampling = threshold > 0
-            if threshold > 0:
-                cyc.adaptive_threshold = threshold
-                # Cycles' automatic minimum grows as the threshold falls (tens of samples at
-                # 0.05): more than a few-sample render takes, so it would never adapt.
-                # Cycles tests convergence only every few samples past the minimum, so it
-                # pays from some 32 samples up (bench/denoise.py).
-                cyc.adaptive_min_samples = max(2, shot["samples"] // 4)
-            cyc.use_denoising = bool(shot.get("denoise", False))
-            if cyc.use_denoising:
-                cyc.denoiser = "OPENIMAGEDENOISE"
-                cyc.denoising_input_passes = "RGB_ALBEDO_NORMAL"
-                cyc.denoising_prefilter = shot.get("denoise_prefilter", "fast").upper()
-                if hasattr(cyc, "denoising_use_gpu"):
-                    cyc.denoising_use_gpu = cyc.device == "GPU"
-            cyc.seed = 0
-            cyc.max_bounces = 4
-            # Keep Cycles' scene (shaders, textures, static geometry's BVH) between frames and
-            # shots: only what moved is synchronised again.
-            r.use_persistent_data = True
+            apply_cycles(self.scene, shot, self._device())
         elif engine == "workbench":
             r.engine = "BLENDER_WORKBENCH"
             shading = self.scene.display.shading
@@ -359,40 +341,17 @@ class Worker:
     def _device(self):
         """The Cycles device (a GPU when one is present), chosen and enabled once."""
         if self.device is None:
-            listed = self.list_devices()
-            choice = choose_device(listed, os.environ.get("RESKIN_CYCLES_DEVICE", "auto"))
-            prefs = bpy.context.preferences.addons["cycles"].preferences
-            prefs.compute_device_type = choice.compute_type
-            if choice.compute_type != "NONE":
-                prefs.refresh_devices()
-                for d in prefs.get_devices_for_type(choice.compute_type):
-                    d.use = d.id in choice.device_ids
+            choice = choose_device(list_devices(), os.environ.get("RESKIN_CYCLES_DEVICE", "auto"))
+            apply_device(choice)
             print(f"reskin worker: Cycles on {choice.cycles_device} ({choice.compute_type})",
                   file=sys.stderr)
             self.device = choice
         return self.device
 
-    @staticmethod
-    def list_devices() -> dict[str, list[dict]]:
-        """Cycles' devices per GPU backend built into this Blender, as plain data."""
-        prefs = bpy.context.preferences.addons["cycles"].preferences
-        listed: dict[str, list[dict]] = {}
-        was = prefs.compute_device_type
-        for backend in GPU_BACKENDS:
-            try:
-                prefs.compute_device_type = backend
-            except TypeError:  # not built into this Blender
-                continue
-            prefs.refresh_devices()
-            listed[backend] = [{"id": d.id, "name": d.name, "type": d.type}
-                               for d in prefs.get_devices_for_type(backend)]
-        prefs.compute_device_type = was  # listing is not choosing
-        return listed
-
     def devices(self) -> dict:
         """The devices listed and the one chosen (the ``devices`` request)."""
         choice = self._device()
-        return {"listed": self.list_devices(), "compute_type": choice.compute_type,
+        return {"listed": list_devices(), "compute_type": choice.compute_type,
                 "device_ids": list(choice.device_ids), "cycles_device": choice.cycles_device}
 
     # conversion ------------------------------------------------------------------------------
