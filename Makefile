@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/rig_weights.py
 	$(BIN)/python bench/skin_speed.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/denoise.py
 	$(BIN)/python bench/coherence.py
 	$(BIN)/python bench/import_large.py
 	$(BIN)/python bench/lipsync.py

@@ -1,11 +1,12 @@
 """Render benchmarks, each a ratio against an anchor measured in the same run.
 
 1. reskin's render of a shot (fresh worker process) vs a hand-written bpy script rendering the
-   same shot (fresh process): reskin's overhead (target < 10 %).
+   same shot with the same settings and passes (fresh process): reskin's overhead (target
+   <= 5 %), and the cache bytes per frame each leaves.
 2. A 20-shot episode in one long-lived worker vs a fresh Blender process per shot.
 3. Preview renderer frames/s vs Blender Workbench frames/s on the same shot.
 
-Run: .venv/bin/python bench/render.py [--width 180 --height 320 --frames 8 --samples 8]
+Run: .venv/bin/python bench/render.py [--width 180 --height 320 --frames 8 --samples N]
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=180)
     ap.add_argument("--height", type=int, default=320)
     ap.add_argument("--frames", type=int, default=8)
-    ap.add_argument("--samples", type=int, default=8)
+    ap.add_argument("--samples", type=int, default=None,
+                    help="Cycles samples (default: the series default)")
     ap.add_argument("--shots", type=int, default=20)
     ap.add_argument("--preview-size", type=int, nargs=2, default=(360, 640),
                     metavar=("W", "H"), help="preview and Workbench resolution")
@@ -39,73 +41,81 @@ def main() -> None:
                     help="skip the Cycles overhead and worker benches (1. and 2.)")
     args = ap.parse_args()
 
-    from reskin.pipeline.build import Builder
-    from reskin.pipeline.context import BuildContext
-    from reskin.pipeline.inputs import load_inputs
-    from reskin.pipeline.refs import prop_refs
-    from reskin.pipeline.series_init import create_demo
-    from reskin.scenes.compile import compile_episode
+    sys.path.insert(0, str(HERE))  # bench/demo_shots.py, also under python -P
+    from demo_shots import demo_plans, full_shot
 
     tmp = Path(tempfile.mkdtemp(prefix="reskin-bench-"))
-    root = create_demo(tmp / "series")
-    (root / "series.yaml").write_text(
-        f"name: bench\nresolution: [{args.width}, {args.height}]\nfps: 8\n"
-        f"render: {{engine: cycles, samples: {args.samples}}}\nstyle: {{stylizer: none}}\n")
-    ctx = BuildContext.open(root)
-    builder = Builder(ctx)
-    cast, episodes, wardrobes = load_inputs(ctx.series)
-    episodes = builder.speech(cast, episodes)  # lines timed by their speech, as a build does
-    skins = builder.skins(cast, wardrobes)
-    plans = {ep.id: compile_episode(ctx.series, ep, {c: s for (c, e), s in skins.items()
-                                                     if e == ep.id}, prop_refs(ctx, [ep]))
-             for ep in episodes}
-    shot = dataclasses.replace(plans[episodes[0].id][0], frame_count=args.frames).to_dict()
+    render = "{engine: cycles" + (f", samples: {args.samples}" if args.samples else "") + "}"
+    # The demo's toon stylizer: the passes written are the ones it reads.
+    ctx, plans = demo_plans(tmp, args.width, args.height, render)
+    first = next(iter(plans.values()))[0]
+    shot = dataclasses.replace(first, frame_count=args.frames).to_dict()
     # The preview's target is two skinned characters and a set: the first such shot.
-    full = [p for ps in plans.values() for p in ps if len(p.cast) >= 2 and p.stage]
-    preview_shot = dataclasses.replace((full or plans[episodes[0].id])[0],
-                                       frame_count=args.preview_frames).to_dict()
-    print(f"shot: {args.width}x{args.height}, {args.frames} frames, Cycles {args.samples} spp")
+    preview_shot = dataclasses.replace(full_shot(plans), frame_count=args.preview_frames
+                                       ).to_dict()
+    print(f"shot: {args.width}x{args.height}, {args.frames} frames, Cycles {first.samples} spp, "
+          f"denoise {'on' if first.denoise else 'off'}, noise threshold "
+          f"{first.noise_threshold}, passes {', '.join(first.passes) or 'none'}")
 
-    hand = ours = one = fresh = float("nan")
+    cycles = {}
     if not args.only_preview:
-        hand, ours, one, fresh = cycles_benches(args, tmp, shot)
+        cycles = cycles_benches(args, tmp, shot)
     preview = preview_bench(args, tmp, ctx, preview_shot)
     ctx.close()
     print(json.dumps({"bench": "render", "width": args.width, "height": args.height,
-                      "handwritten_s": round(hand, 3), "worker_s": round(ours, 3),
-                      "overhead_pct": round(100 * (ours / hand - 1), 2),
-                      "one_worker_s": round(one, 3), "fresh_per_shot_s": round(fresh, 3),
-                      "one_worker_speedup": round(fresh / one, 3), **preview}))
+                      "samples": first.samples, "denoise": first.denoise,
+                      "noise_threshold": first.noise_threshold, "passes": list(first.passes),
+                      **cycles, **preview}))
 
 
-def cycles_benches(args, tmp: Path, shot: dict) -> tuple[float, float, float, float]:  # noqa: ANN001
-    """1. and 2.: seconds of the hand-written script, the worker, one worker for many shots
-    and a fresh process per shot."""
+def cycles_benches(args, tmp: Path, shot: dict) -> dict:  # noqa: ANN001
+    """1. and 2.: seconds of the hand-written script and of the worker (fresh processes, the
+    same shot, settings and passes), bytes per frame each leaves; one worker for many shots
+    against a fresh process per shot, and where the one worker's time goes."""
     from reskin.render.blender.client import BlenderWorker
 
-    # 1. overhead against a hand-written script
+    # 1. overhead against a hand-written script: best of two each, interleaved (the machine
+    # is shared; the order alternates so neither always runs first)
     spec = tmp / "shot.json"
     spec.write_text(json.dumps(shot))
-    (tmp / "hand").mkdir()
-    t = time.perf_counter()
-    subprocess.run([sys.executable, str(HERE / "handwritten_shot.py"), str(spec),
-                    str(tmp / "hand")], check=True, capture_output=True)
-    hand = time.perf_counter() - t
-    t = time.perf_counter()
-    with BlenderWorker(tmp / "logs" / "w.log") as worker:
-        worker.render_shot(shot | {"out_dir": str(tmp / "reskin"),
-                                   "frames": list(range(args.frames))})
-    ours = time.perf_counter() - t
-    print(f"hand-written bpy script: {hand:6.2f} s   reskin worker: {ours:6.2f} s   "
-          f"overhead {100 * (ours / hand - 1):+.1f} % (reskin also writes EXR passes)")
+    hands, ours, phases = [], [], {}
+    for k in range(2):
+        for who in (("hand", "ours") if k == 0 else ("ours", "hand")):
+            out = tmp / f"{who}{k}"
+            out.mkdir()
+            t = time.perf_counter()
+            if who == "hand":
+                subprocess.run([sys.executable, str(HERE / "handwritten_shot.py"), str(spec),
+                                str(out)], check=True, capture_output=True)
+                hands.append(time.perf_counter() - t)
+            else:
+                with BlenderWorker(tmp / "logs" / f"w{k}.log") as worker:
+                    phases = worker.render_shot(shot | {"out_dir": str(out),
+                                                        "frames": list(range(args.frames))}
+                                                )["phases"]
+                ours.append(time.perf_counter() - t)
+    hand, own = min(hands), min(ours)
+    hand_bytes = sum(p.stat().st_size for p in (tmp / "hand0").iterdir()) / args.frames
+    own_bytes = sum(p.stat().st_size for p in (tmp / "ours0").iterdir()
+                    if p.suffix in (".png", ".exr")) / args.frames
+    print(f"hand-written bpy script: {hand:6.2f} s   reskin worker: {own:6.2f} s   "
+          f"overhead {100 * (own / hand - 1):+.1f} % (best of 2 each; both write the "
+          f"same passes)")
+    print(f"cache per frame: reskin {own_bytes / 1e3:.0f} kB (PNG + EXR of the asked "
+          f"channels, half, ZIP), hand-written {hand_bytes / 1e3:.0f} kB (PNG + Blender's "
+          f"own multilayer EXR of the same passes)")
+    print("worker phases (s): " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
 
     # 2. one worker for many shots vs a fresh process per shot
     shots = [shot | {"frame_count": 2, "frames": [0, 1], "out_dir": str(tmp / f"many/{i}"),
                      "camera": shot["camera"]} for i in range(args.shots)]
+    many: dict[str, float] = {}
     t = time.perf_counter()
     with BlenderWorker(tmp / "logs" / "one.log") as worker:
+        started = time.perf_counter() - t
         for s in shots:
-            worker.render_shot(s)
+            for k, v in worker.render_shot(s)["phases"].items():
+                many[k] = many.get(k, 0.0) + v
     one = time.perf_counter() - t
     t = time.perf_counter()
     for i, s in enumerate(shots):
@@ -114,8 +124,16 @@ def cycles_benches(args, tmp: Path, shot: dict) -> tuple[float, float, float, fl
     fresh = time.perf_counter() - t
     print(f"{args.shots} shots x 2 frames: one worker {one:6.2f} s   fresh process per shot "
           f"{fresh:6.2f} s   speed-up {fresh / one:.2f}x")
-
-    return hand, ours, one, fresh
+    other = one - started - sum(many.values())
+    print(f"one worker's time: start {started:.2f} s, " + ", ".join(
+        f"{k} {v:.2f} s" for k, v in many.items()) + f", other {other:.2f} s")
+    return {"handwritten_s": round(hand, 3), "worker_s": round(own, 3),
+            "overhead_pct": round(100 * (own / hand - 1), 2),
+            "cache_bytes_per_frame": round(own_bytes), "handwritten_bytes_per_frame":
+            round(hand_bytes), "worker_phases_s": phases,
+            "one_worker_s": round(one, 3), "fresh_per_shot_s": round(fresh, 3),
+            "one_worker_speedup": round(fresh / one, 3),
+            "one_worker_phases_s": {k: round(v, 3) for k, v in many.items()}}
 
 
 def preview_bench(args, tmp: Path, ctx, shot: dict) -> dict:  # noqa: ANN001

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from reskin.core.errors import ReskinError
+from reskin.render.devices import ray_gpus
 
 Progress = Callable[[str, int], None]
 """progress(shot name, frames finished since the last call)"""
@@ -114,9 +115,9 @@ class RayExecutor:
             os.environ.setdefault("RAY_AUTH_MODE", "disabled")
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
         resources = ray.cluster_resources()
-        gpus = self.gpus_per_worker
-        if gpus is None:  # ask for a GPU per actor where the cluster has them (Cycles uses them)
-            gpus = 1.0 if resources.get("GPU", 0) >= 1 else 0.0
+        # A GPU per actor where the cluster has them: the worker's Cycles then picks it
+        # (reskin.render.devices.choose_device sees only the GPU Ray assigned).
+        gpus = ray_gpus(resources, self.gpus_per_worker)
         count = self.workers or max(1, int(resources.get("CPU", 1)) // 2)
         actor_cls = ray.remote(num_cpus=1, num_gpus=gpus, max_restarts=-1,
                                max_task_retries=3)(BlenderActor)

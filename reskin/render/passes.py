@@ -35,29 +35,40 @@ def camera_basis(camera: dict) -> np.ndarray:
 
 
 def read_passes(path: str | Path, camera: dict) -> dict[str, np.ndarray]:
-    """One frame's passes from ``path``: depth (h, w), normal (h, w, 3), instance (h, w) int16,
+    """One frame's passes from ``path``, those the file holds (the renderer writes only those
+    asked for: reskin.scenes.passes): depth (h, w), normal (h, w, 3), instance (h, w) int16,
     motion (h, w, 2), uv (h, w, 2), all float32 except instance."""
     import OpenEXR
 
-    with OpenEXR.File(str(path)) as exr:
+    with OpenEXR.File(str(path), separate_channels=True) as exr:
         channels = {}
         for part in exr.parts:
             for name, ch in part.channels.items():
                 channels[name] = np.asarray(ch.pixels, np.float32)
-    depth = channels["ViewLayer.Depth.Z"].copy()
-    depth[depth > 1e6] = np.inf
-    nb = np.stack([channels[f"ViewLayer.Normal.{c}"] for c in "XYZ"], axis=-1)
-    world = np.stack([nb[..., 0], nb[..., 2], -nb[..., 1]], axis=-1)  # Blender -> reskin axes
-    normal = world @ camera_basis(camera).T
-    # A pixel averages the normals its samples saw (antialiasing): renormalise them.
-    length = np.linalg.norm(normal, axis=-1, keepdims=True)
-    normal = np.where(length > 1e-6, normal / np.maximum(length, 1e-6), 0.0).astype(np.float32)
-    instance = np.rint(channels["ViewLayer.Object Index.X"]).astype(np.int16)
-    motion = np.stack([-channels["ViewLayer.Vector.Z"], channels["ViewLayer.Vector.W"]], axis=-1)
-    uv = np.stack([channels["ViewLayer.UV.U"], channels["ViewLayer.UV.V"]], axis=-1)
-    uv[instance == 0] = 0.0
-    return {"depth": depth, "normal": normal, "instance": instance,
-            "motion": motion.astype(np.float32), "uv": uv}
+    out: dict[str, np.ndarray] = {}
+    if "ViewLayer.Depth.Z" in channels:
+        depth = channels["ViewLayer.Depth.Z"].copy()
+        depth[depth > 1e6] = np.inf
+        out["depth"] = depth
+    if "ViewLayer.Normal.X" in channels:
+        nb = np.stack([channels[f"ViewLayer.Normal.{c}"] for c in "XYZ"], axis=-1)
+        world = np.stack([nb[..., 0], nb[..., 2], -nb[..., 1]], axis=-1)  # Blender -> reskin
+        normal = world @ camera_basis(camera).T
+        # A pixel averages the normals its samples saw (antialiasing): renormalise them.
+        length = np.linalg.norm(normal, axis=-1, keepdims=True)
+        out["normal"] = np.where(length > 1e-6, normal / np.maximum(length, 1e-6),
+                                 0.0).astype(np.float32)
+    if "ViewLayer.Object Index.X" in channels:
+        out["instance"] = np.rint(channels["ViewLayer.Object Index.X"]).astype(np.int16)
+    if "ViewLayer.Vector.Z" in channels:
+        out["motion"] = np.stack([-channels["ViewLayer.Vector.Z"],
+                                  channels["ViewLayer.Vector.W"]], axis=-1).astype(np.float32)
+    if "ViewLayer.UV.U" in channels:
+        uv = np.stack([channels["ViewLayer.UV.U"], channels["ViewLayer.UV.V"]], axis=-1)
+        if "instance" in out:
+            uv[out["instance"] == 0] = 0.0
+        out["uv"] = uv
+    return out
 
 
 def read_shot_passes(paths: list[Path], cameras: list[dict]) -> dict[str, np.ndarray] | None:
@@ -72,5 +83,6 @@ def read_shot_passes(paths: list[Path], cameras: list[dict]) -> dict[str, np.nda
         return None
     frames = [read_passes(p, cameras[min(i, len(cameras) - 1)]) for i, p in enumerate(paths)]
     out = {k: np.stack([f[k] for f in frames]) for k in frames[0]}
-    out["motion"][-1] = 0.0
+    if "motion" in out:
+        out["motion"][-1] = 0.0
     return out

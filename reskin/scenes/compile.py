@@ -13,6 +13,7 @@ from reskin.scenes.clip_source import ClipSource
 from reskin.scenes.dialogue import time_shot
 from reskin.scenes.episode import Episode, Line, ShotSpec
 from reskin.scenes.motion_plan import blocking_warnings, plan_blocking
+from reskin.scenes.passes import render_passes
 from reskin.scenes.performance import perform
 from reskin.scenes.series import SeriesConfig
 
@@ -72,6 +73,14 @@ class ShotPlan:
     key: str = field(default="")
     warnings: list[str] = field(default_factory=list)
     """What the director should know (blocking: collisions, someone leaving the frame)."""
+    denoise: bool = False
+    """Cycles: denoise the beauty (OpenImageDenoise, albedo and normal guides)."""
+    denoise_prefilter: str = "fast"
+    """How the denoiser's guides are prefiltered: fast or accurate."""
+    noise_threshold: float = 0.0
+    """Cycles adaptive sampling threshold (0: off)."""
+    passes: tuple[str, ...] = ()
+    """The passes written beside the beauty (:func:`reskin.scenes.passes.render_passes`)."""
 
     @property
     def name(self) -> str:
@@ -82,7 +91,9 @@ class ShotPlan:
             "name": self.name, "width": self.width, "height": self.height, "fps": self.fps,
             "frame_count": self.frame_count, "engine": self.engine, "samples": self.samples,
             "camera": self.camera, "camera_path": self.camera_path, "lights": self.lights,
-            "cast": self.cast, "set": self.stage,
+            "cast": self.cast, "set": self.stage, "denoise": self.denoise,
+            "denoise_prefilter": self.denoise_prefilter,
+            "noise_threshold": self.noise_threshold, "passes": list(self.passes),
         }
 
 
@@ -282,10 +293,14 @@ def _compile(series: SeriesConfig, episode: Episode, skins: dict[str, ModelRef],
             lights = [{"type": lt.type.upper(), "location": list(lt.position),
                        "target": list(lt.target), "energy": lt.energy, "color": list(lt.color),
                        "size": lt.size} for lt in spec.lights]
+        cycles = series.render.engine == "cycles"
         plan = ShotPlan(
             episode=episode.id, shot=spec.id, width=series.width, height=series.height,
             fps=series.fps, frame_count=frames, engine=series.render.engine,
-            samples=series.render.samples, camera=path[0],
+            samples=series.render.samples, denoise=cycles and series.render.denoises(),
+            denoise_prefilter=series.render.denoise_prefilter,
+            noise_threshold=series.render.noise_threshold if cycles else 0.0,
+            passes=render_passes(series.render, series.style), camera=path[0],
             camera_path=path if spec.camera.move != "static" else None,
             lights=lights, cast=cast, start_time=offset,
             warnings=blocking_warnings(spec.id, cast, path, heights, series.width,

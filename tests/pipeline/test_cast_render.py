@@ -35,7 +35,7 @@ SERIES = """\
 name: imported cast
 resolution: [108, 192]
 fps: 4
-render: {engine: cycles, samples: 4}
+render: {engine: cycles, samples: 4, passes: [instance]}
 style: {stylizer: none}
 """
 EPISODE = """\

@@ -34,7 +34,7 @@ SERIES = f"""\
 name: blocking
 resolution: [48, 72]
 fps: {FPS}
-render: {{engine: cycles, samples: 1}}
+render: {{engine: cycles, samples: 1, passes: [instance]}}
 style: {{stylizer: none}}
 """
 EPISODE = f"""\

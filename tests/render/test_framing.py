@@ -15,7 +15,7 @@ SERIES = """\
 name: framing
 resolution: [54, 96]
 fps: 4
-render: {engine: cycles, samples: 2}
+render: {engine: cycles, samples: 2, passes: [depth, instance]}
 style: {stylizer: none}
 """
 EPISODE = """\

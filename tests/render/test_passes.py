@@ -10,14 +10,16 @@ from PIL import Image
 from scipy import ndimage
 
 from reskin.pipeline.build import build
-from reskin.render.passes import read_shot_passes
+from reskin.render.blender.client import BlenderWorker
+from reskin.render.exr import PASS_CHANNELS
+from reskin.render.passes import read_passes, read_shot_passes
 from tests.render.series import sample_cast_series
 
 SERIES = """\
 name: passes
 resolution: [96, 160]
 fps: 8
-render: {engine: cycles, samples: 16}
+render: {engine: cycles, samples: 16, passes: [depth, normal, instance, motion, uv]}
 style: {stylizer: none}
 """
 EPISODE = """\
@@ -30,11 +32,17 @@ shots:
 
 
 @pytest.fixture(scope="module")
-def shot(tmp_path_factory):
+def built(tmp_path_factory):
+    """(the shot's render cache folder, its plan)"""
     root = sample_cast_series(tmp_path_factory.mktemp("passes") / "s", SERIES, EPISODE)
     build(root)
     (render,) = [p for p in (root / ".reskin" / "cache" / "render").iterdir()]
-    plan = json.loads((render / "done.json").read_text())["plan"]
+    return render, json.loads((render / "done.json").read_text())["plan"]
+
+
+@pytest.fixture(scope="module")
+def shot(built):
+    render, plan = built
     rgba = np.stack([np.asarray(Image.open(p), np.float32) / 255
                      for p in sorted(render.glob("beauty_*.png"))])
     passes = read_shot_passes(sorted(render.glob("passes_*.exr")), [plan["camera"]])
@@ -104,3 +112,24 @@ def test_uv_pass_names_the_same_surface_point_across_frames(shot):
     head &= on & (passes["instance"][1] == 1)
     assert head.sum() > 10
     assert float(np.median(np.abs(uv[0][head] - uv[1][head]).max(axis=-1))) < 0.02
+
+
+def test_only_the_passes_asked_for_are_written(built, tmp_path):
+    render, plan = built
+    import OpenEXR
+
+    with BlenderWorker(tmp_path / "w.log") as worker:
+        worker.render_shot(plan | {"out_dir": str(tmp_path / "some"), "frames": [0],
+                                   "passes": ["depth", "instance"]})
+        worker.render_shot(plan | {"out_dir": str(tmp_path / "none"), "frames": [0],
+                                   "passes": []})
+    with OpenEXR.File(str(tmp_path / "some" / "passes_0000.exr"), separate_channels=True) as f:
+        names = {n for part in f.parts for n in part.channels}
+    assert names == {*PASS_CHANNELS["depth"], *PASS_CHANNELS["instance"]}
+    some = read_passes(tmp_path / "some" / "passes_0000.exr", plan["camera"])
+    assert set(some) == {"depth", "instance"}
+    full = read_passes(render / "passes_0000.exr", plan["camera"])
+    assert set(full) == {"depth", "normal", "instance", "motion", "uv"}
+    assert np.array_equal(some["instance"], full["instance"])  # same frame, same settings
+    assert (tmp_path / "none" / "beauty_0000.png").exists()
+    assert not list((tmp_path / "none").glob("*.exr"))

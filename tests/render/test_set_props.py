@@ -19,7 +19,7 @@ SERIES = """\
 name: props
 resolution: [54, 96]
 fps: 4
-render: {engine: cycles, samples: 2}
+render: {engine: cycles, samples: 2, passes: [depth, instance]}
 style: {stylizer: none}
 """
 EPISODE = """\

@@ -74,6 +74,17 @@ class BlenderWorker:
                                   f"(log: {self.log_path})", field=shot.get("name"))
             return msg
 
+    def devices(self) -> dict:
+        """Cycles' devices as the worker sees them: ``listed`` (backend -> devices as
+        ``{"id", "name", "type"}``), and the choice it renders with: ``compute_type``,
+        ``device_ids``, ``cycles_device`` ("CPU" or "GPU")."""
+        self._send({"op": "devices"})
+        msg = self._read()
+        if not msg.get("ok"):
+            raise ReskinError(f"Blender could not list devices: {msg.get('error')} "
+                              f"(log: {self.log_path})", file=self.log_path)
+        return msg
+
     def convert(self, src: str | Path, out: str | Path) -> dict:
         """Convert ``src`` (an FBX) to the GLB ``out`` with Blender's importer and exporter.
 

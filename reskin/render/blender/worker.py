@@ -17,6 +17,7 @@ import os
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 
 
 def _take_stdout() -> object:
@@ -32,7 +33,17 @@ import bpy  # noqa: E402  (stdout must be redirected before bpy starts printing)
 from mathutils import Vector  # noqa: E402
 
 from reskin.render.blender.convert import Refused, convert_to_glb  # noqa: E402
+from reskin.render.blender.cycles_setup import (  # noqa: E402
+    apply_cycles,
+    apply_device,
+    list_devices,
+)
 from reskin.render.blender.face import clear_face, play_face  # noqa: E402
+from reskin.render.devices import choose_device  # noqa: E402
+from reskin.render.exr import PASS_CHANNELS, write_passes_exr  # noqa: E402
+
+ALL_PASSES = tuple(PASS_CHANNELS)
+"""Passes written for a plan that does not list its own (plans made before ``passes``)."""
 
 
 def to_blender(p: list[float]) -> Vector:
@@ -58,6 +69,17 @@ class Worker:
         self.shot_objects: list = []
         self.shot_actions: list = []  # this shot's motion actions, removed at the next
         self.rigs: dict[str, object] = {}  # skin GLB path -> its SkinRig
+        self.phases: dict[str, float] = {}  # seconds per phase of the current request
+        self.device = None  # the DeviceChoice applied, once per process
+
+    @contextmanager
+    def phase(self, name: str):
+        """Time a phase of the request (reported in the reply as ``phases``)."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - t
 
     # characters ---------------------------------------------------------------------------
     def load_asset(self, key: str, glb: str) -> dict:
@@ -286,24 +308,26 @@ class Worker:
         r = self.scene.render
         r.resolution_x, r.resolution_y = shot["width"], shot["height"]
         r.resolution_percentage = 100
+        border = shot.get("border")  # [x0, y0, x1, y1], fractions, y from the top: a crop
+        r.use_border = r.use_crop_to_border = border is not None
+        if border is not None:
+            r.border_min_x, r.border_max_x = border[0], border[2]
+            r.border_min_y, r.border_max_y = 1.0 - border[3], 1.0 - border[1]
         r.fps = shot["fps"]
         r.film_transparent = True
         self.scene.view_settings.view_transform = "Standard"
         engine = shot["engine"]
         r.use_motion_blur = False  # motion vectors need it off; it would also smear the passes
         layer = self.scene.view_layers[0]
-        passes = engine == "cycles"
-        layer.use_pass_z = layer.use_pass_normal = passes
-        layer.use_pass_vector = layer.use_pass_object_index = passes
-        layer.use_pass_uv = passes
+        want = set(shot_passes(shot))
+        layer.use_pass_z = "depth" in want
+        layer.use_pass_normal = "normal" in want
+        layer.use_pass_vector = "motion" in want
+        layer.use_pass_object_index = "instance" in want
+        layer.use_pass_uv = "uv" in want
         if engine == "cycles":
             r.engine = "CYCLES"
-            cyc = self.scene.cycles
-            cyc.device = "CPU"
-            cyc.samples = shot["samples"]
-            cyc.use_denoising = False
-            cyc.seed = 0
-            cyc.max_bounces = 4
+            apply_cycles(self.scene, shot, self._device())
         elif engine == "workbench":
             r.engine = "BLENDER_WORKBENCH"
             shading = self.scene.display.shading
@@ -313,6 +337,22 @@ class Worker:
             r.engine = "BLENDER_EEVEE"
         else:
             raise ValueError(f"unknown engine {engine!r}")
+
+    def _device(self):
+        """The Cycles device (a GPU when one is present), chosen and enabled once."""
+        if self.device is None:
+            choice = choose_device(list_devices(), os.environ.get("RESKIN_CYCLES_DEVICE", "auto"))
+            apply_device(choice)
+            print(f"reskin worker: Cycles on {choice.cycles_device} ({choice.compute_type})",
+                  file=sys.stderr)
+            self.device = choice
+        return self.device
+
+    def devices(self) -> dict:
+        """The devices listed and the one chosen (the ``devices`` request)."""
+        choice = self._device()
+        return {"listed": list_devices(), "compute_type": choice.compute_type,
+                "device_ids": list(choice.device_ids), "cycles_device": choice.cycles_device}
 
     # conversion ------------------------------------------------------------------------------
     def convert(self, src: str, out: str) -> dict:
@@ -324,37 +364,76 @@ class Worker:
 
     # rendering -------------------------------------------------------------------------------
     def render_shot(self, shot: dict) -> dict:
-        placed = self.setup_shot(shot)
+        self.phases = {}
+        with self.phase("setup"):
+            placed = self.setup_shot(shot)
         out_dir = shot["out_dir"]
         os.makedirs(out_dir, exist_ok=True)
         done = []
         todo = shot["frames"]
+        passes = shot_passes(shot)
+        settings = self.scene.render.image_settings
+        settings.media_type = "IMAGE"  # Blender 5: the format list depends on the media type
+        settings.file_format, settings.color_mode, settings.color_depth = "PNG", "RGBA", "8"
+        settings.compression = 15  # PNG level: the default 15 %, written once per shot
         # Clips start at the action's first frame (0 for glTF imports); the shot's frame k
         # shows every character at its clip's frame k.
         base = min((b for _, b in placed), default=0.0)
         for n, frame in enumerate(todo):
-            self.scene.frame_set(int(base) + frame)
+            with self.phase("frame_set"):
+                self.scene.frame_set(int(base) + frame)
             final = os.path.join(out_dir, f"beauty_{frame:04d}.png")
             tmp = os.path.join(out_dir, f".beauty_{frame:04d}.tmp.png")
-            settings = self.scene.render.image_settings
-            settings.media_type = "IMAGE"  # Blender 5: the format list depends on the media type
-            settings.file_format, settings.color_mode, settings.color_depth = "PNG", "RGBA", "8"
-            self.scene.render.filepath = tmp
-            bpy.ops.render.render(write_still=True)
-            if shot["engine"] == "cycles":
+            with self.phase("render"):
+                bpy.ops.render.render()
+            result = bpy.data.images["Render Result"]
+            with self.phase("png"):
+                result.save_render(tmp, scene=self.scene)
+            if shot["engine"] == "cycles" and passes:
                 # Passes go beside the beauty as one multi-layer EXR; written before the PNG
                 # is renamed into place, so a finished beauty frame always has its passes.
-                exr = os.path.join(out_dir, f"passes_{frame:04d}.exr")
-                exr_tmp = os.path.join(out_dir, f".passes_{frame:04d}.tmp.exr")
-                settings.media_type = "MULTI_LAYER_IMAGE"
-                settings.file_format, settings.color_depth = "OPEN_EXR_MULTILAYER", "16"
-                settings.exr_codec = "ZIP"
-                bpy.data.images["Render Result"].save_render(exr_tmp, scene=self.scene)
-                os.replace(exr_tmp, exr)
+                with self.phase("exr"):
+                    self._write_passes(result, out_dir, frame, passes)
             os.replace(tmp, final)
             done.append(frame)
             send({"progress": n + 1, "of": len(todo), "frame": frame})
-        return {"frames": done}
+        return {"frames": done, "phases": {k: round(v, 4) for k, v in self.phases.items()}}
+
+    def _write_passes(self, result, out_dir: str, frame: int, passes: list[str]) -> None:
+        """``passes_<frame>.exr``: only the asked passes' channels (reskin.render.exr).
+
+        Blender's own multilayer writer always adds the combined colour (the PNG has it) and
+        the unused half of the vector pass; it writes an uncompressed float scratch file to
+        memory-backed storage instead, and the channels wanted are kept from it."""
+        settings = self.scene.render.image_settings
+        scratch = os.path.join(_scratch_dir(), f"reskin-{os.getpid()}-{frame}.exr")
+        settings.media_type = "MULTI_LAYER_IMAGE"
+        settings.file_format, settings.color_depth = "OPEN_EXR_MULTILAYER", "32"
+        settings.exr_codec = "NONE"
+        try:
+            result.save_render(scratch, scene=self.scene)
+        finally:
+            settings.media_type = "IMAGE"
+            settings.file_format, settings.color_mode, settings.color_depth = "PNG", "RGBA", "8"
+        exr = os.path.join(out_dir, f"passes_{frame:04d}.exr")
+        exr_tmp = os.path.join(out_dir, f".passes_{frame:04d}.tmp.exr")
+        try:
+            write_passes_exr(scratch, exr_tmp, passes)
+        finally:
+            os.remove(scratch)
+        os.replace(exr_tmp, exr)
+
+
+def shot_passes(shot: dict) -> list[str]:
+    """The passes ``shot`` asks for; every one for a Cycles plan made before plans listed them."""
+    if shot["engine"] != "cycles":
+        return []
+    return list(shot.get("passes", ALL_PASSES))
+
+
+def _scratch_dir() -> str:
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else (
+        os.environ.get("TMPDIR", "/tmp"))
 
 
 def send(obj: dict) -> None:
@@ -363,6 +442,22 @@ def send(obj: dict) -> None:
 
 
 def main() -> None:
+    profile_to = os.environ.get("RESKIN_WORKER_PROFILE")  # a .prof path: cProfile every request
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            _serve()
+        finally:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
+        return
+    _serve()
+
+
+def _serve() -> None:
     worker = Worker()
     send({"ready": True, "blender": bpy.app.version_string, "pid": os.getpid()})
     for line in sys.stdin:
@@ -376,6 +471,8 @@ def main() -> None:
                 result = worker.render_shot(request["shot"])
             elif op == "convert":
                 result = worker.convert(request["src"], request["out"])
+            elif op == "devices":
+                result = worker.devices()
             elif op == "ping":
                 result = {}
             elif op == "quit":
