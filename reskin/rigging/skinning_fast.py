@@ -9,9 +9,10 @@ Layout and loop order are chosen for the cache and the vector units:
   (:class:`Influences`), padded with zero weights to K = 4 or 8 so each kernel is compiled for
   a fixed count (its influence loop unrolled, nothing to branch on);
 - many frames: a block of ``_T`` frames' matrices is laid out (j, 12, _T) (dual quaternions:
-  (j, 8, _T)), so one vertex's blend over the block is a loop over frames of contiguous,
-  vectorised loads and multiply-adds with the blended matrix in registers; the whole clip's
-  blocks are one table and one parallel loop over (frame block, vertex block) tasks;
+  (j, 8, _T)), so blending one vertex's influences over the block is short loops of
+  contiguous, vectorised multiply-adds over frames (no gathers across joints in the inner
+  loop); the whole clip's blocks are one table and one parallel loop over (frame block,
+  vertex block) tasks, and results leave a task as contiguous per-frame rows;
 - one or a few frames: per vertex, gather its K matrices (12 contiguous floats each);
 - morph offsets are dense per frame block, (m + 1, 3, _T), the last row zeros for the vertices
   no target moves (no branch in the frame loop);
@@ -44,8 +45,8 @@ try:  # numba compiles the kernels; without it the reference numpy paths run
 except ImportError:  # pragma: no cover - exercised only where numba is missing
     numba = None
 
-# Frames per block, a compile-time constant of the kernels: 4 AVX vectors; the (j, 12, _T)
-# table of 63 joints is 97 kB (in L2), reused by every vertex block of the frame block.
+# Frames per block: 4 AVX vectors; the (j, 12, _T) table of 63 joints is 97 kB (in L2),
+# reused by every vertex block of the frame block.
 _T = 32
 # Below this many frames the per-vertex gather kernel beats filling frame blocks.
 _FEW = 8

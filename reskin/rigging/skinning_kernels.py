@@ -1,8 +1,11 @@
 """The numba kernels behind :mod:`reskin.rigging.skinning_fast` (layouts described there).
 
-Each kernel is compiled per influence count ``K`` (a closure constant, so its influence loop
-is unrolled and the frame loop vectorised) and once serial, once threaded (``prange`` over
-vertex blocks). Import only where numba is present.
+Each kernel is compiled per influence count ``K`` (a closure constant: the influence loops
+are unrolled) and once serial, once threaded (``prange`` over frame x vertex blocks). What
+LLVM vectorises here is fragile: frame loops need a run-time trip count (a constant 32 is
+unrolled into scalar code), few loads per loop (with dozens it gives up, "cannot identify
+array bounds"), and influences loaded into scalars before the loop. Import only where numba
+is present.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# Frames per block: the kernels' compile-time frame-loop length (see skinning_fast).
+# Frames per block (the tables' last axis; see skinning_fast).
 T = 32
 # Vertices per parallel task.
 VB = 256
@@ -147,32 +150,32 @@ def compile_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one factory
             for t in range(f):
                 m = tab[t]
                 for i in range(blk * VB, min(n, (blk + 1) * VB)):
-                    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = np.float32(0)
-                    for c in range(K):
-                        ww = w[i, c]
-                        mj = m[idx[i, c]]
-                        a0 += ww * mj[0]
-                        a1 += ww * mj[1]
-                        a2 += ww * mj[2]
-                        a3 += ww * mj[3]
-                        a4 += ww * mj[4]
-                        a5 += ww * mj[5]
-                        a6 += ww * mj[6]
-                        a7 += ww * mj[7]
-                        a8 += ww * mj[8]
-                        a9 += ww * mj[9]
-                        a10 += ww * mj[10]
-                        a11 += ww * mj[11]
+                    # Four influences at a time, the groups written out (a loop over them
+                    # compiles to much slower code for K = 8).
+                    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 = _blend12(m, idx, w, i, 0)
+                    if K >= 8:
+                        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11 = _blend12(m, idx, w,
+                                                                                    i, 4)
+                        a0, a1, a2, a3 = a0 + b0, a1 + b1, a2 + b2, a3 + b3
+                        a4, a5 = a4 + b4, a5 + b5
+                        a6, a7, a8, a9 = a6 + b6, a7 + b7, a8 + b8, a9 + b9
+                        a10, a11 = a10 + b10, a11 + b11
+                    for g in range(8, K, 4):
+                        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11 = _blend12(m, idx, w,
+                                                                                    i, g)
+                        a0, a1, a2, a3 = a0 + b0, a1 + b1, a2 + b2, a3 + b3
+                        a4, a5 = a4 + b4, a5 + b5
+                        a6, a7, a8, a9 = a6 + b6, a7 + b7, a8 + b8, a9 + b9
+                        a10, a11 = a10 + b10, a11 + b11
                     x, y, z = v[i, 0], v[i, 1], v[i, 2]
                     if morphed:
                         s = slot[i]
                         x += d[t, s, 0]
                         y += d[t, s, 1]
                         z += d[t, s, 2]
-                    o = out[t, i]
-                    o[0] = a0 * x + a1 * y + a2 * z + a3
-                    o[1] = a4 * x + a5 * y + a6 * z + a7
-                    o[2] = a8 * x + a9 * y + a10 * z + a11
+                    out[t, i, 0] = a0 * x + a1 * y + a2 * z + a3
+                    out[t, i, 1] = a4 * x + a5 * y + a6 * z + a7
+                    out[t, i, 2] = a8 * x + a9 * y + a10 * z + a11
 
     @jit
     def dqs_few(v, idx, w, tab, slot, d, morphed, out):  # noqa: ANN001, ANN202
@@ -183,28 +186,29 @@ def compile_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one factory
             for t in range(f):
                 m = tab[t]
                 for i in range(blk * VB, min(n, (blk + 1) * VB)):
-                    q0 = m[idx[i, 0]]
+                    j0 = idx[i, 0]
                     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0)
                     for c in range(K):
-                        mj = m[idx[i, c]]
-                        dot = mj[0] * q0[0] + mj[1] * q0[1] + mj[2] * q0[2] + mj[3] * q0[3]
+                        jj = idx[i, c]
+                        dot = (m[jj, 0] * m[j0, 0] + m[jj, 1] * m[j0, 1] + m[jj, 2] * m[j0, 2]
+                               + m[jj, 3] * m[j0, 3])
                         sw = -w[i, c] if dot < 0 else w[i, c]
-                        a0 += sw * mj[0]
-                        a1 += sw * mj[1]
-                        a2 += sw * mj[2]
-                        a3 += sw * mj[3]
-                        a4 += sw * mj[4]
-                        a5 += sw * mj[5]
-                        a6 += sw * mj[6]
-                        a7 += sw * mj[7]
+                        a0 += sw * m[jj, 0]
+                        a1 += sw * m[jj, 1]
+                        a2 += sw * m[jj, 2]
+                        a3 += sw * m[jj, 3]
+                        a4 += sw * m[jj, 4]
+                        a5 += sw * m[jj, 5]
+                        a6 += sw * m[jj, 6]
+                        a7 += sw * m[jj, 7]
                     x, y, z = v[i, 0], v[i, 1], v[i, 2]
                     if morphed:
                         s = slot[i]
                         x += d[t, s, 0]
                         y += d[t, s, 1]
                         z += d[t, s, 2]
-                    o = out[t, i]
-                    o[0], o[1], o[2] = _dq_apply(a0, a1, a2, a3, a4, a5, a6, a7, x, y, z)
+                    out[t, i, 0], out[t, i, 1], out[t, i, 2] = _dq_apply(
+                        a0, a1, a2, a3, a4, a5, a6, a7, x, y, z)
 
     @jit
     def normals(v, nrm, idx, w, tab, out):  # noqa: ANN001, ANN202
@@ -213,31 +217,20 @@ def compile_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one factory
         m = tab[0]
         for blk in prange((n + VB - 1) // VB):
             for i in range(blk * VB, min(n, (blk + 1) * VB)):
-                a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = np.float32(0)
-                for c in range(K):
-                    ww = w[i, c]
-                    mj = m[idx[i, c]]
-                    a0 += ww * mj[0]
-                    a1 += ww * mj[1]
-                    a2 += ww * mj[2]
-                    a3 += ww * mj[3]
-                    a4 += ww * mj[4]
-                    a5 += ww * mj[5]
-                    a6 += ww * mj[6]
-                    a7 += ww * mj[7]
-                    a8 += ww * mj[8]
-                    a9 += ww * mj[9]
-                    a10 += ww * mj[10]
-                    a11 += ww * mj[11]
+                a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 = _blend12(m, idx, w, i, 0)
+                for g in range(4, K, 4):
+                    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11 = _blend12(m, idx, w, i, g)
+                    a0, a1, a2, a3, a4, a5 = a0 + b0, a1 + b1, a2 + b2, a3 + b3, a4 + b4, a5 + b5
+                    a6, a7, a8, a9 = a6 + b6, a7 + b7, a8 + b8, a9 + b9
+                    a10, a11 = a10 + b10, a11 + b11
                 x, y, z = v[i, 0], v[i, 1], v[i, 2]
                 nx, ny, nz = nrm[i, 0], nrm[i, 1], nrm[i, 2]
-                o = out[i]
-                o[0] = a0 * x + a1 * y + a2 * z + a3
-                o[1] = a4 * x + a5 * y + a6 * z + a7
-                o[2] = a8 * x + a9 * y + a10 * z + a11
-                o[3] = a0 * nx + a1 * ny + a2 * nz
-                o[4] = a4 * nx + a5 * ny + a6 * nz
-                o[5] = a8 * nx + a9 * ny + a10 * nz
+                out[i, 0] = a0 * x + a1 * y + a2 * z + a3
+                out[i, 1] = a4 * x + a5 * y + a6 * z + a7
+                out[i, 2] = a8 * x + a9 * y + a10 * z + a11
+                out[i, 3] = a0 * nx + a1 * ny + a2 * nz
+                out[i, 4] = a4 * nx + a5 * ny + a6 * nz
+                out[i, 5] = a8 * nx + a9 * ny + a10 * nz
 
     return {("lbs", K, parallel): lbs_blocks, ("dqs", K, parallel): dqs_blocks,
             ("lbs_few", K, parallel): lbs_few, ("dqs_few", K, parallel): dqs_few,
@@ -274,3 +267,23 @@ def _hemi(m, j0, jc, wc, t):  # noqa: ANN001, ANN202
 
 
 
+
+
+
+@njit(fastmath=True, cache=True, nogil=True, inline="always", error_model="numpy")
+def _blend12(m, idx, w, i, g):  # noqa: ANN001, ANN202
+    """Vertex i's influences g..g+3 blended: the 12 entries of their weighted (j, 12) rows."""
+    j0, j1, j2, j3 = idx[i, g], idx[i, g + 1], idx[i, g + 2], idx[i, g + 3]
+    w0, w1, w2, w3 = w[i, g], w[i, g + 1], w[i, g + 2], w[i, g + 3]
+    return (w0 * m[j0, 0] + w1 * m[j1, 0] + w2 * m[j2, 0] + w3 * m[j3, 0],
+            w0 * m[j0, 1] + w1 * m[j1, 1] + w2 * m[j2, 1] + w3 * m[j3, 1],
+            w0 * m[j0, 2] + w1 * m[j1, 2] + w2 * m[j2, 2] + w3 * m[j3, 2],
+            w0 * m[j0, 3] + w1 * m[j1, 3] + w2 * m[j2, 3] + w3 * m[j3, 3],
+            w0 * m[j0, 4] + w1 * m[j1, 4] + w2 * m[j2, 4] + w3 * m[j3, 4],
+            w0 * m[j0, 5] + w1 * m[j1, 5] + w2 * m[j2, 5] + w3 * m[j3, 5],
+            w0 * m[j0, 6] + w1 * m[j1, 6] + w2 * m[j2, 6] + w3 * m[j3, 6],
+            w0 * m[j0, 7] + w1 * m[j1, 7] + w2 * m[j2, 7] + w3 * m[j3, 7],
+            w0 * m[j0, 8] + w1 * m[j1, 8] + w2 * m[j2, 8] + w3 * m[j3, 8],
+            w0 * m[j0, 9] + w1 * m[j1, 9] + w2 * m[j2, 9] + w3 * m[j3, 9],
+            w0 * m[j0, 10] + w1 * m[j1, 10] + w2 * m[j2, 10] + w3 * m[j3, 10],
+            w0 * m[j0, 11] + w1 * m[j1, 11] + w2 * m[j2, 11] + w3 * m[j3, 11])
