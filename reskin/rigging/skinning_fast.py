@@ -6,8 +6,8 @@ The same maths as :func:`reskin.rigging.skinning.lbs` and :func:`~reskin.rigging
 Layout and loop order are chosen for the cache and the vector units:
 
 - influences are two (n, K) C-ordered arrays, int32 joint indices and float32 weights
-  (:class:`Influences`), padded with zero weights to K = 4 or 8 so each kernel is compiled for
-  a fixed count (its influence loop unrolled, nothing to branch on);
+  (:class:`Influences`), padded with zero weights to K = 4, 8, ... (a multiple of 4) so each
+  kernel is compiled for a fixed count (its influence loops unrolled);
 - many frames: a block of ``_T`` frames' matrices is laid out (j, 12, _T) (dual quaternions:
   (j, 8, _T)), so blending one vertex's influences over the block is short loops of
   contiguous, vectorised multiply-adds over frames (no gathers across joints in the inner
