@@ -33,7 +33,13 @@ from reskin.rigging.fit import fit_skeleton
 from reskin.rigging.morphs import MorphTargets, morph_targets
 from reskin.rigging.procedural_clips import axis_angle
 from reskin.rigging.skinning import lbs_many, skin_torch, skinning_operator
-from reskin.rigging.skinning_fast import compact_influences, dqs_fast, has_numba, lbs_fast
+from reskin.rigging.skinning_fast import (
+    Skinner,
+    compact_influences,
+    dqs_fast,
+    has_numba,
+    lbs_fast,
+)
 from reskin.rigging.weights import bind_weights
 
 
@@ -146,7 +152,9 @@ def main() -> None:
     out = np.empty((f, n, 3), np.float32)
     fast["lbs8_batch"] = median_rate(lambda: lbs_fast(v, None, None, mats, influences=inf8,
                                                       out=out), n * f, args.repeat)
-    print(f"numba LBS 8 influences, batch: {fast['lbs8_batch']:12.3e} vertex-frames/s")
+    fast["lbs8_single_frames"] = single_frames(Skinner(v, inf8).lbs, mats, n, args.repeat)
+    print(f"numba LBS 8 influences, batch: {fast['lbs8_batch']:12.3e} vertex-frames/s, "
+          f"single frames {fast['lbs8_single_frames']:12.3e}")
 
     anchors = {"lbs4": float("nan"), "dqs4": float("nan"), "lbs8": float("nan")}
     if not args.no_blender:
@@ -202,6 +210,15 @@ def median_rate(fn, work: int, repeat: int) -> float:  # noqa: ANN001
     return work / float(np.median(times))
 
 
+def single_frames(skin, mats: np.ndarray, n: int, repeat: int) -> float:  # noqa: ANN001
+    """Vertex-frames/s of ``skin`` (a Skinner's lbs or dqs) called on every 10th frame alone,
+    into one reused (1, n, 3) output."""
+    one = np.empty((1, n, 3), np.float32)
+    picks = range(0, len(mats), 10)
+    return median_rate(lambda: [skin(mats[i : i + 1], out=one) for i in picks],
+                       n * len(picks), repeat)
+
+
 def fast_paths(v, jn, w, mats, morphs, mw, posed, posed_m, repeat):  # noqa: ANN001, ANN201
     """Rates of the numba paths (LBS batch, single frames, with morphs, DQS) and their largest
     difference from the reference float32 results."""
@@ -211,10 +228,15 @@ def fast_paths(v, jn, w, mats, morphs, mw, posed, posed_m, repeat):  # noqa: ANN
     # array: first-touch page faults of a fresh (f, n, 3) array are not skinning.
     out = np.empty((f, n, 3), np.float32)
     one = np.empty((1, n, 3), np.float32)
+    skinner = Skinner(v, inf)
     rates = {
         "lbs4_batch": median_rate(lambda: lbs_fast(v, None, None, mats, influences=inf,
                                                    out=out), n * f, repeat),
-        "lbs4_single_frames": median_rate(
+        # One frame per call, as a viewport or the preview asks: a Skinner made once per
+        # mesh (its float32 layout), a (1, n, 3) output reused.
+        "lbs4_single_frames": single_frames(skinner.lbs, mats, n, repeat),
+        "dqs4_single_frames": single_frames(skinner.dqs, mats, n, repeat),
+        "lbs4_single_frames_lbs_fast": median_rate(
             lambda: [lbs_fast(v, None, None, mats[i : i + 1], influences=inf, out=one)
                      for i in range(0, f, 10)], n * len(range(0, f, 10)), repeat),
         "lbs4_batch_morphs": median_rate(

@@ -1,12 +1,13 @@
 """The preview renderer: the same render plan, drawn with OpenGL (moderngl, headless EGL).
 
 Characters are posed from the same rig and clips the Blender render uses, by linear blend
-skinning in the vertex shader (:mod:`reskin.render.preview_gl`), and seen through the same
+skinning (on the CPU, :mod:`reskin.render.preview_gl`), and seen through the same
 camera, so a draft matches the final framing at interactive speed.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,12 @@ class PreviewCharacter:
     texture: np.ndarray  # (s, s, 3) uint8
     clips: dict[str, Clip]
     morphs: MorphTargets | None = None
+
+    @functools.cached_property
+    def export_split(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rig mesh split at UV seams (source index, uv, faces), made once per character
+        (a sort of every face corner: more than a preview frame costs)."""
+        return self.rig.mesh.split_for_export()
 
     @classmethod
     def from_rig(cls, rig: RiggedCharacter, texture: np.ndarray, fps: int,
@@ -128,7 +135,7 @@ class PreviewRenderer:
         and, where its morph weights vary per frame, its rest positions per frame (f, s, 3)."""
         from reskin.render.preview_gl import vertex_normals
 
-        src, uv, faces = ch.rig.mesh.split_for_export()
+        src, uv, faces = ch.export_split
         motion = member.get("motion")
         if motion:  # blocking: the shot's own track, its root in the world
             names = list(motion["joints"])

@@ -1,47 +1,53 @@
 """OpenGL drawing for the preview: moderngl on a headless EGL context, skinning on the GPU.
 
-A shot uploads its static buffers once: per character the rest positions, normals, UVs and up
-to 8 influences per vertex (a vertex buffer) and the texture; the set (floor, wall, props) as
-one world-space buffer of vertex colours. A frame then writes only each character's skinning
-matrices (j rows of a 3x4, a small float texture) and its camera, and the vertex shader blends
-the matrices (LBS, as :func:`reskin.rigging.skinning.lbs`). Colours follow pyrender's
-convention: textures are sRGB, lighting is linear, the output is gamma-encoded (1/2.2).
+A shot uploads its static buffers once: per character the UVs, the faces and the texture; the
+set (floor, wall, props) as one world-space buffer of vertex colours. A frame then skins each
+character on the CPU (LBS with :class:`reskin.rigging.skinning_fast.Skinner`, positions and
+normals, about a millisecond for 25k vertices) and writes its posed vertices and the camera.
+llvmpipe runs vertex shaders on one thread and fragment shaders on all: skinning in the vertex
+shader cost more than the kernel plus the upload, and lighting is per vertex (see _LIGHTING).
+Colours follow pyrender's convention: textures are sRGB, lighting is linear, the output is
+gamma-encoded (1/2.2).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+# Lighting per vertex (directional lights: exact on the set's flat quads, and on a
+# character's small triangles at preview sizes indistinguishable from per pixel), so a
+# fragment is one texture fetch and a multiply: llvmpipe's fragment stage is most of a frame.
+_LIGHTING = """
+uniform vec3 ambient;
+uniform int n_lights;
+uniform vec3 light_dir[8];  // towards the light, world space
+uniform vec3 light_col[8];  // linear colour x intensity / pi (a Lambert BRDF)
+vec3 light_at(vec3 normal) {
+    vec3 n = normalize(normal);
+    vec3 light = ambient;
+    for (int i = 0; i < n_lights; ++i) light += light_col[i] * max(dot(n, light_dir[i]), 0.0);
+    return light;
+}
+"""
+
+# Posed positions and normals come skinned from the CPU (reskin.rigging.skinning_fast, one
+# frame per call): llvmpipe runs vertex shaders on one thread, numba's kernel is cheaper.
 _SKINNED_VS = """
 #version 330
 uniform mat4 view_proj;
 uniform mat4 model;
-// Row r of joint j's 3x4 skinning matrix is rows[3 j + r]: a uniform block, which llvmpipe's
-// (single-threaded) vertex stage reads far faster than texel fetches.
-layout(std140) uniform Bones { vec4 rows[3 * MAX_JOINTS]; };
 in vec3 in_pos;
 in vec3 in_normal;
 in vec2 in_uv;
-in ivec4 in_j0;
-in ivec4 in_j1;
-in vec4 in_w0;
-in vec4 in_w1;
-out vec3 v_normal;
 out vec2 v_uv;
+out vec3 v_light;
+""" + _LIGHTING + """
 void main() {
-    vec4 r0 = vec4(0.0), r1 = vec4(0.0), r2 = vec4(0.0);
-    for (int c = 0; c < 4; ++c) {
-        int a = 3 * in_j0[c], b = 3 * in_j1[c];
-        r0 += in_w0[c] * rows[a] + in_w1[c] * rows[b];
-        r1 += in_w0[c] * rows[a + 1] + in_w1[c] * rows[b + 1];
-        r2 += in_w0[c] * rows[a + 2] + in_w1[c] * rows[b + 2];
-    }
-    vec4 p = vec4(in_pos, 1.0);
-    vec3 posed = vec3(dot(r0, p), dot(r1, p), dot(r2, p));
-    vec3 n = vec3(dot(r0.xyz, in_normal), dot(r1.xyz, in_normal), dot(r2.xyz, in_normal));
-    v_normal = mat3(model) * n;
+    // gamma(base x light) = gamma(base) x gamma(light) for an sRGB-ish base texel at
+    // gamma 2.2: the fragment multiplies the texel by the light's 1/2.2 power.
+    v_light = pow(light_at(mat3(model) * in_normal), vec3(1.0 / 2.2));
     v_uv = in_uv;
-    gl_Position = view_proj * (model * vec4(posed, 1.0));
+    gl_Position = view_proj * (model * vec4(in_pos, 1.0));
 }
 """
 
@@ -51,49 +57,33 @@ uniform mat4 view_proj;
 in vec3 in_pos;
 in vec3 in_normal;
 in vec3 in_color;
-out vec3 v_normal;
 out vec3 v_color;
+""" + _LIGHTING + """
 void main() {
-    v_normal = in_normal;
-    v_color = in_color;
+    v_color = pow(clamp(in_color * light_at(in_normal), 0.0, 1.0), vec3(1.0 / 2.2));
     gl_Position = view_proj * vec4(in_pos, 1.0);
 }
 """
 
-_LIGHTING = """
-uniform vec3 ambient;
-uniform int n_lights;
-uniform vec3 light_dir[8];  // towards the light, world space
-uniform vec3 light_col[8];  // linear colour x intensity / pi (a Lambert BRDF)
-vec3 shade(vec3 base, vec3 normal) {
-    vec3 n = normalize(normal);
-    vec3 light = ambient;
-    for (int i = 0; i < n_lights; ++i) light += light_col[i] * max(dot(n, light_dir[i]), 0.0);
-    return pow(clamp(base * light, 0.0, 1.0), vec3(1.0 / 2.2));
-}
-"""
-
+# pow(clamp(pow(t, 2.2) * L, 0, 1), 1 / 2.2) == min(t * pow(L, 1 / 2.2), 1) for t, L >= 0:
+# pyrender's convention (sRGB texture, linear light, gamma-encoded output) without a pow.
 _SKINNED_FS = """
 #version 330
 uniform sampler2D albedo;
-in vec3 v_normal;
 in vec2 v_uv;
+in vec3 v_light;
 out vec4 frag;
-""" + _LIGHTING + """
 void main() {
-    vec3 base = pow(texture(albedo, v_uv).rgb, vec3(2.2));
-    frag = vec4(shade(base, v_normal), 1.0);
+    frag = vec4(min(texture(albedo, v_uv).rgb * v_light, 1.0), 1.0);
 }
 """
 
 _STATIC_FS = """
 #version 330
-in vec3 v_normal;
 in vec3 v_color;
 out vec4 frag;
-""" + _LIGHTING + """
 void main() {
-    frag = vec4(shade(v_color, v_normal), 1.0);
+    frag = vec4(v_color, 1.0);
 }
 """
 
@@ -121,10 +111,6 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-# Joints a character may have in the preview (a 12 kB uniform block; GL guarantees 16 kB).
-MAX_JOINTS = 256
-
-
 class GLPreview:
     """A headless moderngl context with one colour + depth framebuffer of width x height."""
 
@@ -144,12 +130,7 @@ class GLPreview:
                 color_attachments=self.resolved.color_attachments,
                 depth_attachment=self.ctx.depth_renderbuffer(size))
             self.resolved = self.fbo
-        self.skinned = self.ctx.program(
-            vertex_shader=_SKINNED_VS.replace("MAX_JOINTS", str(MAX_JOINTS)),
-            fragment_shader=_SKINNED_FS)
-        self.bones = self.ctx.buffer(reserve=MAX_JOINTS * 48, dynamic=True)
-        self.skinned["Bones"].binding = 0
-        self.bones.bind_to_uniform_block(0)
+        self.skinned = self.ctx.program(vertex_shader=_SKINNED_VS, fragment_shader=_SKINNED_FS)
         self.static = self.ctx.program(vertex_shader=_STATIC_VS, fragment_shader=_STATIC_FS)
         self._pixels = bytearray(width * height * 4)
 
@@ -199,8 +180,12 @@ class GLPreview:
         vp = np.ascontiguousarray(view_proj.T, np.float32).tobytes()  # GL is column-major
         self.skinned["view_proj"].write(vp)
         self.static["view_proj"].write(vp)
+        # Back faces culled on characters, as pyrender culls single-sided materials: half
+        # the triangles llvmpipe sets up and rasterises, the same silhouette.
+        self.ctx.enable(moderngl.CULL_FACE)
         for ch, mats, model in characters:
             ch.draw(mats, model)
+        self.ctx.disable(moderngl.CULL_FACE)
         for vao in statics:
             vao.render()
         if self.resolved is not self.fbo:
@@ -211,39 +196,36 @@ class GLPreview:
 
 
 class GLCharacter:
-    """One character's buffers on the GPU; see :meth:`GLPreview.character`."""
+    """One character's buffers on the GPU and its skinning on the CPU; see
+    :meth:`GLPreview.character`."""
 
     def __init__(self, gl: GLPreview, rest, normals, uv, joints, weights, faces, texture,
                  n_joints: int):  # noqa: ANN001
+        from reskin.rigging.skinning_fast import Skinner, compact_influences
+
         ctx = gl.ctx
         self.gl, self.n = gl, len(rest)
-        k = joints.shape[1]
-        if k > 8:
-            raise ValueError(f"the preview draws up to 8 influences per vertex, got {k}")
-        jn = np.zeros((len(rest), 8), np.int32)
-        w = np.zeros((len(rest), 8), np.float32)
-        jn[:, :k], w[:, :k] = joints, weights
-        self.pos = ctx.buffer(np.ascontiguousarray(rest, np.float32).tobytes(), dynamic=True)
-        attr = ctx.buffer(np.hstack([normals.astype(np.float32), uv.astype(np.float32)])
-                          .tobytes())
-        infl = ctx.buffer(np.hstack([jn.view(np.float32), w]).tobytes())
+        self.skinner = Skinner(rest, compact_influences(joints, weights, n_joints))
+        self.normals = np.ascontiguousarray(normals, np.float32)
+        self._posed = np.empty((self.n, 6), np.float32)  # x y z | normal, one frame
+        self.posed = ctx.buffer(reserve=self._posed.nbytes, dynamic=True)
+        uvs = ctx.buffer(np.ascontiguousarray(uv, np.float32).tobytes())
         ibo = ctx.buffer(np.ascontiguousarray(faces, np.int32).tobytes())
         self.vao = ctx.vertex_array(gl.skinned, [
-            (self.pos, "3f", "in_pos"), (attr, "3f 2f", "in_normal", "in_uv"),
-            (infl, "4i 4i 4f 4f", "in_j0", "in_j1", "in_w0", "in_w1")], ibo)
+            (self.posed, "3f 3f", "in_pos", "in_normal"), (uvs, "2f", "in_uv")], ibo)
         rgb = np.repeat(texture[..., None], 3, axis=2) if texture.ndim == 2 else texture[..., :3]
         tex = np.ascontiguousarray(np.flip(rgb, axis=0), np.uint8)  # rows flipped, as pyrender
         self.texture = ctx.texture((tex.shape[1], tex.shape[0]), 3, tex.tobytes())
         self.texture.build_mipmaps()
-        if n_joints > MAX_JOINTS:
-            raise ValueError(f"the preview draws up to {MAX_JOINTS} joints, got {n_joints}")
 
     def set_rest(self, rest: np.ndarray) -> None:
         """Replace the rest positions (s, 3): per-frame morph weights."""
-        self.pos.write(np.ascontiguousarray(rest, np.float32).tobytes())
+        self.skinner.vertices = np.ascontiguousarray(rest, np.float32)
 
     def draw(self, mats: np.ndarray, model: np.ndarray) -> None:
-        self.gl.bones.write(np.ascontiguousarray(mats[:, :3, :], np.float32).tobytes())
+        """Skin (j, 4, 4) matrices on the CPU, upload the posed vertices, draw at ``model``."""
+        self.skinner.lbs_with_normals(mats, self.normals, self._posed)
+        self.posed.write(self._posed)
         prog = self.gl.skinned
         prog["model"].write(np.ascontiguousarray(model.T, np.float32).tobytes())
         self.texture.use(0)
@@ -251,5 +233,5 @@ class GLCharacter:
         self.vao.render()
 
     def release(self) -> None:
-        for obj in (self.vao, self.pos, self.texture):
+        for obj in (self.vao, self.posed, self.texture):
             obj.release()

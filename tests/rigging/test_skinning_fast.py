@@ -8,7 +8,13 @@ import pytest
 from reskin.core.transforms import quat_to_matrix
 from reskin.rigging.morphs import morph_targets
 from reskin.rigging.skinning import dqs, lbs
-from reskin.rigging.skinning_fast import compact_influences, dqs_fast, has_numba, lbs_fast
+from reskin.rigging.skinning_fast import (
+    Skinner,
+    compact_influences,
+    dqs_fast,
+    has_numba,
+    lbs_fast,
+)
 
 
 def _rig(seed: int = 0, f: int = 5, j: int = 9, n: int = 700, k: int = 4, zeros: bool = False):
@@ -30,7 +36,7 @@ def test_numba_is_there():
 
 
 @pytest.mark.parametrize("f", [1, 5, 70], ids=["one", "few", "blocks"])
-@pytest.mark.parametrize("k", [4, 8])
+@pytest.mark.parametrize("k", [2, 4, 6, 8, 12])
 def test_fast_lbs_equals_reference(f, k):
     v, joints, w, mats = _rig(f=f, k=k, zeros=k == 8)
     expected = lbs(v, joints, w, mats)
@@ -44,8 +50,9 @@ def test_fast_lbs_equals_reference(f, k):
 
 
 @pytest.mark.parametrize("f", [1, 40])
-def test_fast_dqs_equals_reference(f):
-    v, joints, w, mats = _rig(f=f, k=4)
+@pytest.mark.parametrize("k", [3, 4, 8, 12])
+def test_fast_dqs_equals_reference(f, k):
+    v, joints, w, mats = _rig(f=f, k=k)
     expected = dqs(v, joints, w, mats)
     np.testing.assert_allclose(dqs_fast(v, joints, w, mats), expected, atol=5e-5)
     # The hemisphere flip matters: negate some joints' quaternions' source (the same rotation).
@@ -95,3 +102,38 @@ def test_fast_lbs_writes_into_a_given_array():
     np.testing.assert_allclose(out, lbs(v, joints, w, mats), atol=2e-5)
     with pytest.raises(ValueError, match="out must be"):
         lbs_fast(v, joints, w, mats, out=out[:3])
+
+
+def test_a_prepared_skinner_equals_the_reference_and_reuses_its_output():
+    v, joints, w, mats = _rig(f=40, k=8, zeros=True)
+    rng = np.random.default_rng(4)
+    deltas = np.zeros((3, len(v), 3))
+    deltas[:, :50] = rng.normal(scale=0.1, size=(3, 50, 3))
+    morphs = morph_targets(deltas)
+    mw = rng.random((40, 3))
+    sk = Skinner(v, compact_influences(joints, w, mats.shape[1]), morphs)
+    out = np.empty((40, len(v), 3), np.float32)
+    assert sk.lbs(mats, mw, out=out) is out
+    np.testing.assert_allclose(out, lbs(v, joints, w, mats, morphs=morphs, morph_weights=mw),
+                               atol=5e-5)
+    np.testing.assert_allclose(sk.dqs(mats, mw), dqs(v, joints, w, mats, morphs=morphs,
+                                                     morph_weights=mw), atol=5e-5)
+    for f in (0, 17):  # one frame at a time, as a preview draws
+        np.testing.assert_allclose(sk.lbs(mats[f], mw[f]),
+                                   lbs(v, joints, w, mats[f], morphs=morphs,
+                                       morph_weights=mw[f]), atol=5e-5)
+    with pytest.raises(ValueError, match="joint indices"):
+        sk.lbs(mats[:, :3])
+
+
+def test_skinned_normals_turn_with_the_blended_matrix():
+    v, joints, w, mats = _rig(f=1, k=4)
+    normals = np.random.default_rng(2).normal(size=v.shape).astype(np.float32)
+    sk = Skinner(v, compact_influences(joints, w, mats.shape[1]))
+    out = np.empty((len(v), 6), np.float32)
+    sk.lbs_with_normals(mats[0], normals, out)
+    np.testing.assert_allclose(out[:, :3], lbs(v, joints, w, mats[0]), atol=2e-5)
+    # The normal is the blended 3x3 on the rest normal: LBS of the normal as a direction.
+    blended = np.einsum("nk,nkrc->nrc", w, mats[0][joints][..., :3, :3])
+    np.testing.assert_allclose(out[:, 3:], np.einsum("nrc,nc->nr", blended, normals),
+                               atol=2e-5)
