@@ -52,6 +52,9 @@ class Builder:
         self.progress = "bars" if progress is True else progress
         self.made: list[str] = []
         self.executor = executor or LocalExecutor(ctx.series.out_dir / "logs")
+        # Where the executor's frames are cached: Blender's under "render"; a draft renderer
+        # (the preview's) names its own kind, so its frames never pass for Blender's.
+        self.render_kind: str = getattr(self.executor, "cache_kind", "render")
 
     def __enter__(self) -> Builder:
         return self
@@ -139,7 +142,8 @@ class Builder:
 
         caches, jobs = {}, []
         for plan in plans:
-            cache = StepCache(self.ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
+            cache = StepCache(self.ctx.cache_root, self.render_kind, plan.key, "beauty",
+                              plan.frame_count)
             caches[plan.key] = (cache, cache.is_done())
             if not cache.is_done() and cache.missing():
                 cache.dir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +181,8 @@ class Builder:
         from reskin.render.stylize import make_stylizer
 
         stylizer = make_stylizer(self.ctx.series.style)
-        key = key_of("stylize", plan.key, stylizer.key())
+        key = key_of("stylize", plan.key, stylizer.key()) if self.render_kind == "render" \
+            else key_of("stylize", self.render_kind, plan.key, stylizer.key())
         return stylizer, StepCache(self.ctx.cache_root, "stylize", key, "styled",
                                    plan.frame_count)
 
@@ -186,7 +191,8 @@ class Builder:
         import shutil
 
         _, styled = self._stylize_cache(plan)
-        rendered = StepCache(self.ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
+        rendered = StepCache(self.ctx.cache_root, self.render_kind, plan.key, "beauty",
+                             plan.frame_count)
         for cache in (rendered, styled):
             shutil.rmtree(cache.dir, ignore_errors=True)
         self.ctx.log(f"forced: {plan.name} renders again")
@@ -319,9 +325,15 @@ class Builder:
 def build(root: str | Path, *, log: Log | None = None, progress: bool | str = False,
           episodes: list[str] | None = None, executor: Executor | None = None,
           shots: list[str] | None = None, style: str | None = None,
-          force: list[str] | None = None) -> BuildReport:
+          force: list[str] | None = None, preview: bool = False) -> BuildReport:
     """Build the series at ``root`` (only ``episodes`` when given, whole; ``shots`` must be
-    theirs; ``force`` shots render again)."""
-    with BuildContext.open(root, style=style, log=log) as ctx, \
-            Builder(ctx, executor=executor, progress=progress) as builder:
-        return builder.run(episodes, shots, force)
+    theirs; ``force`` shots render again; ``preview``: every shot drawn by the preview
+    renderer instead of ``executor``, a draft kept apart in the cache)."""
+    with BuildContext.open(root, style=style, log=log) as ctx:
+        if preview:
+            from reskin.pipeline.preview_job import PreviewExecutor
+
+            executor = PreviewExecutor(ctx.lib, ctx.series.width, ctx.series.height,
+                                       ctx.series.fps)
+        with Builder(ctx, executor=executor, progress=progress) as builder:
+            return builder.run(episodes, shots, force)

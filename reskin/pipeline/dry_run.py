@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 
 
 def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
-            force_shots: list[str] | None = None) -> list[dict]:
+            force_shots: list[str] | None = None, render_kind: str = "render") -> list[dict]:
     """What a build of ``only_episodes`` (default: all) would do for each shot, and why;
     renders nothing. It checks what the build checks first (episodes, props, locks, shots) and
-    raises the same one-line ReskinError."""
+    raises the same one-line ReskinError. ``render_kind``: the cache of the renderer asked
+    for ("render", Blender's; "preview", ``reskin build --preview``'s)."""
     from reskin.pipeline.cast import find_cast_rig
     from reskin.skins.make import skin_key, skin_name
 
@@ -71,7 +72,7 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
             previous = {}
         ep_skins = {c: r for (c, e), r in refs.items() if e == ep.id}
         for plan in compile_episode(ctx.series, ep, ep_skins, props):
-            cache = StepCache(ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
+            cache = StepCache(ctx.cache_root, render_kind, plan.key, "beauty", plan.frame_count)
             missing = len(cache.missing())
             row = {"episode": ep.id, "shot": plan.shot, "frames": plan.frame_count}
             if plan.warnings:

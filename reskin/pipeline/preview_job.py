@@ -59,3 +59,57 @@ def preview_episode(builder: Builder, episode_id: str) -> dict:
     return {"id": episode_id, "episode": episode_id, "video": None, "shots": shots,
             "seconds": round(seconds, 3), "fps": round(frames_drawn / seconds, 2)}
 
+
+
+class PreviewExecutor:
+    """Renders a build's shots with the OpenGL preview renderer (``reskin build --preview``):
+    the same plans, cameras, poses and cache folders as Blender's renders, drawn in
+    milliseconds, for a draft of a whole series. Its frames are kept under their own cache
+    kind (:attr:`cache_kind`), so a draft is never taken for a finished render."""
+
+    cache_kind = "preview"
+
+    def __init__(self, lib, width: int, height: int, fps: int):
+        self.lib, self.size, self.fps = lib, (width, height), fps
+        self._characters: dict = {}  # skin ref -> PreviewCharacter, loaded once per build
+
+    def _character(self, ref: str):
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        from reskin.render.preview import PreviewCharacter
+        from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS
+        from reskin.rigging.rigged import load_rigged
+
+        if ref not in self._characters:
+            skin = self.lib.get(ref)
+            rig = load_rigged(self.lib, self.lib.get(skin.meta["character"]))
+            texture = np.asarray(Image.open(io.BytesIO(self.lib.read_blob(
+                skin.blobs["texture.png"]))).convert("RGB"))
+            self._characters[ref] = PreviewCharacter.from_rig(rig, texture, self.fps,
+                                                              PROCEDURAL_CLIPS)
+        return self._characters[ref]
+
+    def run(self, jobs, progress=None) -> None:
+        """Draw every job's missing frames as ``beauty_NNNN.png`` in its ``out_dir``."""
+        from pathlib import Path
+
+        from PIL import Image
+
+        from reskin.core.atomic import atomic_path
+        from reskin.render.preview import PreviewRenderer
+
+        if not jobs:
+            return
+        with PreviewRenderer(*self.size) as renderer:
+            for job in jobs:
+                shot = job.shot
+                chars = {m["key"]: self._character(m["key"]) for m in shot["cast"]}
+                rgba = renderer.render_shot(shot, chars, list(shot["frames"]))
+                for f, img in zip(shot["frames"], rgba, strict=True):
+                    with atomic_path(Path(shot["out_dir"]) / f"beauty_{f:04d}.png") as tmp:
+                        Image.fromarray(img, "RGBA").save(tmp, format="PNG")
+                if progress is not None:
+                    progress(job.name, len(shot["frames"]))
