@@ -18,11 +18,12 @@ from reskin.pipeline.cache import StepCache
 from reskin.pipeline.context import BuildContext, Log
 from reskin.pipeline.inputs import check_shots, load_frameset, load_inputs, select_episodes
 from reskin.pipeline.locks import locked_skin, read_lock
+from reskin.pipeline.plan_cache import clips_digest, compiled_episode
 from reskin.pipeline.publish import EpisodeResult, publish_episode
 from reskin.pipeline.refs import prop_refs, skin_ref
 from reskin.pipeline.speech_stage import speech_stems
 from reskin.render.executors import Executor, LocalExecutor
-from reskin.scenes.compile import ModelRef, ShotPlan, compile_episode
+from reskin.scenes.compile import ModelRef, ShotPlan
 from reskin.scenes.episode import Episode
 
 
@@ -281,9 +282,10 @@ class Builder:
         # Every line's speech before anything is made: a bad voice or recording stops here.
         episodes = self.speech(cast, episodes)
         skins = self.skins(cast, wardrobes)
-        plans = {ep.id: compile_episode(self.ctx.series, ep,
-                                        {c: s for (c, e), s in skins.items() if e == ep.id},
-                                        props)
+        clips = clips_digest(self.ctx)
+        plans = {ep.id: compiled_episode(self.ctx, ep,
+                                         {c: s for (c, e), s in skins.items() if e == ep.id},
+                                         props, clips)
                  for ep in episodes}
         if self.ctx.series.licenses.allow is not None:
             # A forbidden licence stops the build before anything renders or publishes.

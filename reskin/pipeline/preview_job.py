@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from reskin.core.errors import ReskinError
@@ -61,6 +62,10 @@ def preview_episode(builder: Builder, episode_id: str) -> dict:
 
 
 
+_CHARACTERS_KEPT = 8
+"""Skins a draft build keeps drawn-ready (an episode's cast and the next one's)."""
+
+
 class PreviewExecutor:
     """Renders a build's shots with the OpenGL preview renderer (``reskin build --preview``):
     the same plans, cameras, poses and cache folders as Blender's renders, drawn in
@@ -71,7 +76,10 @@ class PreviewExecutor:
 
     def __init__(self, lib, width: int, height: int, fps: int):
         self.lib, self.size, self.fps = lib, (width, height), fps
-        self._characters: dict = {}  # skin ref -> PreviewCharacter, loaded once per build
+        # skin ref -> PreviewCharacter, the last few (shots come episode by episode, and a
+        # long series has hundreds of skins); rig ref -> the rig they share
+        self._characters: OrderedDict = OrderedDict()
+        self._rigs: dict = {}
 
     def _character(self, ref: str):
         import io
@@ -85,11 +93,16 @@ class PreviewExecutor:
 
         if ref not in self._characters:
             skin = self.lib.get(ref)
-            rig = load_rigged(self.lib, self.lib.get(skin.meta["character"]))
+            rig_ref = skin.meta["character"]
+            if rig_ref not in self._rigs:
+                self._rigs[rig_ref] = load_rigged(self.lib, self.lib.get(rig_ref))
             texture = np.asarray(Image.open(io.BytesIO(self.lib.read_blob(
                 skin.blobs["texture.png"]))).convert("RGB"))
-            self._characters[ref] = PreviewCharacter.from_rig(rig, texture, self.fps,
-                                                              PROCEDURAL_CLIPS)
+            self._characters[ref] = PreviewCharacter.from_rig(self._rigs[rig_ref], texture,
+                                                              self.fps, PROCEDURAL_CLIPS)
+            while len(self._characters) > _CHARACTERS_KEPT:
+                self._characters.popitem(last=False)
+        self._characters.move_to_end(ref)
         return self._characters[ref]
 
     def run(self, jobs, progress=None) -> None:

@@ -66,6 +66,18 @@ def _file_hash(path: Path | None) -> str | None:
     return h.hexdigest()
 
 
+def _write_if_changed(path: Path, text: str) -> None:
+    """``text`` written to ``path`` atomically, unless the file holds it already."""
+    from reskin.core.atomic import write_text_atomic
+
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_text_atomic(path, text)
+
+
 def shot_dialogue(plan: ShotPlan, styled: StepCache,
                   stems: Mapping[str, Sequence[LineClip]] | None) -> np.ndarray:
     """(round(frames / fps * 48000),) float32: ``plan``'s dialogue stem from ``stems`` or from
@@ -111,7 +123,6 @@ def publish_episode(ctx: BuildContext, ep: Episode,
     stems : shot id -> the shot's line clips (see :data:`LineClip`); a shot not in it uses
             ``dialogue.wav`` beside its styled frames, else is silent.
     """
-    from reskin.core.atomic import write_text_atomic
     from reskin.pipeline import provenance
     from reskin.render.audio import episode_mix, write_wav
     from reskin.render.captions import Cue
@@ -181,9 +192,12 @@ def publish_episode(ctx: BuildContext, ep: Episode,
         all_frames.extend(styled.frames)
     if srt is not None:
         result.subtitles = str(out / f"{ep.id}.srt")
-        write_text_atomic(Path(result.subtitles), srt)
-    write_text_atomic(out / ".plans.json", json.dumps(
-        {p.shot: {"key": p.key, "plan": p.to_dict()} for p, _, _ in shots}, indent=1))
+        _write_if_changed(Path(result.subtitles), srt)
+    # Compact JSON (the C encoder; an indented dump is the pure-Python one, 40 ms an episode),
+    # rewritten only when it changed: a no-op build of a long series writes nothing here.
+    _write_if_changed(out / ".plans.json", json.dumps(
+        {p.shot: {"key": p.key, "plan": p.to_dict()} for p, _, _ in shots},
+        separators=(",", ":")))
     if episode_stale:
         mix = episode_mix(list(zip(starts, dialogue, strict=True)), ep_seconds, music, ambience,
                           duck_db=sound.ducking, target_lufs=sound.loudness)
@@ -196,5 +210,5 @@ def publish_episode(ctx: BuildContext, ep: Episode,
                       title=f"{series.name} - {ep.id}: {ep.title}")
         provenance.finish_episode(ctx, ep, prov, result)  # labels, C2PA, credits
         stamps["_episode"] = ep_key
-    write_text_atomic(stamp_path, json.dumps(stamps, indent=1))
+    _write_if_changed(stamp_path, json.dumps(stamps, indent=1))
     return result
