@@ -147,6 +147,15 @@ def measure(root: Path, repeat: int) -> dict:
     return out | catalog_mb(root)
 
 
+def _episodes(root: Path, later: Path, n: int) -> None:
+    """The series at ``root`` made to hold its first ``n`` episodes (the rest wait in
+    ``later``; a kept series may hold any number of them)."""
+    every = sorted([*(root / "episodes").glob("*.yaml"), *later.glob("*.yaml")],
+                   key=lambda p: p.name)
+    for i, p in enumerate(every):
+        p.rename((root / "episodes" if i < n else later) / p.name)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--episodes", type=int, default=100)
@@ -164,19 +173,15 @@ def main() -> None:
     later = root.parent / (root.name + "-later-episodes")
     if not (root / "series.yaml").exists():
         write_series(root, args.episodes)
-        later.mkdir(exist_ok=True)
-        for p in sorted((root / "episodes").glob("*.yaml"))[args.small:]:
-            p.rename(later / p.name)
+    later.mkdir(exist_ok=True)
     figures: dict = {}
     try:
         for n in (args.small, args.episodes):
-            for p in sorted(later.glob("*.yaml"))[:n - len(list((root / "episodes").glob("*")))]:
-                p.rename(root / "episodes" / p.name)
+            _episodes(root, later, n)
             t0 = time.perf_counter()
             fill = reskin("build", str(root), "--preview")  # renders what is missing
-            print(f"{n} episodes: filled in {time.perf_counter() - t0:.1f} s "
-                  f"(draft renders by the preview renderer, 16x16, 2 frames a shot)",
-                  flush=True)
+            print(f"{n} episodes: built (what was missing) in {time.perf_counter() - t0:.1f} s"
+                  " (draft renders by the preview renderer, 16x16, 2 frames a shot)", flush=True)
             figures[n] = measure(root, args.repeat) | {"fill_s": round(fill["process_s"], 1)}
             f = figures[n]
             print(f"{n:4d} episodes ({n * SHOTS} shots): dry run {f['dry_run']['seconds']:.2f} s"

@@ -41,9 +41,14 @@ def _build(node: yaml.Node) -> Located:
         return Located(out, line, key_lines)
     if isinstance(node, yaml.SequenceNode):
         return Located([_build(v) for v in node.value], line)
+    if node.tag == _STR:  # most values: the scalar's text is the value
+        return Located(node.value, line)
     value = _SCALARS.construct_object(node, deep=True)
     _SCALARS.constructed_objects.clear()  # nodes are not shared between values: keep none
     return Located(value, line)
+
+
+_STR = "tag:yaml.org,2002:str"
 
 
 _SCALARS = yaml.SafeLoader("")

@@ -152,7 +152,6 @@ def publish_episode(ctx: BuildContext, ep: Episode,
              if start + ln["start"] < ep_seconds]
     cues = [Cue(s, s + d, text) for s, d, _, text in lines]
     prov = provenance.prepare_episode(ctx, ep, shots)  # a forbidden licence stops it here
-    overlay = provenance.episode_overlay(ctx, _burner(ctx, cues))
     srt = None
     if lines:
         from reskin.scenes.subtitles import to_srt
@@ -169,6 +168,9 @@ def publish_episode(ctx: BuildContext, ep: Episode,
         Path(result.video).exists() and Path(result.contact_sheet).exists()
         and Path(result.audio).exists())
     music, ambience = _beds(ctx) if episode_stale else (None, None)
+    # Fonts for the burned-in subtitles and label, read (and refused) before anything is
+    # written; only the episode's MP4 draws them, so an unchanged episode reads none.
+    overlay = provenance.episode_overlay(ctx, _burner(ctx, cues)) if episode_stale else None
 
     out.mkdir(parents=True, exist_ok=True)
     all_frames = []
