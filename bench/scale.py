@@ -95,23 +95,25 @@ import contextlib, io, json, resource, sys, time
 t0 = time.perf_counter()
 from reskin.cli import main
 imported = time.perf_counter() - t0
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 with contextlib.redirect_stdout(io.StringIO()) as out:
     try:
         main(sys.argv[1:], standalone_mode=False)
     except SystemExit as exc:
         if exc.code:
             raise
-seconds = time.perf_counter() - t0
-print(json.dumps({"seconds": seconds, "import_s": imported, "lines": out.getvalue().count("\n"),
+seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({"seconds": seconds, "cpu_s": cpu, "import_s": imported,
+                  "lines": out.getvalue().count("\n"),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
 def reskin(*args: str, quiet: bool = True) -> dict:
     """``reskin ARGS`` in a fresh process, through the CLI's own code (``reskin.cli.main``):
-    the command's seconds (after the CLI's import), the process's peak memory and the
-    process's whole wall time (interpreter, imports and all)."""
+    the command's seconds and CPU seconds (after the CLI's import; CPU time is what a busy
+    machine changes least), the process's peak memory and its whole wall time (interpreter,
+    imports and all)."""
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True,
                           text=True)
@@ -185,7 +187,8 @@ def main() -> None:
             figures[n] = measure(root, args.repeat) | {"fill_s": round(fill["process_s"], 1)}
             f = figures[n]
             print(f"{n:4d} episodes ({n * SHOTS} shots): dry run {f['dry_run']['seconds']:.2f} s"
-                  f", no-op build {f['noop']['seconds']:.2f} s (process "
+                  f", no-op build {f['noop']['seconds']:.2f} s "
+                  f"({f['noop']['cpu_s']:.2f} s CPU; process "
                   f"{f['noop']['process_s']:.2f} s), peak {f['noop']['peak_mb']:.0f} MB, "
                   f"catalog {f['library_db_mb']} MB, objects {f['objects_mb']} MB, cache "
                   f"{f['cache_mb']} MB", flush=True)
@@ -195,8 +198,14 @@ def main() -> None:
     small, big = figures[args.small], figures[args.episodes]
     per = {w: (big[w]["seconds"] / args.episodes) / (small[w]["seconds"] / args.small)
            for w in ("dry_run", "noop")}
+    # What one more episode costs: the difference of the two, per episode (the fixed part,
+    # imports, cast, rigs, is paid once whatever the length).
+    marginal = {w: (big[w]["cpu_s"] - small[w]["cpu_s"]) / (args.episodes - args.small)
+                for w in ("dry_run", "noop")}
     print(f"cost per episode, {args.episodes} vs {args.small} episodes: dry run "
-          f"{per['dry_run']:.2f}x, no-op {per['noop']:.2f}x (flat: 1.0)")
+          f"{per['dry_run']:.2f}x, no-op {per['noop']:.2f}x (flat: 1.0); one more episode: "
+          f"dry run {marginal['dry_run'] * 1000:.0f} ms, no-op {marginal['noop'] * 1000:.0f} ms"
+          " of CPU")
     print(json.dumps({
         "bench": "scale", "episodes": args.episodes, "shots": args.episodes * SHOTS,
         "noop_s": big["noop"]["seconds"], "noop_process_s": big["noop"]["process_s"],
@@ -204,6 +213,8 @@ def main() -> None:
         "noop_s_small": small["noop"]["seconds"], "dry_run_s_small": small["dry_run"]["seconds"],
         "per_episode_ratio_noop": round(per["noop"], 3),
         "per_episode_ratio_dry_run": round(per["dry_run"], 3),
+        "noop_cpu_s": big["noop"]["cpu_s"], "noop_cpu_s_small": small["noop"]["cpu_s"],
+        "marginal_episode_cpu_s": {w: round(v, 4) for w, v in marginal.items()},
         "peak_mb_noop": big["noop"]["peak_mb"], "peak_mb_dry_run": big["dry_run"]["peak_mb"],
         "library_db_mb": big["library_db_mb"], "objects_mb": big["objects_mb"],
         "cache_mb": big["cache_mb"],

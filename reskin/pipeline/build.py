@@ -56,6 +56,7 @@ class Builder:
         # Where the executor's frames are cached: Blender's under "render"; a draft renderer
         # (the preview's) names its own kind, so its frames never pass for Blender's.
         self.render_kind: str = getattr(self.executor, "cache_kind", "render")
+        self._stylizer = None  # (the series stylizer, its key), made on first use
 
     def __enter__(self) -> Builder:
         return self
@@ -145,8 +146,9 @@ class Builder:
         for plan in plans:
             cache = StepCache(self.ctx.cache_root, self.render_kind, plan.key, "beauty",
                               plan.frame_count)
-            caches[plan.key] = (cache, cache.is_done())
-            if not cache.is_done() and cache.missing():
+            done = cache.is_done()
+            caches[plan.key] = (cache, done)
+            if not done and cache.missing():
                 cache.dir.mkdir(parents=True, exist_ok=True)
                 jobs.append(RenderJob(plan.to_dict() | {"out_dir": str(cache.dir),
                                                          "frames": cache.missing()}))
@@ -181,9 +183,12 @@ class Builder:
         """The series stylizer and the cache entry of ``plan``'s styled frames."""
         from reskin.render.stylize import make_stylizer
 
-        stylizer = make_stylizer(self.ctx.series.style)
-        key = key_of("stylize", plan.key, stylizer.key()) if self.render_kind == "render" \
-            else key_of("stylize", self.render_kind, plan.key, stylizer.key())
+        if self._stylizer is None:  # one per build: the series' style does not change
+            stylizer = make_stylizer(self.ctx.series.style)
+            self._stylizer = (stylizer, stylizer.key())
+        stylizer, settings = self._stylizer
+        key = key_of("stylize", plan.key, settings) if self.render_kind == "render" \
+            else key_of("stylize", self.render_kind, plan.key, settings)
         return stylizer, StepCache(self.ctx.cache_root, "stylize", key, "styled",
                                    plan.frame_count)
 
