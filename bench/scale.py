@@ -115,7 +115,8 @@ def reskin(*args: str, quiet: bool = True) -> dict:
     machine changes least), the process's peak memory and its whole wall time (interpreter,
     imports and all)."""
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True,
+    # -P: the reskin this bench runs with, not one in the current folder
+    done = subprocess.run([sys.executable, "-P", "-c", MEASURE, *args], capture_output=True,
                           text=True)
     wall = time.perf_counter() - t0
     if done.returncode:

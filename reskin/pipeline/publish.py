@@ -158,7 +158,8 @@ def publish_episode(ctx: BuildContext, ep: Episode,
 
         srt = to_srt(lines)
     sound = series.sound
-    sound_key = key_of("sound", [key_of(d) for d in dialogue], starts,
+    stem_keys = [key_of(d) for d in dialogue]  # hashed once: the episode's key and each shot's
+    sound_key = key_of("sound", stem_keys, starts,
                        _file_hash(sound.music), _file_hash(sound.ambience), sound.loudness,
                        sound.ducking)
     ep_key = key_of([s.dir.name for _, s, _ in shots], sound_key, srt,
@@ -174,10 +175,10 @@ def publish_episode(ctx: BuildContext, ep: Episode,
 
     out.mkdir(parents=True, exist_ok=True)
     all_frames = []
-    for (plan, styled, cached), stem in zip(shots, dialogue, strict=True):
+    for (plan, styled, cached), stem, stem_key in zip(shots, dialogue, stem_keys, strict=True):
         folder = out / plan.shot
         video = folder / f"{plan.shot}.mp4"
-        stamp = key_of(styled.dir.name, key_of(stem), prov.key)
+        stamp = key_of(styled.dir.name, stem_key, prov.key)
         if not cached or stamps.get(plan.shot) != stamp or not video.exists():
             tmp = out / f".{plan.shot}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
