@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_large.py
 	$(BIN)/python bench/lipsync.py
 	$(BIN)/python bench/cast_import.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) demo-series tools/gltf-validator/node_modules

@@ -13,9 +13,6 @@ import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from skimage.measure import marching_cubes
 
 from reskin.assets.face_geometry import (
     CHANNEL_CONTROLS,
@@ -506,6 +503,9 @@ def _face_layout(prims: list, face: dict) -> FaceLayout:
 
 
 def _largest_component(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     n = len(verts)
     e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]]])
     graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
@@ -590,6 +590,10 @@ def generate_humanoid(params: HumanoidParams | None = None) -> Mesh:
     ex, ey, ez = layout.eye
     sockets = tuple(((s * ex, ey, ez), 1.1 * layout.eye_r, 0.3 * layout.eye_r) for s in (1, -1))
     field, origin = _sample_field(prims, h, sockets)
+    # Imported here: reading a character file needs HumanoidParams, not skimage (half a second
+    # of imports for every command that loads the cast).
+    from skimage.measure import marching_cubes
+
     verts, faces, _, _ = marching_cubes(field, level=0.0, spacing=(h, h, h), allow_degenerate=False)
     verts = verts.astype(np.float64) + origin
     faces = faces.astype(np.int64)

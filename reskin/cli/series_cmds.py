@@ -47,9 +47,12 @@ def init(path: Path, name: str | None) -> None:
 @click.option("--address", help="Ray cluster address (default: start or join a local one).")
 @click.option("--skip-style-check", is_flag=True,
               help="Stylize even if the style no longer matches its lock (`reskin style lock`).")
+@click.option("--preview", is_flag=True,
+              help="A draft: every shot drawn by the OpenGL preview renderer instead of "
+                   "Blender, here (kept apart from Blender's renders in the cache).")
 def build(path: Path, episodes: tuple[str, ...], force_shots: tuple[str, ...], force: bool,
           as_json: bool, dry_run: bool, jobs: int, executor: str, address: str | None,
-          skip_style_check: bool) -> None:
+          skip_style_check: bool, preview: bool) -> None:
     """Build the series at PATH: cast, skins, renders, stylized frames, videos, sheets.
 
     Only what changed is rebuilt: shots whose inputs are unchanged come from the cache,
@@ -60,6 +63,7 @@ def build(path: Path, episodes: tuple[str, ...], force_shots: tuple[str, ...], f
     Examples:
       reskin build my-series -e ep01 --dry-run
       reskin build -e ep01 --shot s02-closeup --force
+      reskin build my-series --preview
     """
     from reskin.core.errors import ReskinError
     from reskin.pipeline.build import build as run_build
@@ -70,12 +74,16 @@ def build(path: Path, episodes: tuple[str, ...], force_shots: tuple[str, ...], f
     if force_shots and not force:
         raise ReskinError("--shot only says which shots --force renders again; add --force",
                           field="--shot")
+    if preview and (executor != "local" or jobs != 1 or address):
+        raise ReskinError("--preview draws every shot here, in this process; drop "
+                          "--executor/--jobs/--address", field="--preview")
     if dry_run:
         from reskin.pipeline.context import BuildContext
         from reskin.pipeline.dry_run import dry_run as plan_dry_run
 
         with BuildContext.open(path) as ctx:
-            rows = plan_dry_run(ctx, list(episodes) or None, list(force_shots) or None)
+            rows = plan_dry_run(ctx, list(episodes) or None, list(force_shots) or None,
+                                render_kind="preview" if preview else "render")
         if as_json:
             click.echo(json.dumps(rows, indent=2))
         for r in [] if as_json else rows:
@@ -93,7 +101,8 @@ def build(path: Path, episodes: tuple[str, ...], force_shots: tuple[str, ...], f
         runner = LocalExecutor(logs, jobs=jobs)
     report = run_build(path, log=_log(as_json), progress=_progress(as_json),
                        episodes=list(episodes) or None, executor=runner,
-                       force=list(force_shots) or None, style_check=not skip_style_check)
+                       force=list(force_shots) or None, style_check=not skip_style_check,
+                       preview=preview)
     if as_json:  # with each episode's flow graph (shots, choices, where they lead)
         from reskin.cli.web_cmds import episode_graphs
 

@@ -41,8 +41,21 @@ def _build(node: yaml.Node) -> Located:
         return Located(out, line, key_lines)
     if isinstance(node, yaml.SequenceNode):
         return Located([_build(v) for v in node.value], line)
-    loader = yaml.SafeLoader("")
-    return Located(loader.construct_object(node, deep=True), line)
+    if node.tag == _STR:  # most values: the scalar's text is the value
+        return Located(node.value, line)
+    value = _SCALARS.construct_object(node, deep=True)
+    _SCALARS.constructed_objects.clear()  # nodes are not shared between values: keep none
+    return Located(value, line)
+
+
+_STR = "tag:yaml.org,2002:str"
+
+
+_SCALARS = yaml.SafeLoader("")
+"""One constructor for every scalar (making a loader per value cost more than the parse)."""
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+"""libyaml's parser when PyYAML has it (same nodes and lines, several times faster); an error is
+re-parsed by the Python one, so messages read the same either way."""
 
 
 def load_yaml(path: str | Path, *, display: str | None = None) -> Fields:
@@ -56,7 +69,12 @@ def load_yaml(path: str | Path, *, display: str | None = None) -> Fields:
     except UnicodeDecodeError:
         raise ReskinError("not UTF-8 text", file=shown) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            node = yaml.compose(text, Loader=_FAST_LOADER or yaml.SafeLoader)
+        except yaml.YAMLError:
+            if _FAST_LOADER is None:
+                raise
+            node = yaml.compose(text, Loader=yaml.SafeLoader)  # its message (or its nodes)
     except yaml.YAMLError as exc:
         from reskin.core.yaml_errors import describe
 

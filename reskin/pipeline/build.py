@@ -18,11 +18,12 @@ from reskin.pipeline.cache import StepCache
 from reskin.pipeline.context import BuildContext, Log
 from reskin.pipeline.inputs import check_shots, load_frameset, load_inputs, select_episodes
 from reskin.pipeline.locks import locked_skin, read_lock
+from reskin.pipeline.plan_cache import clips_digest, compiled_episode
 from reskin.pipeline.publish import EpisodeResult, publish_episode
 from reskin.pipeline.refs import prop_refs, skin_ref
 from reskin.pipeline.speech_stage import speech_stems
 from reskin.render.executors import Executor, LocalExecutor
-from reskin.scenes.compile import ModelRef, ShotPlan, compile_episode
+from reskin.scenes.compile import ModelRef, ShotPlan
 from reskin.scenes.episode import Episode
 
 
@@ -55,6 +56,10 @@ class Builder:
         self.made: list[str] = []
         self.forced: set[str] = set()  # plan names dropped by forget(): why they render again
         self.executor = executor or LocalExecutor(ctx.series.out_dir / "logs")
+        # Where the executor's frames are cached: Blender's under "render"; a draft renderer
+        # (the preview's) names its own kind, so its frames never pass for Blender's.
+        self.render_kind: str = getattr(self.executor, "cache_kind", "render")
+        self._stylizer = None  # (the series stylizer, its key), made on first use
 
     def __enter__(self) -> Builder:
         return self
@@ -142,11 +147,13 @@ class Builder:
 
         caches, jobs, why = {}, [], {}
         for plan in plans:
-            cache = StepCache(self.ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
-            caches[plan.key] = (cache, cache.is_done())
-            if not cache.is_done():
+            cache = StepCache(self.ctx.cache_root, self.render_kind, plan.key, "beauty",
+                              plan.frame_count)
+            done = cache.is_done()
+            caches[plan.key] = (cache, done)
+            if not done:
                 why[plan.key] = self._why(plan, cache)
-            if not cache.is_done() and cache.missing():
+            if not done and cache.missing():
                 cache.dir.mkdir(parents=True, exist_ok=True)
                 jobs.append(RenderJob(plan.to_dict() | {"out_dir": str(cache.dir),
                                                          "frames": cache.missing()}))
@@ -197,10 +204,19 @@ class Builder:
 
     def _stylize_cache(self, plan: ShotPlan):
         """The series stylizer and the cache entry of ``plan``'s styled frames."""
-        from reskin.pipeline.references import shot_stylizer
+        from reskin.pipeline.references import shot_stylizer, uses_references
 
-        stylizer = shot_stylizer(self.ctx.lib, self.ctx.series.style, plan.to_dict())
-        key = key_of("stylize", plan.key, stylizer.key())
+        style = self.ctx.series.style
+        if uses_references(style):  # the shot's cast's reference renders: one per shot
+            stylizer = shot_stylizer(self.ctx.lib, style, plan.to_dict())
+            settings = stylizer.key()
+        else:
+            if self._stylizer is None:  # one per build: the series' style does not change
+                stylizer = shot_stylizer(self.ctx.lib, style, plan.to_dict())
+                self._stylizer = (stylizer, stylizer.key())
+            stylizer, settings = self._stylizer
+        key = key_of("stylize", plan.key, settings) if self.render_kind == "render" \
+            else key_of("stylize", self.render_kind, plan.key, settings)
         return stylizer, StepCache(self.ctx.cache_root, "stylize", key, "styled",
                                    plan.frame_count)
 
@@ -209,7 +225,8 @@ class Builder:
         import shutil
 
         _, styled = self._stylize_cache(plan)
-        rendered = StepCache(self.ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
+        rendered = StepCache(self.ctx.cache_root, self.render_kind, plan.key, "beauty",
+                             plan.frame_count)
         for cache in (rendered, styled):
             shutil.rmtree(cache.dir, ignore_errors=True)
         self.forced.add(plan.name)
@@ -307,9 +324,10 @@ class Builder:
         # Every line's speech before anything is made: a bad voice or recording stops here.
         episodes = self.speech(cast, episodes)
         skins = self.skins(cast, wardrobes)
-        plans = {ep.id: compile_episode(self.ctx.series, ep,
-                                        {c: s for (c, e), s in skins.items() if e == ep.id},
-                                        props)
+        clips = clips_digest(self.ctx)
+        plans = {ep.id: compiled_episode(self.ctx, ep,
+                                         {c: s for (c, e), s in skins.items() if e == ep.id},
+                                         props, clips)
                  for ep in episodes}
         if self.ctx.series.licenses.allow is not None:
             # A forbidden licence stops the build before anything renders or publishes.
@@ -351,11 +369,19 @@ class Builder:
 def build(root: str | Path, *, log: Log | None = None, progress: bool | str = False,
           episodes: list[str] | None = None, executor: Executor | None = None,
           shots: list[str] | None = None, style: str | None = None,
-          force: list[str] | None = None, style_check: bool = True) -> BuildReport:
+          force: list[str] | None = None, style_check: bool = True,
+          preview: bool = False) -> BuildReport:
     """Build the series at ``root`` (only ``episodes`` when given, whole; ``shots`` must be
-    theirs; ``force`` shots render again). A locked style is checked against its lock before
-    anything is stylized with it (``style_check=False``: not)."""
-    with BuildContext.open(root, style=style, log=log) as ctx, \
-            Builder(ctx, executor=executor, progress=progress,
-                    style_check=style_check) as builder:
-        return builder.run(episodes, shots, force)
+    theirs; ``force`` shots render again; ``preview``: every shot drawn by the preview
+    renderer instead of ``executor``, a draft kept apart in the cache). A locked style is
+    checked against its lock before anything is stylized with it (``style_check=False``:
+    not)."""
+    with BuildContext.open(root, style=style, log=log) as ctx:
+        if preview:
+            from reskin.pipeline.preview_job import PreviewExecutor
+
+            executor = PreviewExecutor(ctx.lib, ctx.series.width, ctx.series.height,
+                                       ctx.series.fps)
+        with Builder(ctx, executor=executor, progress=progress,
+                     style_check=style_check) as builder:
+            return builder.run(episodes, shots, force)

@@ -29,15 +29,17 @@ class StepCache:
         return [self.frame(i) for i in range(self.count)]
 
     def missing(self) -> list[int]:
-        return [i for i in range(self.count) if not self.frame(i).exists()]
+        # Plain strings and os.path, not Path objects: a no-op build asks this of thousands
+        # of shots, and pathlib's joins cost more than the stat calls.
+        folder, prefix = os.fspath(self.dir), self.prefix
+        return [i for i in range(self.count)
+                if not os.path.exists(os.path.join(folder, f"{prefix}_{i:04d}.png"))]
 
     def is_done(self) -> bool:
-        marker = self.dir / "done.json"
-        if not marker.exists():
-            return False
         try:
-            ok = json.loads(marker.read_text()).get("frames") == self.count
-        except (OSError, ValueError):
+            with open(os.path.join(os.fspath(self.dir), "done.json"), "rb") as fh:
+                ok = json.loads(fh.read()).get("frames") == self.count
+        except (OSError, ValueError, AttributeError):
             return False
         return ok and not self.missing()
 

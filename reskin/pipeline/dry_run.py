@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from reskin.pipeline.cache import StepCache
 from reskin.pipeline.inputs import check_shots, load_inputs, select_episodes
 from reskin.pipeline.locks import locked_skin, read_lock
+from reskin.pipeline.plan_cache import clips_digest, compiled_episode
 from reskin.pipeline.preflight import check_build_inputs, check_cast_source
 from reskin.pipeline.refs import prop_refs
 from reskin.pipeline.speech_stage import SpeechStage, cast_voices
-from reskin.scenes.compile import ModelRef, ShotPlan, compile_episode
+from reskin.scenes.compile import ModelRef, ShotPlan
 
 if TYPE_CHECKING:
     from reskin.assets.library import AssetRecord
@@ -19,10 +20,11 @@ if TYPE_CHECKING:
 
 
 def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
-            force_shots: list[str] | None = None) -> list[dict]:
+            force_shots: list[str] | None = None, render_kind: str = "render") -> list[dict]:
     """What a build of ``only_episodes`` (default: all) would do for each shot, and why;
     renders nothing. It checks what the build checks first (episodes, props, locks, shots) and
-    raises the same one-line ReskinError."""
+    raises the same one-line ReskinError. ``render_kind``: the cache of the renderer asked
+    for ("render", Blender's; "preview", ``reskin build --preview``'s)."""
     from reskin.pipeline.cast import find_cast_rig
     from reskin.skins.make import skin_key, skin_name
 
@@ -60,6 +62,7 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
         refs[(char, ep)] = _unlinked(found)
     check_shots({s.id for ep in episodes for s in ep.shots}, force_shots, "--shot")
     rows = []
+    clips = clips_digest(ctx)
     for ep in episodes:
         if ep.id in pending:
             rows += [{"episode": ep.id, "shot": s.id, "action": "render",
@@ -70,8 +73,8 @@ def dry_run(ctx: BuildContext, only_episodes: list[str] | None = None,
         except (OSError, ValueError):
             previous = {}
         ep_skins = {c: r for (c, e), r in refs.items() if e == ep.id}
-        for plan in compile_episode(ctx.series, ep, ep_skins, props):
-            cache = StepCache(ctx.cache_root, "render", plan.key, "beauty", plan.frame_count)
+        for plan in compiled_episode(ctx, ep, ep_skins, props, clips):
+            cache = StepCache(ctx.cache_root, render_kind, plan.key, "beauty", plan.frame_count)
             missing = len(cache.missing())
             row = {"episode": ep.id, "shot": plan.shot, "frames": plan.frame_count}
             if plan.warnings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from reskin.core.errors import ReskinError
@@ -59,3 +60,69 @@ def preview_episode(builder: Builder, episode_id: str) -> dict:
     return {"id": episode_id, "episode": episode_id, "video": None, "shots": shots,
             "seconds": round(seconds, 3), "fps": round(frames_drawn / seconds, 2)}
 
+
+
+_CHARACTERS_KEPT = 8
+"""Skins a draft build keeps drawn-ready (an episode's cast and the next one's)."""
+
+
+class PreviewExecutor:
+    """Renders a build's shots with the OpenGL preview renderer (``reskin build --preview``):
+    the same plans, cameras, poses and cache folders as Blender's renders, drawn in
+    milliseconds, for a draft of a whole series. Its frames are kept under their own cache
+    kind (:attr:`cache_kind`), so a draft is never taken for a finished render."""
+
+    cache_kind = "preview"
+
+    def __init__(self, lib, width: int, height: int, fps: int):
+        self.lib, self.size, self.fps = lib, (width, height), fps
+        # skin ref -> PreviewCharacter, the last few (shots come episode by episode, and a
+        # long series has hundreds of skins); rig ref -> the rig they share
+        self._characters: OrderedDict = OrderedDict()
+        self._rigs: dict = {}
+
+    def _character(self, ref: str):
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        from reskin.render.preview import PreviewCharacter
+        from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS
+        from reskin.rigging.rigged import load_rigged
+
+        if ref not in self._characters:
+            skin = self.lib.get(ref)
+            rig_ref = skin.meta["character"]
+            if rig_ref not in self._rigs:
+                self._rigs[rig_ref] = load_rigged(self.lib, self.lib.get(rig_ref))
+            texture = np.asarray(Image.open(io.BytesIO(self.lib.read_blob(
+                skin.blobs["texture.png"]))).convert("RGB"))
+            self._characters[ref] = PreviewCharacter.from_rig(self._rigs[rig_ref], texture,
+                                                              self.fps, PROCEDURAL_CLIPS)
+            while len(self._characters) > _CHARACTERS_KEPT:
+                self._characters.popitem(last=False)
+        self._characters.move_to_end(ref)
+        return self._characters[ref]
+
+    def run(self, jobs, progress=None) -> None:
+        """Draw every job's missing frames as ``beauty_NNNN.png`` in its ``out_dir``."""
+        from pathlib import Path
+
+        from PIL import Image
+
+        from reskin.core.atomic import atomic_path
+        from reskin.render.preview import PreviewRenderer
+
+        if not jobs:
+            return
+        with PreviewRenderer(*self.size) as renderer:
+            for job in jobs:
+                shot = job.shot
+                chars = {m["key"]: self._character(m["key"]) for m in shot["cast"]}
+                rgba = renderer.render_shot(shot, chars, list(shot["frames"]))
+                for f, img in zip(shot["frames"], rgba, strict=True):
+                    with atomic_path(Path(shot["out_dir"]) / f"beauty_{f:04d}.png") as tmp:
+                        Image.fromarray(img, "RGBA").save(tmp, format="PNG")
+                if progress is not None:
+                    progress(job.name, len(shot["frames"]))

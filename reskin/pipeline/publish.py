@@ -66,6 +66,18 @@ def _file_hash(path: Path | None) -> str | None:
     return h.hexdigest()
 
 
+def _write_if_changed(path: Path, text: str) -> None:
+    """``text`` written to ``path`` atomically, unless the file holds it already."""
+    from reskin.core.atomic import write_text_atomic
+
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_text_atomic(path, text)
+
+
 def shot_dialogue(plan: ShotPlan, styled: StepCache,
                   stems: Mapping[str, Sequence[LineClip]] | None) -> np.ndarray:
     """(round(frames / fps * 48000),) float32: ``plan``'s dialogue stem from ``stems`` or from
@@ -111,7 +123,6 @@ def publish_episode(ctx: BuildContext, ep: Episode,
     stems : shot id -> the shot's line clips (see :data:`LineClip`); a shot not in it uses
             ``dialogue.wav`` beside its styled frames, else is silent.
     """
-    from reskin.core.atomic import write_text_atomic
     from reskin.pipeline import provenance
     from reskin.render.audio import episode_mix, write_wav
     from reskin.render.captions import Cue
@@ -141,14 +152,14 @@ def publish_episode(ctx: BuildContext, ep: Episode,
              if start + ln["start"] < ep_seconds]
     cues = [Cue(s, s + d, text) for s, d, _, text in lines]
     prov = provenance.prepare_episode(ctx, ep, shots)  # a forbidden licence stops it here
-    overlay = provenance.episode_overlay(ctx, _burner(ctx, cues))
     srt = None
     if lines:
         from reskin.scenes.subtitles import to_srt
 
         srt = to_srt(lines)
     sound = series.sound
-    sound_key = key_of("sound", [key_of(d) for d in dialogue], starts,
+    stem_keys = [key_of(d) for d in dialogue]  # hashed once: the episode's key and each shot's
+    sound_key = key_of("sound", stem_keys, starts,
                        _file_hash(sound.music), _file_hash(sound.ambience), sound.loudness,
                        sound.ducking)
     ep_key = key_of([s.dir.name for _, s, _ in shots], sound_key, srt,
@@ -158,13 +169,16 @@ def publish_episode(ctx: BuildContext, ep: Episode,
         Path(result.video).exists() and Path(result.contact_sheet).exists()
         and Path(result.audio).exists())
     music, ambience = _beds(ctx) if episode_stale else (None, None)
+    # Fonts for the burned-in subtitles and label, read (and refused) before anything is
+    # written; only the episode's MP4 draws them, so an unchanged episode reads none.
+    overlay = provenance.episode_overlay(ctx, _burner(ctx, cues)) if episode_stale else None
 
     out.mkdir(parents=True, exist_ok=True)
     all_frames = []
-    for (plan, styled, cached), stem in zip(shots, dialogue, strict=True):
+    for (plan, styled, cached), stem, stem_key in zip(shots, dialogue, stem_keys, strict=True):
         folder = out / plan.shot
         video = folder / f"{plan.shot}.mp4"
-        stamp = key_of(styled.dir.name, key_of(stem), prov.key)
+        stamp = key_of(styled.dir.name, stem_key, prov.key)
         if not cached or stamps.get(plan.shot) != stamp or not video.exists():
             tmp = out / f".{plan.shot}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
@@ -181,9 +195,12 @@ def publish_episode(ctx: BuildContext, ep: Episode,
         all_frames.extend(styled.frames)
     if srt is not None:
         result.subtitles = str(out / f"{ep.id}.srt")
-        write_text_atomic(Path(result.subtitles), srt)
-    write_text_atomic(out / ".plans.json", json.dumps(
-        {p.shot: {"key": p.key, "plan": p.to_dict()} for p, _, _ in shots}, indent=1))
+        _write_if_changed(Path(result.subtitles), srt)
+    # Compact JSON (the C encoder; an indented dump is the pure-Python one, 40 ms an episode),
+    # rewritten only when it changed: a no-op build of a long series writes nothing here.
+    _write_if_changed(out / ".plans.json", json.dumps(
+        {p.shot: {"key": p.key, "plan": p.to_dict()} for p, _, _ in shots},
+        separators=(",", ":")))
     if episode_stale:
         mix = episode_mix(list(zip(starts, dialogue, strict=True)), ep_seconds, music, ambience,
                           duck_db=sound.ducking, target_lufs=sound.loudness)
@@ -196,5 +213,5 @@ def publish_episode(ctx: BuildContext, ep: Episode,
                       title=f"{series.name} - {ep.id}: {ep.title}")
         provenance.finish_episode(ctx, ep, prov, result)  # labels, C2PA, credits
         stamps["_episode"] = ep_key
-    write_text_atomic(stamp_path, json.dumps(stamps, indent=1))
+    _write_if_changed(stamp_path, json.dumps(stamps, indent=1))
     return result

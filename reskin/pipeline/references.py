@@ -108,13 +108,19 @@ def shot_references(lib: Library, cast: list[dict], fps: int) -> tuple:
     return tuple(out)
 
 
+def uses_references(style) -> bool:  # noqa: ANN001
+    """Whether ``style``'s stylizer differs per shot: its IP-Adapter takes ``references:
+    continuity`` (the cast's reference renders); otherwise one stylizer serves every shot."""
+    ip = getattr(style, "ip_adapter", None)
+    return style.stylizer == "diffusion" and ip is not None and ip.continuity
+
+
 def shot_stylizer(lib: Library, style, plan: dict):  # noqa: ANN001, ANN201
     """The stylizer for one shot (``plan``: the ShotPlan dict): ``style``'s, given the cast's
     reference renders when its IP-Adapter takes ``references: continuity``."""
     from reskin.render.stylize import make_stylizer
 
     stylizer = make_stylizer(style)
-    ip = getattr(style, "ip_adapter", None)
-    if style.stylizer == "diffusion" and ip is not None and ip.continuity:
+    if uses_references(style):
         stylizer = stylizer.with_references(shot_references(lib, plan["cast"], plan["fps"]))
     return stylizer

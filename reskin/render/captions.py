@@ -7,6 +7,7 @@ outline so it reads over any shot; long lines wrap by measured width (CJK per ch
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from collections.abc import Sequence
@@ -32,6 +33,18 @@ BOTTOM = 0.16
 _NO_START = set("，。！？、；：）》」』】〕…—,.!?;:)%")
 
 
+@functools.cache
+def _listed_cjk_fonts() -> tuple[str, ...]:
+    """The Chinese-capable fonts fontconfig lists, asked once per process (a build asks for
+    every episode's label)."""
+    try:
+        listed = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True,
+                                timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return tuple(sorted(p.strip().rstrip(":") for p in listed.splitlines() if p.strip()))
+
+
 def find_cjk_font(font: str | Path = "auto", *, where: str | None = None) -> Path:
     """The font file for burned-in subtitles: ``font`` itself, or with ``"auto"`` the first
     Chinese-capable font fontconfig knows (else a known Debian path). None found is one line
@@ -41,13 +54,7 @@ def find_cjk_font(font: str | Path = "auto", *, where: str | None = None) -> Pat
         if not path.is_file():
             raise ReskinError("font file not found", file=where or path, field="subtitles.font")
         return path
-    try:
-        listed = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True,
-                                timeout=30).stdout
-        found = sorted(p.strip().rstrip(":") for p in listed.splitlines() if p.strip())
-    except (OSError, subprocess.SubprocessError):
-        found = []
-    for path in [*KNOWN_CJK_FONTS, *found]:
+    for path in [*KNOWN_CJK_FONTS, *_listed_cjk_fonts()]:
         if Path(path).is_file():
             return Path(path)
     raise ReskinError("burned-in subtitles need a CJK-capable font and none is installed "

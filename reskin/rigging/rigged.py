@@ -59,14 +59,16 @@ def find_rigged(lib: Library, spec: CharacterSpec) -> AssetRecord | None:
 
 def ensure_rigged(lib: Library, base: AssetRecord, spec: CharacterSpec) -> tuple[AssetRecord, bool]:
     """Fit the skeleton and compute skin weights for ``base``, once; stored as a new version."""
-    from reskin.assets.texture_bake import rasterize_surface
-    from reskin.rigging.fit import fit_skeleton
-    from reskin.rigging.weights import bind_weights
-
     key = rig_key(base)
     found = lib.find_by_key("character", key)
     if found is not None:
         return found, False
+    # Imported only to rig (scipy's solvers are a quarter of a second of imports that a build
+    # with every rig made already need not pay).
+    from reskin.assets.texture_bake import rasterize_surface
+    from reskin.rigging.fit import fit_skeleton
+    from reskin.rigging.weights import bind_weights
+
     mesh = Mesh.from_arrays(unpack_arrays(lib.read_blob(base.blobs["mesh.npz"])))
     skeleton = fit_skeleton(mesh)
     joints, weights = bind_weights(mesh.vertices, mesh.faces, skeleton, max_influences=4)

@@ -47,7 +47,7 @@ def fit_key(garment: Garment, rigged: RiggedCharacter, clips: Clips,
         np.ascontiguousarray(garment.vertices, np.float32).tobytes()
         + np.ascontiguousarray(garment.faces, np.int64).tobytes()).hexdigest()
     method = (weight_transfer.CANDIDATE_FACES, penetration.NEAR, penetration.CLOSE,
-              penetration.CANDIDATES, penetration.FAR_CANDIDATES)
+              penetration.CANDIDATES, penetration.FAR_CANDIDATES, penetration.BIND_CANDIDATES)
     return key_of(KIND, FIT_VERSION, method, rigged.record.content_hash, geometry,
                   garment.spec.bind, garment.spec.joint, clip_ids(clips),
                   frames_per_clip)
