@@ -46,6 +46,48 @@ ALL_PASSES = tuple(PASS_CHANNELS)
 """Passes written for a plan that does not list its own (plans made before ``passes``)."""
 
 
+class CyclesClock:
+    """When Cycles reaches the stages of one ``bpy.ops.render.render()`` call, from its status
+    lines: the render phase split into ``sync`` (scene and depsgraph sync, kernels: the start
+    of the call to the first sample), ``trace`` (path tracing and denoising: first sample to
+    "Finished") and ``after`` (the render result handed back), in seconds."""
+
+    def __init__(self) -> None:
+        self.split: dict[str, float] = {}
+        self._start = self._first = self._done = None
+
+    def start(self) -> None:
+        self._start, self._first, self._done = time.perf_counter(), None, None
+
+    def status(self, text: str) -> None:
+        stage = text.rsplit("|", 1)[-1].strip()
+        now = time.perf_counter()
+        if self._first is None and stage.startswith("Sample"):
+            self._first = now
+        elif stage.startswith("Finished"):
+            self._done = now
+
+    def stop(self) -> None:
+        """Add this render's stages to ``split`` (a render Cycles did not report adds none)."""
+        end = time.perf_counter()
+        if self._start is None or self._first is None or self._done is None:
+            return
+        for name, seconds in (("sync", self._first - self._start),
+                              ("trace", self._done - self._first), ("after", end - self._done)):
+            self.split[name] = self.split.get(name, 0.0) + seconds
+
+
+CLOCK = CyclesClock()
+
+
+@bpy.app.handlers.persistent  # kept across read_factory_settings (Worker.reset)
+def _render_status(text, *_args) -> None:  # noqa: ANN001
+    CLOCK.status(str(text))
+
+
+bpy.app.handlers.render_stats.append(_render_status)
+
+
 def to_blender(p: list[float]) -> Vector:
     """reskin (x, y-up, z-front) -> Blender (x, -z, y)."""
     return Vector((p[0], -p[2], p[1]))
@@ -365,6 +407,7 @@ class Worker:
     # rendering -------------------------------------------------------------------------------
     def render_shot(self, shot: dict) -> dict:
         self.phases = {}
+        CLOCK.split = {}
         with self.phase("setup"):
             placed = self.setup_shot(shot)
         out_dir = shot["out_dir"]
@@ -385,7 +428,9 @@ class Worker:
             final = os.path.join(out_dir, f"beauty_{frame:04d}.png")
             tmp = os.path.join(out_dir, f".beauty_{frame:04d}.tmp.png")
             with self.phase("render"):
+                CLOCK.start()
                 bpy.ops.render.render()
+                CLOCK.stop()
             result = bpy.data.images["Render Result"]
             with self.phase("png"):
                 result.save_render(tmp, scene=self.scene)
@@ -397,7 +442,10 @@ class Worker:
             os.replace(tmp, final)
             done.append(frame)
             send({"progress": n + 1, "of": len(todo), "frame": frame})
-        return {"frames": done, "phases": {k: round(v, 4) for k, v in self.phases.items()}}
+        # render_split: where the render phase went (Cycles only; no part of ``phases``, whose
+        # sum is the request's time)
+        return {"frames": done, "phases": {k: round(v, 4) for k, v in self.phases.items()},
+                "render_split": {k: round(v, 4) for k, v in CLOCK.split.items()}}
 
     def _write_passes(self, result, out_dir: str, frame: int, passes: list[str]) -> None:
         """``passes_<frame>.exr``: only the asked passes' channels (reskin.render.exr).
