@@ -74,7 +74,7 @@ class PreviewRenderer:
     the multisampling (0: none, the draft's speed; 4 smooths edges as pyrender drew them, at
     about a third of the frame rate on software GL); ``pipelined`` draws frame n+1 while
     frame n is still being rasterised (the same frames). It is off by default: on the 2-core
-    shared machine it was measured, under a load average of 3-6, no faster or slower (the
+    shared machine, under a load average of 3-6, it measured no faster, often slower (the
     rasteriser threads already take the cores the overlap would use); a machine with idle
     cores may gain (``bench/render.py --only-preview`` reports both).
     """
