@@ -199,20 +199,22 @@ def preview_bench(args, tmp: Path, ctx, shot: dict) -> dict:  # noqa: ANN001
                 times.append(time.perf_counter() - t)
         wb_fps = frames / float(np.median(times))
     fps = {}
-    for samples in (0, 4):  # the default (no multisampling), and 4x
+    # the default (no multisampling, synchronous reads), 4x, and the default pipelined
+    for key, samples, pipelined in ((0, 0, False), (4, 4, False), ("pipelined", 0, True)):
         times = []
-        with PreviewRenderer(w, h, samples=samples) as pr:
+        with PreviewRenderer(w, h, samples=samples, pipelined=pipelined) as pr:
             pr.render_shot(wb, chars, frames=[0])
             for _ in range(args.repeat):
                 t = time.perf_counter()
                 pr.render_shot(wb, chars)  # uploads included: one per shot
                 times.append(time.perf_counter() - t)
-        fps[samples] = frames / float(np.median(times))
-        print(f"preview (MSAA {samples}x) {fps[samples]:6.2f} frames/s   Blender Workbench "
-              f"{wb_fps:6.2f} frames/s   ratio {fps[samples] / wb_fps:.2f}x "
-              f"(median of {args.repeat})")
+        fps[key] = frames / float(np.median(times))
+        print(f"preview (MSAA {samples}x{', pipelined' if pipelined else ''}) "
+              f"{fps[key]:6.2f} frames/s   Blender Workbench {wb_fps:6.2f} frames/s   "
+              f"ratio {fps[key] / wb_fps:.2f}x (median of {args.repeat})")
     return {"preview_width": w, "preview_height": h, "preview_characters": len(shot["cast"]),
             "preview_fps": round(fps[0], 2), "preview_fps_msaa4": round(fps[4], 2),
+            "preview_fps_pipelined": round(fps["pipelined"], 2),
             "workbench_fps": round(wb_fps, 2),
             "preview_vs_workbench": round(fps[0] / wb_fps, 3)}
 

@@ -72,14 +72,19 @@ class PreviewRenderer:
 
     ``platform`` names the backend moderngl's standalone context uses ("egl"); ``samples``
     the multisampling (0: none, the draft's speed; 4 smooths edges as pyrender drew them, at
-    about a third of the frame rate on software GL).
+    about a third of the frame rate on software GL); ``pipelined`` draws frame n+1 while
+    frame n is still being rasterised (the same frames). It is off by default: on the 2-core
+    shared machine, under a load average of 3-6, it measured no faster, often slower (the
+    rasteriser threads already take the cores the overlap would use); a machine with idle
+    cores may gain (``bench/render.py --only-preview`` reports both).
     """
 
     def __init__(self, width: int, height: int, platform: str | None = None,
-                 samples: int = 0):
+                 samples: int = 0, pipelined: bool = False):
         from reskin.render.preview_gl import GLPreview
 
         self.width, self.height = width, height
+        self.pipelined = pipelined
         self._gl = GLPreview(width, height, backend=platform or "egl", samples=samples)
         self._props: dict = {}  # prop key -> (positions, normals, colours, faces), prop space
 
@@ -111,8 +116,8 @@ class PreviewRenderer:
         drawn = [self._upload(characters[m["key"]], m) for m in shot["cast"]]
         statics = [self._set(shot["set"])] if shot.get("set") else []
         out = np.empty((len(frames), self.height, self.width, 4), np.uint8)
-        try:
-            for n, f in enumerate(frames):
+        def each_frame():  # noqa: ANN202 - (view_proj, characters) per frame, in order
+            for f in frames:
                 cam = path[min(f, len(path) - 1)]
                 target = np.asarray(cam["target"], float)
                 pose = look_at(np.asarray(cam["location"], float), target)
@@ -122,7 +127,14 @@ class PreviewRenderer:
                     if rests is not None:  # morph weights per frame
                         glc.set_rest(rests[min(f, len(rests) - 1)])
                     per_frame.append((glc, mats[min(f, len(mats) - 1)], place))
-                gl.draw(proj @ np.linalg.inv(pose), per_frame, statics, out[n])
+                yield proj @ np.linalg.inv(pose), per_frame
+
+        try:
+            if self.pipelined:
+                gl.draw_frames(each_frame(), statics, out)
+            else:
+                for n, (view_proj, per_frame) in enumerate(each_frame()):
+                    gl.draw(view_proj, per_frame, statics, out[n])
         finally:
             for glc, *_ in drawn:
                 glc.release()

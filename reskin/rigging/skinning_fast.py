@@ -175,8 +175,7 @@ class Skinner:
         if method == "lbs":
             table = mats[:, :, :3, :].reshape(f, j, 12)  # row-major 3x4 per joint
         else:
-            real, dual = matrices_to_dual_quats(mats)  # float64, cheap: f x j
-            table = np.concatenate([real, dual], axis=-1)  # (f, j, 8)
+            table = _dual_quats(mats)  # (f, j, 8)
         parallel = n * f >= _SERIAL and threads != 1
         before = numba.get_num_threads()
         if parallel and threads is not None:
@@ -266,6 +265,20 @@ def _skinner(vertices, joints, weights, matrices, influences, morphs, morph_weig
 
 
 _KERNELS: dict = {}  # (method, K, parallel) -> kernel, made on first use
+
+
+def _dual_quats(mats: np.ndarray) -> np.ndarray:
+    """(f, j, 8) float32 dual quaternions (real | dual) of (f, j, 4, 4) rigid matrices.
+
+    Compiled (a single frame spent most of its time in numpy's batched SVD and Shepperd's
+    method over 63 joints); a singular rotation block takes the reference's SVD."""
+    from reskin.rigging.skinning_kernels import dual_quat_table
+
+    out = np.empty(mats.shape[:2] + (8,), np.float32)
+    if dual_quat_table(np.ascontiguousarray(mats, np.float64), out):
+        return out
+    real, dual = matrices_to_dual_quats(mats)
+    return np.concatenate([real, dual], axis=-1).astype(np.float32)
 
 
 def _kernel(method: str, k: int, parallel: bool):  # noqa: ANN202

@@ -182,17 +182,27 @@ def compile_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one factory
         """As lbs_few with tab (f, j, 8) unit dual quaternions."""
         n = v.shape[0]
         f = out.shape[0]
+        nj = tab.shape[1]
+        # Hemisphere signs of every joint pair per frame (j x j dot products, a few
+        # microseconds): a vertex then looks its influences' signs up instead of taking
+        # K dot products.
+        sign = np.empty((f, nj, nj), np.float32)
+        for t in range(f):
+            for a in range(nj):
+                for b in range(nj):
+                    dot = (tab[t, a, 0] * tab[t, b, 0] + tab[t, a, 1] * tab[t, b, 1]
+                           + tab[t, a, 2] * tab[t, b, 2] + tab[t, a, 3] * tab[t, b, 3])
+                    sign[t, a, b] = np.float32(-1) if dot < 0 else np.float32(1)
         for blk in prange((n + VB - 1) // VB):
             for t in range(f):
                 m = tab[t]
+                sg = sign[t]
                 for i in range(blk * VB, min(n, (blk + 1) * VB)):
                     j0 = idx[i, 0]
                     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0)
                     for c in range(K):
                         jj = idx[i, c]
-                        dot = (m[jj, 0] * m[j0, 0] + m[jj, 1] * m[j0, 1] + m[jj, 2] * m[j0, 2]
-                               + m[jj, 3] * m[j0, 3])
-                        sw = -w[i, c] if dot < 0 else w[i, c]
+                        sw = sg[j0, jj] * w[i, c]
                         a0 += sw * m[jj, 0]
                         a1 += sw * m[jj, 1]
                         a2 += sw * m[jj, 2]
@@ -287,3 +297,84 @@ def _blend12(m, idx, w, i, g):  # noqa: ANN001, ANN202
             w0 * m[j0, 9] + w1 * m[j1, 9] + w2 * m[j2, 9] + w3 * m[j3, 9],
             w0 * m[j0, 10] + w1 * m[j1, 10] + w2 * m[j2, 10] + w3 * m[j3, 10],
             w0 * m[j0, 11] + w1 * m[j1, 11] + w2 * m[j2, 11] + w3 * m[j3, 11])
+
+
+@njit(cache=True, nogil=True)
+def dual_quat_table(mats, out):  # noqa: ANN001, ANN201
+    """Unit dual quaternions of rigid transforms, as skinning.matrices_to_dual_quats.
+
+    mats : (f, j, 4, 4) float64; out : (f, j, 8) float32, real (x, y, z, w) then dual parts.
+    The rotation is the polar factor of the 3x3 block (scale and shear dropped), by scaled
+    Newton iterations X <- (g X + X^-T / g) / 2 (quadratic: a few steps for a near-rigid
+    matrix) instead of an SVD; then Shepperd's method. Returns False, leaving ``out``
+    partly written, where a block is singular (the caller takes the SVD path).
+    """
+    x = np.empty((3, 3))
+    y = np.empty((3, 3))
+    for f in range(mats.shape[0]):
+        for j in range(mats.shape[1]):
+            for r in range(3):
+                for c in range(3):
+                    x[r, c] = mats[f, j, r, c]
+            for _ in range(60):
+                # cofactors: X^-T = cof(X) / det(X)
+                y[0, 0] = x[1, 1] * x[2, 2] - x[1, 2] * x[2, 1]
+                y[0, 1] = x[1, 2] * x[2, 0] - x[1, 0] * x[2, 2]
+                y[0, 2] = x[1, 0] * x[2, 1] - x[1, 1] * x[2, 0]
+                y[1, 0] = x[0, 2] * x[2, 1] - x[0, 1] * x[2, 2]
+                y[1, 1] = x[0, 0] * x[2, 2] - x[0, 2] * x[2, 0]
+                y[1, 2] = x[0, 1] * x[2, 0] - x[0, 0] * x[2, 1]
+                y[2, 0] = x[0, 1] * x[1, 2] - x[0, 2] * x[1, 1]
+                y[2, 1] = x[0, 2] * x[1, 0] - x[0, 0] * x[1, 2]
+                y[2, 2] = x[0, 0] * x[1, 1] - x[0, 1] * x[1, 0]
+                det = x[0, 0] * y[0, 0] + x[0, 1] * y[0, 1] + x[0, 2] * y[0, 2]
+                if not abs(det) > 1e-200:
+                    return False
+                nx = 0.0
+                ny = 0.0
+                for r in range(3):
+                    for c in range(3):
+                        y[r, c] /= det
+                        nx += x[r, c] * x[r, c]
+                        ny += y[r, c] * y[r, c]
+                g = np.sqrt(np.sqrt(ny / nx))
+                step = 0.0
+                for r in range(3):
+                    for c in range(3):
+                        v = 0.5 * (g * x[r, c] + y[r, c] / g)
+                        step += (v - x[r, c]) ** 2
+                        x[r, c] = v
+                if step < 1e-30:
+                    break
+            t0 = 1 + x[0, 0] + x[1, 1] + x[2, 2]  # 4 w^2, 4 x^2, 4 y^2, 4 z^2
+            t1 = 1 + x[0, 0] - x[1, 1] - x[2, 2]
+            t2 = 1 - x[0, 0] + x[1, 1] - x[2, 2]
+            t3 = 1 - x[0, 0] - x[1, 1] + x[2, 2]
+            big, tb = 0, t0  # the first largest, as numpy's argmax
+            if t1 > tb:
+                big, tb = 1, t1
+            if t2 > tb:
+                big, tb = 2, t2
+            if t3 > tb:
+                big, tb = 3, t3
+            s = 0.5 / np.sqrt(max(tb, 1e-300))
+            d21, d02, d10 = x[2, 1] - x[1, 2], x[0, 2] - x[2, 0], x[1, 0] - x[0, 1]
+            s21, s02, s10 = x[2, 1] + x[1, 2], x[0, 2] + x[2, 0], x[1, 0] + x[0, 1]
+            if big == 0:
+                qw, qx, qy, qz = 0.25 / s, d21 * s, d02 * s, d10 * s
+            elif big == 1:
+                qw, qx, qy, qz = d21 * s, 0.25 / s, s10 * s, s02 * s
+            elif big == 2:
+                qw, qx, qy, qz = d02 * s, s10 * s, 0.25 / s, s21 * s
+            else:
+                qw, qx, qy, qz = d10 * s, s02 * s, s21 * s, 0.25 / s
+            inv = 1.0 / np.sqrt(qx * qx + qy * qy + qz * qz + qw * qw)
+            qx, qy, qz, qw = qx * inv, qy * inv, qz * inv, qw * inv
+            tx, ty, tz = mats[f, j, 0, 3], mats[f, j, 1, 3], mats[f, j, 2, 3]
+            out[f, j, 0], out[f, j, 1], out[f, j, 2], out[f, j, 3] = qx, qy, qz, qw
+            # 0.5 (t, 0) * real
+            out[f, j, 4] = 0.5 * (tx * qw + ty * qz - tz * qy)
+            out[f, j, 5] = 0.5 * (-tx * qz + ty * qw + tz * qx)
+            out[f, j, 6] = 0.5 * (tx * qy - ty * qx + tz * qw)
+            out[f, j, 7] = 0.5 * (-tx * qx - ty * qy - tz * qz)
+    return True

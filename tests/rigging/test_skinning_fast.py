@@ -137,3 +137,27 @@ def test_skinned_normals_turn_with_the_blended_matrix():
     blended = np.einsum("nk,nkrc->nrc", w, mats[0][joints][..., :3, :3])
     np.testing.assert_allclose(out[:, 3:], np.einsum("nrc,nc->nr", blended, normals),
                                atol=2e-5)
+
+
+def test_compiled_dual_quaternions_equal_the_reference_conversion():
+    from reskin.rigging.skinning import matrices_to_dual_quats
+    from reskin.rigging.skinning_fast import _dual_quats
+
+    rng = np.random.default_rng(3)
+    _, _, _, rigid = _rig(f=4, j=63)
+    scaled = rigid.copy()  # scale and shear, which the polar factor drops
+    scaled[..., :3, :3] *= rng.uniform(0.2, 5.0, (4, 63, 1, 1))
+    scaled[..., :3, :3] += rng.normal(scale=0.05, size=(4, 63, 3, 3))
+    near = rigid.astype(np.float32).astype(np.float64)  # imported float32 round-off
+    half_turns = np.tile(np.diag([1.0, -1.0, -1.0, 1.0]), (1, 3, 1, 1))  # w = 0: x largest
+    half_turns[0, 1, :3, :3] = np.diag([-1.0, 1.0, -1.0])
+    half_turns[0, 2, :3, :3] = np.diag([-1.0, -1.0, 1.0])
+    for mats in (rigid, scaled, near, half_turns):
+        real, dual = matrices_to_dual_quats(mats)
+        np.testing.assert_allclose(_dual_quats(mats), np.concatenate([real, dual], axis=-1),
+                                   atol=2e-7)
+    singular = rigid.copy()
+    singular[1, 5, :3, :3] = 0.0  # no rotation to take: the SVD path's answer
+    real, dual = matrices_to_dual_quats(singular)
+    np.testing.assert_allclose(_dual_quats(singular), np.concatenate([real, dual], axis=-1),
+                               atol=2e-7)
