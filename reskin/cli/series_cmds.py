@@ -104,11 +104,7 @@ def build(path: Path, episodes: tuple[str, ...], force_shots: tuple[str, ...], f
                        force=list(force_shots) or None, style_check=not skip_style_check,
                        preview=preview)
     if as_json:  # with each episode's flow graph (shots, choices, where they lead)
-        from reskin.cli.web_cmds import episode_graphs
-
-        data = json.loads(report.to_json())
-        data["graphs"] = episode_graphs(path, [e.id for e in report.episodes])
-        click.echo(json.dumps(data, indent=2))
+        click.echo(report.to_json())
         return
     _print_report(report, as_json)
 

@@ -42,15 +42,3 @@ def web(episode: str, root: Path, out_dir: Path, quiet: bool) -> None:
     for warning in package.warnings:
         log(f"warning: {warning}")
     click.echo(f"{episode}: {len(package.shots)} shots -> {package.index}")
-
-
-def episode_graphs(root: Path, episodes: list[str]) -> dict[str, dict]:
-    """The flow graph (:func:`reskin.scenes.branches.graph_json`) of each built episode."""
-    from reskin.pipeline.inputs import load_cast
-    from reskin.scenes.branches import graph_json
-    from reskin.scenes.episode import load_episode
-    from reskin.scenes.series import load_series
-
-    cast = set(load_cast(load_series(root)))  # off-screen speakers are cast members too
-    return {e: graph_json(load_episode(root / "episodes" / f"{e}.yaml", cast, root=root))
-            for e in episodes}

@@ -20,10 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import ndimage
 
+from reskin.core.lazy import lazy_module
 from reskin.render.stylize.base import FrameSet
 from reskin.render.stylize.warp import instance_of
+
+ndimage = lazy_module("scipy.ndimage")
 
 CONTROL_KINDS = ("depth", "normal", "lineart")
 

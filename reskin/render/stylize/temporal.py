@@ -14,10 +14,12 @@ of frame t + 1, its (x, y) position in frame t.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
+from reskin.core.lazy import lazy_module
 from reskin.render.stylize.base import FrameSet
 from reskin.render.stylize.warp import backward_map, sample
+
+ndimage = lazy_module("scipy.ndimage")
 
 Correspondence = tuple[np.ndarray, np.ndarray]
 """(src (h, w, 2) float32, valid (h, w) bool) for one frame pair."""

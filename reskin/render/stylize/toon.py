@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
+from reskin.core.lazy import lazy_module
 from reskin.render.stylize.base import FrameSet
 from reskin.render.stylize.temporal import (
     carry_linear,
@@ -39,6 +39,8 @@ from reskin.render.stylize.temporal import (
     masked_blur,
 )
 from reskin.render.stylize.warp import instance_of
+
+ndimage = lazy_module("scipy.ndimage")
 
 TOON_VERSION = "5"  # 5: antialiased ink at a resolution-aware width
 INNER_LINE_WEIGHT = 0.5

@@ -20,9 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
+from reskin.core.lazy import lazy_module
 from reskin.render.stylize.base import FrameSet
+
+ndimage = lazy_module("scipy.ndimage")
 
 
 @dataclass(frozen=True)
