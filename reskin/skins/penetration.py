@@ -6,7 +6,7 @@ closest body point among its candidate faces, negative when it lies behind the b
 (interpolated) normal there. The depth of the deepest vertex over all sampled frames is the
 garment's penetration.
 
-The candidates are those the reference method (:mod:`reskin.skins.penetration_kdtree`) picks
+The candidates are those the reference method (``tests/skins/penetration_reference.py``) picks
 among all body faces near the garment: the ``CANDIDATES`` faces with the nearest centres within
 ``CLOSE`` of the vertex, or else its ``FAR_CANDIDATES`` nearest. The reference finds them with a
 search tree of every pose's posed body, built afresh per fit; here they are picked, pose by

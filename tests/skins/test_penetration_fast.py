@@ -16,8 +16,8 @@ from reskin.rigging.rigged import ensure_rigged, load_rigged
 from reskin.skins.garment_fit import PENETRATION_FRAMES
 from reskin.skins.garments import bind_garment, build_garment
 from reskin.skins.penetration import garment_penetration, sample_poses
-from reskin.skins.penetration_kdtree import garment_penetration_kdtree
 from reskin.skins.wardrobe import load_wardrobe
+from tests.skins.penetration_reference import garment_penetration_kdtree
 
 BOUND = 1e-4  # metres: the fast depth may differ from the reference's by at most this
 

@@ -1,7 +1,8 @@
 """The reference penetration check: every test pose's body near the garment in one KD-tree.
 
 What :func:`reskin.skins.penetration.garment_penetration` computes, by the plain method it
-replaced (kept as the reference its tests compare it with, and as the bench's anchor). Garment
+replaced (kept here, beside the tests, as the reference they compare it with; nothing in the
+package calls it). Garment
 vertices and the body are posed with the same skinning the renderer uses (LBS); each posed
 garment vertex gets a signed distance to the posed body surface: its distance to the closest
 body point, negative when it lies behind the body's (interpolated) normal there. The depth of
