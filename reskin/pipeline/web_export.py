@@ -53,19 +53,13 @@ def read_srt(text: str) -> list[Cue]:
     return cues
 
 
-def _vtt_stamp(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
-    h, ms = divmod(ms, 3_600_000)
-    m, ms = divmod(ms, 60_000)
-    s, ms = divmod(ms, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
-
-
 def to_vtt(cues: list[Cue]) -> str:
     """Cues (start s, end s, text) -> WebVTT text."""
+    from reskin.scenes.subtitles import timestamp
+
     out = ["WEBVTT", ""]
     for n, (a, b, text) in enumerate(cues, start=1):
-        out += [str(n), f"{_vtt_stamp(a)} --> {_vtt_stamp(b)}", text, ""]
+        out += [str(n), f"{timestamp(a, '.')} --> {timestamp(b, '.')}", text, ""]
     return "\n".join(out)
 
 
