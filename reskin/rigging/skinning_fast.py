@@ -3,7 +3,12 @@
 The same maths as :func:`reskin.rigging.skinning.lbs` and :func:`~reskin.rigging.skinning.dqs`
 (the reference paths, which the tests compare these with), in float32, for one or many frames.
 
-Layout and loop order are chosen for the cache and the vector units:
+Layout and loop order are chosen for the cache and the vector units. First choice, for any
+number of frames: vertices sorted into runs that share a joint set
+(:mod:`reskin.rigging.influence_groups`; a rig has a few hundred), each run's matrices loaded
+once and blended across 16 vertices per vector instruction
+(:mod:`reskin.rigging.skinning_group_kernels`). Where a mesh's joint sets do not repeat enough
+to fill the vector lanes, per-vertex kernels:
 
 - influences are two (n, K) C-ordered arrays, int32 joint indices and float32 weights
   (:class:`Influences`), padded with zero weights to K = 4, 8, ... (a multiple of 4) so each
