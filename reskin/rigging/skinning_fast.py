@@ -31,7 +31,7 @@ dependency, but a stripped environment may lack it) the numpy reference paths ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -113,7 +113,7 @@ class Skinner:
         v = np.ascontiguousarray(vertices, np.float32)
         if v.ndim != 2 or v.shape[1] != 3 or influences.index.shape[0] != len(v):
             _check(v, influences.index, influences.weight, max(influences.bound, 1))
-        self.vertices, self.influences, self.morphs = v, influences, morphs
+        self._vertices, self.influences, self.morphs = v, influences, morphs
         # Row of each vertex in a block's morph offsets; m (a zero row) where none moves it.
         m = 0 if morphs is None else len(morphs.index)
         self._slot = np.full(len(v), m, np.int32)
@@ -123,10 +123,24 @@ class Skinner:
         # Joint-set runs (influence_groups), made on the first call that pays for them.
         self._groups: InfluenceGroups | None | bool = numba is not None
         self._calls = 0
+        self._stale = False
 
     @property
     def n(self) -> int:
-        return len(self.vertices)
+        return len(self._vertices)
+
+    @property
+    def vertices(self) -> np.ndarray:
+        """(n, 3) float32 rest positions; settable (a preview morphs the rest per frame)."""
+        return self._vertices
+
+    @vertices.setter
+    def vertices(self, rest: np.ndarray) -> None:
+        v = np.ascontiguousarray(rest, np.float32)
+        if v.shape != self._vertices.shape:
+            raise ValueError(f"rest positions must be {self._vertices.shape}, got {v.shape}")
+        self._vertices = v
+        self._stale = True  # the runs' sorted copy, re-made when a positions kernel needs it
 
     def lbs(self, matrices: np.ndarray, morph_weights: np.ndarray | None = None, *,
             out: np.ndarray | None = None, threads: int | None = None) -> np.ndarray:
@@ -162,8 +176,8 @@ class Skinner:
         groups = self._runs(1)
         if groups is not None:
             kern = _kernel("gnormals", self.influences.k, self.n >= _SERIAL)
-            kern(groups.xyz, nrm, groups.weights, groups.joints, groups.starts, groups.tasks,
-                 groups.order, table, out)
+            kern(self.vertices, nrm, groups.weights, groups.joints, groups.starts,
+                 groups.tasks, groups.order, table, out)
             return out
         kern = _kernel("normals", self.influences.k, self.n >= _SERIAL)
         kern(self.vertices, nrm, self.influences.index, self.influences.weight, table, out)
@@ -176,6 +190,7 @@ class Skinner:
         if self._groups is True and (self._calls > 1 or frames >= _FEW):
             self._groups = group_influences(self.vertices, self.influences.index,
                                             self.influences.weight, self._slot)
+            self._stale = False
         return self._groups if isinstance(self._groups, InfluenceGroups) else None
 
     def _skin(self, method, matrices, morph_weights, out, threads):  # noqa: ANN001, ANN202
@@ -207,6 +222,10 @@ class Skinner:
         try:
             groups = self._runs(f)
             if groups is not None:
+                if self._stale:
+                    groups = self._groups = replace(groups, xyz=np.ascontiguousarray(
+                        self._vertices[groups.order].T))
+                    self._stale = False
                 d = (self._no_offsets if mw is None else
                      np.concatenate([morphs.offsets(mw, np.float32),
                                      np.zeros((f, 1, 3), np.float32)], axis=1))

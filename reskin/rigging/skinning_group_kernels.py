@@ -220,34 +220,36 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
         return kernel
 
     @jit
-    def gnormals(grp_xyz, nrm, grp_w, joints, starts, tasks, order, tab, out):  # noqa: ANN001, ANN202
+    def gnormals(v, nrm, grp_w, joints, starts, tasks, order, tab, out):  # noqa: ANN001, ANN202
         """out (n, 6): one frame's posed positions and normals (the blended 3x3 on them) of
-        tab (1, j, 12); nrm (n, 3) rest normals in the caller's order."""
+        tab (1, j, 12); v, nrm (n, 3) rest positions and normals in the caller's order (read
+        here, not sorted once: a preview replaces the rest positions every frame)."""
         nt = tasks.shape[0] - 1
         m = tab[0]
-        gx, gy, gz = grp_xyz[0], grp_xyz[1], grp_xyz[2]
         for k in prange(nt):
             g0, g1 = tasks[k], tasks[k + 1]
             i0, i1 = starts[g0], starts[g1]
             res = np.empty((6, i1 - i0), np.float32)
-            rn = np.empty((3, i1 - i0), np.float32)  # the task's normals, sorted
+            src = np.empty((6, i1 - i0), np.float32)  # the task's positions and normals, sorted
             for i in range(i0, i1):
                 o = order[i]
-                rn[0, i - i0], rn[1, i - i0], rn[2, i - i0] = nrm[o, 0], nrm[o, 1], nrm[o, 2]
+                for c in range(3):
+                    src[c, i - i0] = v[o, c]
+                    src[3 + c, i - i0] = nrm[o, c]
             mm = np.empty((K, 12), np.float32)
             nm = np.empty((K, 12), np.float32)
             r0, r1, r2, r3, r4, r5 = res[0], res[1], res[2], res[3], res[4], res[5]
-            n0, n1, n2 = rn[0], rn[1], rn[2]
+            s0, s1, s2, s3, s4, s5 = src[0], src[1], src[2], src[3], src[4], src[5]
             for g in range(g0, g1):
-                s, e = starts[g], starts[g + 1]
                 load_rows(m, joints, g, mm, False)
                 for c in range(K):  # translation dropped: normals only turn
                     for r in range(12):
                         nm[c, r] = np.float32(0) if r % 4 == 3 else mm[c, r]
+                s, e = starts[g], starts[g + 1]
                 w = grp_w[K * s : K * e].reshape((K, e - s))
                 a, b = s - i0, e - i0
-                blend12(w, mm, gx[s:e], gy[s:e], gz[s:e], r0[a:b], r1[a:b], r2[a:b])
-                blend12(w, nm, n0[a:b], n1[a:b], n2[a:b], r3[a:b], r4[a:b], r5[a:b])
+                blend12(w, mm, s0[a:b], s1[a:b], s2[a:b], r0[a:b], r1[a:b], r2[a:b])
+                blend12(w, nm, s3[a:b], s4[a:b], s5[a:b], r3[a:b], r4[a:b], r5[a:b])
             for i in range(i0, i1):
                 o = order[i]
                 for c in range(6):

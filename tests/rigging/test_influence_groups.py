@@ -114,3 +114,17 @@ def test_grouped_normals_equal_the_blended_matrix_on_the_rest_normal(k):
     blended = np.einsum("nk,nkrc->nrc", w, mats[0][joints][..., :3, :3])
     np.testing.assert_allclose(out[:, 3:], np.einsum("nrc,nc->nr", blended, normals),
                                atol=3e-5)
+
+
+def test_new_rest_positions_reach_the_grouped_paths():
+    # A preview replaces the rest positions every frame (the face's morph weights applied).
+    v, joints, w, mats = _chain_rig(4, f=2)
+    sk = _skinner(v, joints, w, mats.shape[1])
+    moved = v + np.random.default_rng(5).normal(scale=0.05, size=v.shape)
+    sk.vertices = moved
+    np.testing.assert_allclose(sk.lbs(mats), lbs(moved, joints, w, mats), atol=3e-5)
+    out = np.empty((len(v), 6), np.float32)
+    sk.lbs_with_normals(mats[1], np.ones_like(v, np.float32), out)
+    np.testing.assert_allclose(out[:, :3], lbs(moved, joints, w, mats[1]), atol=3e-5)
+    with pytest.raises(ValueError, match="rest positions"):
+        sk.vertices = moved[:10]
