@@ -30,6 +30,7 @@ from reskin.core.clip import Clip
 from reskin.core.skeleton import Skeleton, forward_kinematics, skinning_matrices
 from reskin.rigging.blender_ref import blender_rig_eval
 from reskin.rigging.fit import fit_skeleton
+from reskin.rigging.influence_groups import group_influences
 from reskin.rigging.morphs import MorphTargets, morph_targets
 from reskin.rigging.procedural_clips import axis_angle
 from reskin.rigging.skinning import lbs_many, skin_torch, skinning_operator
@@ -191,6 +192,11 @@ def main() -> None:
                          "lbs8" if key.startswith("lbs8") else "lbs4"]
         ratios[key] = rate / anchor
         print(f"numba {key:22s}: {rate:12.3e} vertex-frames/s {ratios[key]:6.2f}x Blender")
+    runs = group_influences(v, compact_influences(jn, w, j).index,
+                            compact_influences(jn, w, j).weight, np.zeros(n, np.int32))
+    print(f"joint-set runs: {0 if runs is None else runs.count} (4 influences; None: per-vertex"
+          " kernels)")
+    figures["joint_set_runs"] = None if runs is None else runs.count
     figures["numba"] = {"available": has_numba(), "max_abs_diff_vs_reference": fast_check,
                         "vertex_frames_per_s": fast, "ratio_vs_blender": ratios,
                         "blender_anchors": anchors}
