@@ -54,13 +54,20 @@ def fit_key(garment: Garment, rigged: RiggedCharacter, clips: Clips,
 
 
 def _fit(garment: Garment, rigged: RiggedCharacter, poses: np.ndarray) -> dict[str, np.ndarray]:
-    """Bind ``garment`` and measure its penetration in ``poses`` (:func:`sample_poses`)."""
-    from reskin.skins.penetration import garment_penetration
+    """Bind ``garment`` and measure its penetration in ``poses`` (:func:`sample_poses`).
 
-    bound = bind_garment(garment, rigged.mesh, rigged.skeleton, rigged.joints, rigged.weights)
-    depth = garment_penetration(rigged.mesh.vertices, rigged.mesh.faces, rigged.joints,
-                                rigged.weights, rigged.skeleton, [bound], (),
-                                poses=poses)[garment.spec.name]
+    Both look for each garment vertex's nearest body faces in the bind pose: the search is
+    done once (the penetration check's ``BIND_CANDIDATES`` nearest; the weight transfer's
+    ``CANDIDATE_FACES`` are the first of them), the same faces either would have found."""
+    from reskin.skins.penetration import bind_candidates, garment_penetration
+
+    mesh = rigged.mesh
+    near = bind_candidates(garment.vertices, mesh.vertices, mesh.faces)
+    bound = bind_garment(garment, mesh, rigged.skeleton, rigged.joints, rigged.weights,
+                         candidates=near)
+    depth = garment_penetration(mesh.vertices, mesh.faces, rigged.joints, rigged.weights,
+                                rigged.skeleton, [bound], (), poses=poses,
+                                candidates=[near])[garment.spec.name]
     return {"joints": bound.joints, "weights": bound.weights, "matched": bound.matched,
             "depth": np.array([depth], np.float64)}
 
