@@ -102,11 +102,12 @@ def nearest_faces(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
 
     points (q, 3); vertices (n, 3); faces (m, 3). ``margin`` (metres) first looks only among
     faces whose centroid lies within that distance of the points' bounding box; a point whose
-    ``k`` candidates are all found within ``margin`` has them from the whole mesh too (no face
-    outside can be nearer). The others look again in a box as much wider as their k-th
-    candidate was far (its k found are real faces: the true ones are no farther), so a second
-    search answers them all. A garment queries a small part of a body. Without ``margin`` the
-    whole mesh is searched. Returns (distances (q, k) float64, faces (q, k) int64).
+    ``k`` candidates are all found within ``margin`` (plus its depth inside the points' box)
+    has them from the whole mesh too (no face outside can be nearer). The others look again in
+    a box as much wider as their k-th candidate was far (its k found are real faces: the true
+    ones are no farther), so a second search answers them all. A garment queries a small part
+    of a body. Without ``margin`` the whole mesh is searched.
+    Returns (distances (q, k) float64, faces (q, k) int64).
     """
     v = np.asarray(vertices, np.float64)
     p = np.asarray(points, np.float64)
@@ -119,7 +120,8 @@ def nearest_faces(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
     f0, f1, f2 = np.ascontiguousarray(faces.T) if margin is not None else (None,) * 3
     while margin is not None and len(pending):
         pts = p[pending]
-        lo, hi = pts.min(axis=0) - margin, pts.max(axis=0) + margin
+        inner_lo, inner_hi = pts.min(axis=0), pts.max(axis=0)
+        lo, hi = inner_lo - margin, inner_hi + margin
         # A centroid is inside the box only if some corner is (for faces smaller than the
         # margin): test corners first, so only the centroids of the part near the points get
         # computed. By component: (n,) rows are several times faster than (n, 3) ones.
@@ -139,9 +141,11 @@ def nearest_faces(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
             continue
         d, near = cKDTree(centroids, balanced_tree=False, compact_nodes=False).query(pts, k=k)
         d, near = d.reshape(len(pts), k), near.reshape(len(pts), k)
-        # An excluded centroid is over ``margin`` from the box along some axis, so farther
-        # than margin from every point: it cannot beat a k-th candidate within margin.
-        ok = d[:, -1] <= margin
+        # An excluded centroid lies past the box along some axis, so farther from a point
+        # than margin plus the point's least depth inside the points' own box: it cannot
+        # beat a k-th candidate within that reach.
+        depth = np.minimum(pts - inner_lo, inner_hi - pts).min(axis=1)
+        ok = d[:, -1] <= margin + depth
         dist[pending[ok]], cand[pending[ok]] = d[ok], sub[near[ok]]
         if not ok.all():  # > margin: the box grows
             margin = float(d[~ok, -1].max())
