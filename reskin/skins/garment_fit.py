@@ -72,6 +72,29 @@ def _fit(garment: Garment, rigged: RiggedCharacter, poses: np.ndarray) -> dict[s
             "depth": np.array([depth], np.float64)}
 
 
+def _poses(lib: Library, rigged: RiggedCharacter, clips: Clips, frames_per_clip: int
+           ) -> np.ndarray:
+    """(p, j, 4, 4) the clips' test poses (:func:`~reskin.skins.penetration.sample_poses`),
+    kept in the derived-data cache beside the fits: a rig's later first fittings (another
+    garment, another episode) need not make the clips to pose them."""
+    from reskin.skins.penetration import sample_poses
+
+    owner = rigged.record.content_hash
+    key = key_of(KIND, FIT_VERSION, "poses", owner, clip_ids(clips), frames_per_clip)
+    data = derived.read(lib, KIND, owner, key)
+    if data is not None:
+        try:
+            poses = unpack_arrays(data).get("poses")
+        except (ValueError, OSError, KeyError):
+            poses = None
+        j = len(rigged.skeleton.names)
+        if poses is not None and poses.ndim == 4 and poses.shape[1:] == (j, 4, 4):
+            return poses
+    poses = sample_poses(rigged.skeleton, clip_list(clips), frames_per_clip)
+    derived.write(lib, KIND, owner, key, pack_arrays({"poses": poses}))
+    return poses
+
+
 def _load(lib: Library, owner: str, key: str, n: int) -> dict[str, np.ndarray] | None:
     data = derived.read(lib, KIND, owner, key)
     if data is None:
@@ -93,8 +116,6 @@ def fit_garments(lib: Library, garments: Sequence[Garment], rigged: RiggedCharac
     Returns (bound garments, garment name -> deepest penetration in metres, how many were
     fitted now rather than found in the cache).
     """
-    from reskin.skins.penetration import sample_poses
-
     bound, depth, fitted = [], {}, 0
     owner = rigged.record.content_hash
     poses = None  # the clips' test poses, posed once for every garment that needs fitting
@@ -105,8 +126,7 @@ def fit_garments(lib: Library, garments: Sequence[Garment], rigged: RiggedCharac
             fit = _load(lib, owner, key, len(g.vertices))
             if fit is None:
                 if poses is None:
-                    poses = sample_poses(rigged.skeleton, clip_list(clips),
-                                         frames_per_clip)
+                    poses = _poses(lib, rigged, clips, frames_per_clip)
                 fit = _fit(g, rigged, poses)
                 fitted += 1
                 derived.write(lib, KIND, owner, key, pack_arrays(fit))
