@@ -54,15 +54,45 @@ def fit_key(garment: Garment, rigged: RiggedCharacter, clips: Clips,
 
 
 def _fit(garment: Garment, rigged: RiggedCharacter, poses: np.ndarray) -> dict[str, np.ndarray]:
-    """Bind ``garment`` and measure its penetration in ``poses`` (:func:`sample_poses`)."""
-    from reskin.skins.penetration import garment_penetration
+    """Bind ``garment`` and measure its penetration in ``poses`` (:func:`sample_poses`).
 
-    bound = bind_garment(garment, rigged.mesh, rigged.skeleton, rigged.joints, rigged.weights)
-    depth = garment_penetration(rigged.mesh.vertices, rigged.mesh.faces, rigged.joints,
-                                rigged.weights, rigged.skeleton, [bound], (),
-                                poses=poses)[garment.spec.name]
+    Both look for each garment vertex's nearest body faces in the bind pose: the search is
+    done once (the penetration check's ``BIND_CANDIDATES`` nearest; the weight transfer's
+    ``CANDIDATE_FACES`` are the first of them), the same faces either would have found."""
+    from reskin.skins.penetration import bind_candidates, garment_penetration
+
+    mesh = rigged.mesh
+    near = bind_candidates(garment.vertices, mesh.vertices, mesh.faces)
+    bound = bind_garment(garment, mesh, rigged.skeleton, rigged.joints, rigged.weights,
+                         candidates=near)
+    depth = garment_penetration(mesh.vertices, mesh.faces, rigged.joints, rigged.weights,
+                                rigged.skeleton, [bound], (), poses=poses,
+                                candidates=[near])[garment.spec.name]
     return {"joints": bound.joints, "weights": bound.weights, "matched": bound.matched,
             "depth": np.array([depth], np.float64)}
+
+
+def _poses(lib: Library, rigged: RiggedCharacter, clips: Clips, frames_per_clip: int
+           ) -> np.ndarray:
+    """(p, j, 4, 4) the clips' test poses (:func:`~reskin.skins.penetration.sample_poses`),
+    kept in the derived-data cache beside the fits: a rig's later first fittings (another
+    garment, another episode) need not make the clips to pose them."""
+    from reskin.skins.penetration import sample_poses
+
+    owner = rigged.record.content_hash
+    key = key_of(KIND, FIT_VERSION, "poses", owner, clip_ids(clips), frames_per_clip)
+    data = derived.read(lib, KIND, owner, key)
+    if data is not None:
+        try:
+            poses = unpack_arrays(data).get("poses")
+        except (ValueError, OSError, KeyError):
+            poses = None
+        j = len(rigged.skeleton.names)
+        if poses is not None and poses.ndim == 4 and poses.shape[1:] == (j, 4, 4):
+            return poses
+    poses = sample_poses(rigged.skeleton, clip_list(clips), frames_per_clip)
+    derived.write(lib, KIND, owner, key, pack_arrays({"poses": poses}))
+    return poses
 
 
 def _load(lib: Library, owner: str, key: str, n: int) -> dict[str, np.ndarray] | None:
@@ -86,8 +116,6 @@ def fit_garments(lib: Library, garments: Sequence[Garment], rigged: RiggedCharac
     Returns (bound garments, garment name -> deepest penetration in metres, how many were
     fitted now rather than found in the cache).
     """
-    from reskin.skins.penetration import sample_poses
-
     bound, depth, fitted = [], {}, 0
     owner = rigged.record.content_hash
     poses = None  # the clips' test poses, posed once for every garment that needs fitting
@@ -98,8 +126,7 @@ def fit_garments(lib: Library, garments: Sequence[Garment], rigged: RiggedCharac
             fit = _load(lib, owner, key, len(g.vertices))
             if fit is None:
                 if poses is None:
-                    poses = sample_poses(rigged.skeleton, clip_list(clips),
-                                         frames_per_clip)
+                    poses = _poses(lib, rigged, clips, frames_per_clip)
                 fit = _fit(g, rigged, poses)
                 fitted += 1
                 derived.write(lib, KIND, owner, key, pack_arrays(fit))

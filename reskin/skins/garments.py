@@ -227,9 +227,11 @@ def build_garment(spec: GarmentSpec, mesh: Mesh, skeleton: Skeleton,
 
 
 def bind_garment(garment: Garment, mesh: Mesh, skeleton: Skeleton, joints: np.ndarray,
-                 weights: np.ndarray) -> Garment:
+                 weights: np.ndarray, candidates: np.ndarray | None = None) -> Garment:
     """Give a ``transfer`` garment the body's weights (robust transfer); joint-bound ones get
-    weight 1 on their joint, which is also how the penetration check poses them."""
+    weight 1 on their joint, which is also how the penetration check poses them.
+    ``candidates``: the garment vertices' nearest body faces when the caller has them
+    (:func:`reskin.skins.weight_transfer.nearest_faces`, as ``transfer_weights`` takes them)."""
     from reskin.skins.weight_transfer import transfer_weights
 
     g = len(garment.vertices)
@@ -241,7 +243,7 @@ def bind_garment(garment: Garment, mesh: Mesh, skeleton: Skeleton, joints: np.nd
         return replace(garment, joints=j, weights=w, matched=np.ones(g, bool))
     j, w, matched = transfer_weights(
         mesh.vertices, mesh.faces, joints, weights, len(skeleton.names),
-        garment.vertices, garment.faces)
+        garment.vertices, garment.faces, candidates=candidates)
     return replace(garment, joints=j, weights=w, matched=matched)
 
 

@@ -1,4 +1,6 @@
-"""The penetration check's bind-pose candidates give the KD-tree reference's depths."""
+"""The penetration check's bind-pose candidates give the KD-tree reference's depths, and a fit
+that searches the body once for both the weight transfer and the penetration check gives what
+the two searching on their own give."""
 
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from reskin.assets.library import Library
 from reskin.pipeline.series_init import create_demo
 from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS, ProceduralClips, clip_list
 from reskin.rigging.rigged import ensure_rigged, load_rigged
-from reskin.skins.garment_fit import PENETRATION_FRAMES
+from reskin.skins.garment_fit import PENETRATION_FRAMES, _fit
 from reskin.skins.garments import bind_garment, build_garment
-from reskin.skins.penetration import garment_penetration, sample_poses
+from reskin.skins.penetration import bind_candidates, garment_penetration, sample_poses
 from reskin.skins.wardrobe import load_wardrobe
 from tests.skins.penetration_reference import garment_penetration_kdtree
 
@@ -44,10 +46,14 @@ def fitted(tmp_path_factory):
 
 
 def _both(rig, garments, poses):
+    """(fast depths, reference depths); the fast ones with the bind-pose candidates searched
+    by the check itself and given by the caller are asserted the same."""
     args = (rig.mesh.vertices, rig.mesh.faces, rig.joints, rig.weights, rig.skeleton,
             garments, ())
-    return (garment_penetration(*args, poses=poses),
-            garment_penetration_kdtree(*args, poses=poses))
+    fast = garment_penetration(*args, poses=poses)
+    given = [bind_candidates(g.vertices, rig.mesh.vertices, rig.mesh.faces) for g in garments]
+    assert garment_penetration(*args, poses=poses, candidates=given) == fast
+    return fast, garment_penetration_kdtree(*args, poses=poses)
 
 
 def test_sample_garments_sink_as_deep_as_the_reference_says(fitted):
@@ -79,3 +85,25 @@ def test_perturbed_and_scaled_garments_match_the_reference(fitted, scale, noise)
             assert abs(fast[name] - reference[name]) <= BOUND, (name, fast, reference)
     if scale < 0.8:
         assert min(reference.values()) > 0.01  # deep enough to warn: the case that matters
+
+
+def test_a_fit_binds_and_measures_as_the_separate_searches_do(fitted, tmp_path):
+    """_fit searches the body once; bind_garment and garment_penetration searching on their
+    own give the same weights, matches and depth, for a transferred garment, a joint-bound
+    one and a large one (a jacket pushed into the body)."""
+    rig, garments, poses = fitted
+    path = tmp_path / "jacket.yaml"
+    path.write_text("garments:\n  - {mesh: 'procedural:jacket', gap: 0.0, "
+                    "offset: [0, 0, -0.04]}\n")
+    specs = [g.spec for g in garments] + list(load_wardrobe(path, "mira", "j").garments)
+    for spec in specs:
+        g = build_garment(spec, rig.mesh, rig.skeleton, None)
+        fit = _fit(g, rig, poses)
+        bound = bind_garment(g, rig.mesh, rig.skeleton, rig.joints, rig.weights)
+        depth = garment_penetration(rig.mesh.vertices, rig.mesh.faces, rig.joints, rig.weights,
+                                    rig.skeleton, [bound], (), poses=poses)[spec.name]
+        assert np.array_equal(fit["joints"], bound.joints), spec.name
+        assert np.array_equal(fit["weights"], bound.weights), spec.name
+        assert np.array_equal(fit["matched"], bound.matched), spec.name
+        assert fit["depth"][0] == depth, spec.name
+    assert depth > 0.01  # the jacket sinks: the depth measured is not a trivial 0

@@ -247,6 +247,25 @@ def test_a_garment_is_fitted_once_per_rig_and_reused_by_later_episodes(made):
     assert np.array_equal(again.weights, scarf.weights) and depth2 == depth
 
 
+def test_the_fits_test_poses_are_kept_and_read_back_to_the_bit(made):
+    from reskin.rigging.procedural_clips import PROCEDURAL_CLIPS, ProceduralClips, clip_list
+    from reskin.skins.garment_fit import PENETRATION_FRAMES, _poses
+    from reskin.skins.penetration import sample_poses
+
+    _, lib, _, rig, _ = made
+    clips = ProceduralClips(rig.skeleton, 8, PROCEDURAL_CLIPS)
+    made_now = sample_poses(rig.skeleton, clip_list(clips), PENETRATION_FRAMES)
+    first = _poses(lib, rig, clips, PENETRATION_FRAMES)  # made, or kept by an earlier fit
+    fresh = ProceduralClips(rig.skeleton, 8, PROCEDURAL_CLIPS)
+    kept = _poses(lib, rig, fresh, PENETRATION_FRAMES)
+    assert np.array_equal(first, made_now) and np.array_equal(kept, made_now)
+    assert "clips" not in fresh.__dict__  # read back: the clips were never made
+    for f in (lib.root / "cache" / "garment-fit").rglob("*.bin"):  # damaged: made again
+        f.write_bytes(f.read_bytes()[:-7] + b"garbage")
+    assert np.array_equal(_poses(lib, rig, ProceduralClips(rig.skeleton, 8, PROCEDURAL_CLIPS),
+                                 PENETRATION_FRAMES), made_now)
+
+
 @pytest.mark.parametrize("deepest", [0.006, 0.03, 0.07])
 def test_penetration_depth_is_the_distance_of_the_deepest_vertex(made, deepest):
     """Against a brute-force closest point: points pushed ``deepest`` metres into the torso
