@@ -9,17 +9,19 @@ the demo ships with is the cheapest setting whose PSNR is at least that of today
 (32 samples, noisy).
 
 Run: .venv/bin/python bench/denoise.py [--width 180 --height 320]
-     .venv/bin/python bench/denoise.py --frame-1080   (one 1080x1920 frame at the new
-     defaults, and a crop of it against a 512-sample reference of that crop)
+     .venv/bin/python bench/denoise.py --frame-1080 [--no-table]   (1080x1920: a 1/64 crop of
+     two shots against its own 512-sample reference, today's default and 1-4 samples
+     denoised; full frames at today's default and at the fewest samples that hold, with the
+     worker's CPU seconds beside the wall seconds, since the machine is shared)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -116,43 +118,91 @@ def choose(rows: list[dict]) -> dict:
 
 CROP = [0.62, 0.06, 0.745, 0.185]
 """x0, y0, x1, y1 (fractions, y from the top) of the two-shot: a face, hair and a sweater;
-1/64 of the frame, so its 512-sample reference costs minutes, not hours."""
+1/64 of the frame, so its 512-sample reference costs a minute, not hours."""
+
+OTHER_CROP = [0.4375, 0.4375, 0.5625, 0.5625]
+"""The centre 1/64 of another shot's frame (not chosen for its content: in the demo it is a
+striped shirt, flat colour with sharp edges, where 32 raw samples are already close)."""
+
+CANDIDATES_1080 = (1, 2, 3, 4)
+"""Samples tried, denoised, at 1080x1920."""
 
 
-def frame_1080(worker, shot: dict, tmp: Path, frame: int) -> dict:
-    """The 1080x1920 default: a crop (:data:`CROP`) at 512 samples (the reference), today's
-    default (32 samples, noisy) and candidates (2 and 4 samples, denoised); the fewest samples
-    at least as close as today's is the default; then one full frame at it (seconds, cache
-    bytes with the toon stylizer's passes)."""
+def worker_cpu(worker) -> float:
+    """CPU seconds the worker process has used (Linux ``/proc``; NaN elsewhere): on a shared
+    machine a steadier cost than wall seconds, which move with the other processes' load."""
+    try:
+        fields = Path(f"/proc/{worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def full_frame(worker, shot: dict, out: Path, frame: int, settings: dict) -> dict:
+    """One 1080x1920 frame with the stylizer's passes: seconds (render + PNG + EXR), the
+    worker's CPU seconds, the phases and the render's split (sync / trace / after)."""
+    cpu = worker_cpu(worker)
+    reply = worker.render_shot(shot | settings | {"out_dir": str(out), "frames": [frame]})
+    ph = reply["phases"]
+    cache = sum(p.stat().st_size for p in out.glob(f"*_{frame:04d}.*"))
+    return {"settings": settings,
+            "seconds": round(ph["render"] + ph.get("png", 0.0) + ph.get("exr", 0.0), 2),
+            "cpu_seconds": round(worker_cpu(worker) - cpu, 2), "phases": ph,
+            "render_split": reply.get("render_split", {}), "cache_bytes": cache}
+
+
+def frame_1080(worker, crops: list[tuple[str, dict, int, list[float]]], tmp: Path,
+               size: tuple[int, int] = (1080, 1920)) -> dict:
+    """The 1080x1920 default. On each crop of ``crops`` ((name, shot, frame, box)), a 512-sample
+    render is the reference, and today's default (32 samples, noisy) and
+    :data:`CANDIDATES_1080` samples, denoised, are compared with it; the default is the fewest
+    samples at least as close as today's on every crop. Then full frames of the first shot:
+    today's default, that default and the fewest samples that hold on the first crop alone."""
     from reskin.scenes.series import RenderSettings
 
-    full = shot | {"width": 1080, "height": 1920}
-    crop = full | {"border": CROP}
-    ref_png, ref_s = render(worker, crop, tmp / "crop-ref", frame, samples=512, denoise=False,
-                            noise_threshold=0.0, passes=[])
-    ref = display(ref_png)
-    print(f"1080x1920 crop {CROP}: reference 512 spp {ref_s:.1f} s")
-    today = measure(worker, crop, tmp, frame, ref, dict(DEMO_DEFAULT, denoise_prefilter="fast"),
-                    "crop-today")
-    rows = [today] + [measure(worker, crop, tmp, frame, ref, v, f"crop-{n}")
-                      for n in (2, 4)
-                      for v in [{"samples": n, "denoise": True, "denoise_prefilter": "fast",
-                                 "noise_threshold": RenderSettings().noise_threshold}]]
-    chosen = choose(rows)
-    settings = {k: chosen[k] for k in SETTINGS}
-    t = time.perf_counter()
-    _, seconds = render(worker, full, tmp / "full", frame, **settings)
-    wall = time.perf_counter() - t
-    cache = sum(p.stat().st_size for p in (tmp / "full").glob(f"*_{frame:04d}.*"))
-    print(f"1080x1920 frame at {label(chosen)}: {seconds:.1f} s render + PNG ({wall:.1f} s "
-          f"with the passes), cache {cache / 1e6:.2f} MB/frame; crop: today "
-          f"{today['seconds']:.1f} s -> {chosen['seconds']:.1f} s "
-          f"({today['seconds'] / chosen['seconds']:.1f}x), PSNR {today['psnr']:.2f} -> "
-          f"{chosen['psnr']:.2f} dB")
-    return {"crop": CROP, "crop_reference_seconds": round(ref_s, 2), "crop_rows": rows,
-            "default_1080": chosen, "full_seconds": round(seconds, 2),
-            "full_wall_seconds": round(wall, 2), "full_cache_bytes": cache,
-            "crop_speedup": round(today["seconds"] / chosen["seconds"], 2)}
+    threshold = RenderSettings().noise_threshold
+    settings = [dict(DEMO_DEFAULT, denoise_prefilter="fast")] + [
+        {"samples": n, "denoise": True, "denoise_prefilter": "fast", "noise_threshold": threshold}
+        for n in CANDIDATES_1080]
+    per_crop = {}
+    for name, shot, frame, box in crops:
+        crop = shot | {"width": size[0], "height": size[1], "border": box}
+        ref_png, ref_s = render(worker, crop, tmp / f"{name}-ref", frame, samples=512,
+                                denoise=False, noise_threshold=0.0, passes=[])
+        ref = display(ref_png)
+        print(f"1080x1920 crop '{name}' ({crop['name']} frame {frame}, {box}): reference "
+              f"512 spp {ref_s:.1f} s", flush=True)
+        per_crop[name] = [measure(worker, crop, tmp, frame, ref, v, f"{name}-{i}")
+                          for i, v in enumerate(settings)]
+
+    def holds(i: int, names: list[str]) -> bool:
+        return all(per_crop[n][i]["psnr"] >= per_crop[n][0]["psnr"] for n in names)
+
+    names = list(per_crop)
+    every = next((i for i in range(1, len(settings)) if holds(i, names)), None)
+    first = next((i for i in range(1, len(settings)) if holds(i, names[:1])), None)
+    _, shot, frame, _ = crops[0]
+    full = shot | {"width": size[0], "height": size[1]}
+    frames = {"today": full_frame(worker, full, tmp / "full-today", frame, settings[0])}
+    for key, i in (("every_crop", every), ("first_crop", first)):
+        if i is not None and (key == "every_crop" or i != every):
+            frames[key] = full_frame(worker, full, tmp / f"full-{key}", frame, settings[i])
+    today = frames["today"]
+    for key, f in frames.items():
+        f["ratio"] = round(today["seconds"] / f["seconds"], 2)
+        f["cpu_ratio"] = round(today["cpu_seconds"] / f["cpu_seconds"], 2)
+        print(f"1080x1920 frame, {key:10s} {f['settings']['samples']:3d} spp "
+              f"{'denoised' if f['settings']['denoise'] else 'noisy   '}: {f['seconds']:7.1f} s "
+              f"({f['ratio']:5.2f}x today), worker CPU {f['cpu_seconds']:7.1f} s "
+              f"({f['cpu_ratio']:5.2f}x), phases {f['phases']}, render split "
+              f"{f['render_split']}, cache {f['cache_bytes'] / 1e6:.2f} MB", flush=True)
+    rows = [{"settings": {k: v[k] for k in SETTINGS}} | {
+        n: {"psnr": per_crop[n][i]["psnr"], "seconds": per_crop[n][i]["seconds"]}
+        for n in names} for i, v in enumerate(settings)]
+    return {"crops": {n: {"shot": s["name"], "frame": f, "box": b} for n, s, f, b in crops},
+            "crop_rows": rows, "default_1080": settings[every] if every else None,
+            "default_1080_first_crop": settings[first] if first else None,
+            "full_frames": frames}
 
 
 def main() -> None:
@@ -162,7 +212,9 @@ def main() -> None:
     ap.add_argument("--samples", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32])
     ap.add_argument("--reference", type=int, default=512)
     ap.add_argument("--frame-1080", action="store_true",
-                    help="also render one 1080x1920 frame and a crop of it (minutes)")
+                    help="also render 1080x1920 frames and crops of two shots (minutes)")
+    ap.add_argument("--no-table", action="store_true",
+                    help="with --frame-1080: only the 1080x1920 part")
     args = ap.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # also under python -P
@@ -173,20 +225,28 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="reskin-denoise-"))
     ctx, plans = demo_plans(tmp, args.width, args.height, "{engine: cycles}")
     plan = full_shot(plans)
+    other = next(p for ps in plans.values() for p in ps if p.name != plan.name)
     ctx.close()
     shot = plan.to_dict()
     frame = plan.frame_count // 2
-    print(f"shot {plan.name} frame {frame}: {args.width}x{args.height}, reference "
-          f"{args.reference} spp")
+    small = {}
     with BlenderWorker(tmp / "w.log") as worker:
-        rows, ref_s = table(worker, shot, tmp, frame, args.samples, args.reference)
-        chosen = choose(rows)
-        print(f"reference: {ref_s:.2f} s/frame. Chosen default: {label(chosen)} (the fewest "
-              f"samples at least as close to the reference as 32 samples without denoising)")
-        big = frame_1080(worker, shot, tmp, frame) if args.frame_1080 else {}
-    print(json.dumps({"bench": "denoise", "width": args.width, "height": args.height,
-                      "reference_samples": args.reference, "reference_seconds": round(ref_s, 3),
-                      "rows": rows, "chosen": chosen, **big}))
+        if not (args.no_table and args.frame_1080):
+            print(f"shot {plan.name} frame {frame}: {args.width}x{args.height}, reference "
+                  f"{args.reference} spp")
+            rows, ref_s = table(worker, shot, tmp, frame, args.samples, args.reference)
+            chosen = choose(rows)
+            print(f"reference: {ref_s:.2f} s/frame. Chosen default: {label(chosen)} (the "
+                  f"fewest samples at least as close to the reference as 32 samples without "
+                  f"denoising)")
+            small = {"width": args.width, "height": args.height,
+                     "reference_samples": args.reference, "reference_seconds": round(ref_s, 3),
+                     "rows": rows, "chosen": chosen}
+        big = frame_1080(worker, [("two-shot face", shot, frame, CROP),
+                                  ("other shot centre", other.to_dict(),
+                                   other.frame_count // 4, OTHER_CROP)],
+                         tmp) if args.frame_1080 else {}
+    print(json.dumps({"bench": "denoise", **small, **big}))
 
 
 if __name__ == "__main__":

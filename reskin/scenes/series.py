@@ -33,7 +33,9 @@ class RenderSettings:
     samples: int = 4
     """Cycles samples per pixel (with adaptive sampling: the most a pixel gets). 4, denoised,
     is closer to a 512-sample reference than 32 undenoised at a sixth of the time or less
-    (bench/denoise.py); `reskin init`'s 1080x1920 series take 2."""
+    (bench/denoise.py); `reskin init`'s 1080x1920 series take 3: the fewest that are as close
+    as 32 raw on both crops the bench measures (1 holds on a face, not on flat colour with
+    sharp edges), 7x faster a full frame."""
     denoise: bool | None = None
     """Cycles: OpenImageDenoise on the beauty with albedo and normal guides; None ('auto'):
     on when ``samples`` <= :data:`DENOISE_AUTO_MAX_SAMPLES`."""

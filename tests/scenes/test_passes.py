@@ -85,3 +85,11 @@ def test_bad_render_settings_are_one_line_errors(tmp_path, render, words):
         series(tmp_path, render)
     msg = err.value.one_line()
     assert "\n" not in msg and all(w in msg for w in words), msg
+
+
+def test_the_series_reskin_init_writes_renders_1080x1920_at_3_samples_denoised(tmp_path):
+    from reskin.pipeline.series_init import init_series
+
+    s = load_series(init_series(tmp_path / "show"))
+    assert (s.width, s.height) == (1080, 1920) and s.render.engine == "cycles"
+    assert s.render.samples == 3 and s.render.denoises()  # bench/denoise.py --frame-1080
