@@ -17,9 +17,10 @@ from reskin.scenes.passes import render_passes
 from reskin.scenes.performance import perform
 from reskin.scenes.series import SeriesConfig
 
-# 6: mouths from speech, conversation gaze; 5: faces (shape keys, gaze); 4: uv pass;
-# 3: camera moves; 2: passes beside the beauty
-RENDER_PLAN_VERSION = "6"
+# 7: blue-noise sampling under the denoiser (other pixels); 6: mouths from speech,
+# conversation gaze; 5: faces (shape keys, gaze); 4: uv pass; 3: camera moves; 2: passes
+# beside the beauty
+RENDER_PLAN_VERSION = "7"
 SENSOR_MM = 24.0
 # Framing by intent: (centre height, visible height), as fractions of the subject's height.
 FRAMING = {"closeup": (0.90, 0.34), "medium": (0.70, 0.64), "wide": (0.52, 1.25)}
