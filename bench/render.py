@@ -7,6 +7,7 @@
 3. Preview renderer frames/s vs Blender Workbench frames/s on the same shot.
 
 Run: .venv/bin/python bench/render.py [--width 180 --height 320 --frames 8 --samples N]
+     (quicker: --shots 10 --no-preview)
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def main() -> None:
                     help="skip the Workbench anchor")
     ap.add_argument("--only-preview", action="store_true",
                     help="skip the Cycles overhead and worker benches (1. and 2.)")
+    ap.add_argument("--no-preview", action="store_true",
+                    help="skip the preview bench (3.)")
     args = ap.parse_args()
 
     sys.path.insert(0, str(HERE))  # bench/demo_shots.py, also under python -P
@@ -60,7 +63,7 @@ def main() -> None:
     cycles = {}
     if not args.only_preview:
         cycles = cycles_benches(args, tmp, shot)
-    preview = preview_bench(args, tmp, ctx, preview_shot)
+    preview = {} if args.no_preview else preview_bench(args, tmp, ctx, preview_shot)
     ctx.close()
     print(json.dumps({"bench": "render", "width": args.width, "height": args.height,
                       "samples": first.samples, "denoise": first.denoise,
