@@ -434,7 +434,9 @@ class Worker:
         try:
             for frame in todo:
                 with self.phase("frame_set"):
-                    self.scene.frame_set(int(base) + frame)
+                    # The render evaluates its own depsgraph at the scene's frame: frame_set's
+                    # evaluation of the view layer (every rig and mesh again) is not needed.
+                    self.scene.frame_current = int(base) + frame
                 with self.phase("render"):
                     CLOCK.start()
                     bpy.ops.render.render()
