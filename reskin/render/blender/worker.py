@@ -439,7 +439,7 @@ class Worker:
                     self.scene.frame_current = int(base) + frame
                 with self.phase("render"):
                     CLOCK.start()
-                    bpy.ops.render.render()
+                    render_operator()
                     CLOCK.stop()
                 result = bpy.data.images["Render Result"]
                 tmp = os.path.join(out_dir, f".beauty_{frame:04d}.tmp.png")
@@ -486,6 +486,19 @@ class Worker:
         return {"scratch": scratch, "passes": passes,
                 "exr_tmp": os.path.join(out_dir, f".passes_{frame:04d}.tmp.exr"),
                 "exr": os.path.join(out_dir, f"passes_{frame:04d}.exr")}
+
+
+def render_operator() -> None:
+    """``bpy.ops.render.render()`` without the view layer updates bpy.ops wraps every operator
+    in: in background mode that is every scene's view layer, evaluated before and after (every
+    visible rig and mesh, twice a frame). The render evaluates its own depsgraph, which the
+    shot's changes tag as they tag every depsgraph."""
+    # _bpy: bpy's C module, which ``import bpy`` registers; its ops.call is what bpy.ops calls
+    call = getattr(getattr(sys.modules.get("_bpy"), "ops", None), "call", None)
+    if call is None:  # a Blender whose operator module differs: the public way
+        bpy.ops.render.render()
+    else:
+        call("render.render", {})
 
 
 def shot_passes(shot: dict) -> list[str]:
