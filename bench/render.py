@@ -7,6 +7,7 @@
 3. Preview renderer frames/s vs Blender Workbench frames/s on the same shot.
 
 Run: .venv/bin/python bench/render.py [--width 180 --height 320 --frames 8 --samples N]
+     (quicker: --shots 10 --no-preview)
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=None,
                     help="Cycles samples (default: the series default)")
     ap.add_argument("--shots", type=int, default=20)
+    ap.add_argument("--overhead-repeat", type=int, default=3,
+                    help="runs of each side of the overhead bench (best of)")
     ap.add_argument("--preview-size", type=int, nargs=2, default=(360, 640),
                     metavar=("W", "H"), help="preview and Workbench resolution")
     ap.add_argument("--preview-frames", type=int, default=48)
@@ -39,6 +42,8 @@ def main() -> None:
                     help="skip the Workbench anchor")
     ap.add_argument("--only-preview", action="store_true",
                     help="skip the Cycles overhead and worker benches (1. and 2.)")
+    ap.add_argument("--no-preview", action="store_true",
+                    help="skip the preview bench (3.)")
     args = ap.parse_args()
 
     sys.path.insert(0, str(HERE))  # bench/demo_shots.py, also under python -P
@@ -60,7 +65,7 @@ def main() -> None:
     cycles = {}
     if not args.only_preview:
         cycles = cycles_benches(args, tmp, shot)
-    preview = preview_bench(args, tmp, ctx, preview_shot)
+    preview = {} if args.no_preview else preview_bench(args, tmp, ctx, preview_shot)
     ctx.close()
     print(json.dumps({"bench": "render", "width": args.width, "height": args.height,
                       "samples": first.samples, "denoise": first.denoise,
@@ -74,33 +79,40 @@ def cycles_benches(args, tmp: Path, shot: dict) -> dict:  # noqa: ANN001
     against a fresh process per shot, and where the one worker's time goes."""
     from reskin.render.blender.client import BlenderWorker
 
-    # 1. overhead against a hand-written script: best of two each, interleaved (the machine
-    # is shared; the order alternates so neither always runs first)
+    # 1. overhead against a hand-written script: best of --overhead-repeat each, interleaved
+    # (the machine is shared; the order alternates so neither always runs first). Also the
+    # processes' own CPU seconds (user + system), which other users' load disturbs less.
     spec = tmp / "shot.json"
     spec.write_text(json.dumps(shot))
-    hands, ours, phases = [], [], {}
-    for k in range(2):
-        for who in (("hand", "ours") if k == 0 else ("ours", "hand")):
+    hands, ours, hand_cpu, own_cpu, phases = [], [], [], [], {}
+    for k in range(args.overhead_repeat):
+        for who in (("hand", "ours") if k % 2 == 0 else ("ours", "hand")):
             out = tmp / f"{who}{k}"
             out.mkdir()
+            cpu = children_cpu()
             t = time.perf_counter()
             if who == "hand":
                 subprocess.run([sys.executable, str(HERE / "handwritten_shot.py"), str(spec),
                                 str(out)], check=True, capture_output=True)
                 hands.append(time.perf_counter() - t)
+                hand_cpu.append(children_cpu() - cpu)
             else:
                 with BlenderWorker(tmp / "logs" / f"w{k}.log") as worker:
                     phases = worker.render_shot(shot | {"out_dir": str(out),
                                                         "frames": list(range(args.frames))}
                                                 )["phases"]
                 ours.append(time.perf_counter() - t)
+                own_cpu.append(children_cpu() - cpu)
     hand, own = min(hands), min(ours)
+    cpu_pct = 100 * (min(own_cpu) / min(hand_cpu) - 1)
     hand_bytes = sum(p.stat().st_size for p in (tmp / "hand0").iterdir()) / args.frames
     own_bytes = sum(p.stat().st_size for p in (tmp / "ours0").iterdir()
                     if p.suffix in (".png", ".exr")) / args.frames
     print(f"hand-written bpy script: {hand:6.2f} s   reskin worker: {own:6.2f} s   "
-          f"overhead {100 * (own / hand - 1):+.1f} % (best of 2 each; both write the "
-          f"same passes)")
+          f"overhead {100 * (own / hand - 1):+.1f} % (best of {args.overhead_repeat} each; both "
+          f"write the same passes)")
+    print(f"CPU seconds: hand-written {min(hand_cpu):6.2f}   reskin worker {min(own_cpu):6.2f}   "
+          f"overhead {cpu_pct:+.1f} % (best of {args.overhead_repeat} each)")
     print(f"cache per frame: reskin {own_bytes / 1e3:.0f} kB (PNG + EXR of the asked "
           f"channels, half, ZIP), hand-written {hand_bytes / 1e3:.0f} kB (PNG + Blender's "
           f"own multilayer EXR of the same passes)")
@@ -115,6 +127,8 @@ def cycles_benches(args, tmp: Path, shot: dict) -> dict:  # noqa: ANN001
     split: dict[str, float] = {}  # the one worker's render phase: Cycles sync, trace, after
     fresh_render = 0.0  # the fresh processes' own render phases: what a warm worker saves there
     fresh = 0.0
+    fresh_cpu = 0.0  # CPU seconds of the fresh processes; the one worker's is the rest
+    cpu_start = children_cpu()
     t = time.perf_counter()
     one_worker = BlenderWorker(tmp / "logs" / "one.log")
     started = one = time.perf_counter() - t
@@ -127,17 +141,22 @@ def cycles_benches(args, tmp: Path, shot: dict) -> dict:  # noqa: ANN001
                 many[k] = many.get(k, 0.0) + v
             for k, v in reply.get("render_split", {}).items():
                 split[k] = split.get(k, 0.0) + v
+            cpu = children_cpu()
             t = time.perf_counter()
             with BlenderWorker(tmp / "logs" / f"fresh{i}.log") as worker:
                 fresh_render += worker.render_shot(s | {"out_dir": str(tmp / f"fresh/{i}")}
                                                    )["phases"]["render"]
             fresh += time.perf_counter() - t
+            fresh_cpu += children_cpu() - cpu
     finally:
         t = time.perf_counter()
         one_worker.close()
         one += time.perf_counter() - t
+    one_cpu = children_cpu() - cpu_start - fresh_cpu
     print(f"{args.shots} shots x 2 frames: one worker {one:6.2f} s   fresh process per shot "
           f"{fresh:6.2f} s   speed-up {fresh / one:.2f}x (interleaved shot by shot)")
+    print(f"CPU seconds: one worker {one_cpu:6.2f}   fresh processes {fresh_cpu:6.2f}   "
+          f"ratio {fresh_cpu / one_cpu:.2f}x")
     other = one - started - sum(many.values())
     print(f"one worker's time: start {started:.2f} s, " + ", ".join(
         f"{k} {v:.2f} s" for k, v in many.items()) + f", other {other:.2f} s")
@@ -151,14 +170,26 @@ def cycles_benches(args, tmp: Path, shot: dict) -> dict:  # noqa: ANN001
               f"{fresh / trace:.2f}x")
     return {"handwritten_s": round(hand, 3), "worker_s": round(own, 3),
             "overhead_pct": round(100 * (own / hand - 1), 2),
+            "handwritten_cpu_s": round(min(hand_cpu), 3), "worker_cpu_s": round(min(own_cpu), 3),
+            "overhead_cpu_pct": round(cpu_pct, 2),
             "cache_bytes_per_frame": round(own_bytes), "handwritten_bytes_per_frame":
             round(hand_bytes), "worker_phases_s": phases,
             "one_worker_s": round(one, 3), "fresh_per_shot_s": round(fresh, 3),
             "one_worker_speedup": round(fresh / one, 3),
+            "one_worker_cpu_s": round(one_cpu, 3), "fresh_per_shot_cpu_s": round(fresh_cpu, 3),
+            "one_worker_cpu_ratio": round(fresh_cpu / one_cpu, 3),
             "one_worker_phases_s": {k: round(v, 3) for k, v in many.items()},
             "one_worker_render_split_s": {k: round(v, 3) for k, v in split.items()},
             "fresh_render_s": round(fresh_render, 3),
             "one_worker_ceiling": round(fresh / trace, 3) if trace else None}
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished child processes so far."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def preview_bench(args, tmp: Path, ctx, shot: dict) -> dict:  # noqa: ANN001
