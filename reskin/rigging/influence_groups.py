@@ -33,7 +33,10 @@ class InfluenceGroups:
 
     order   : (n,) int64 original index of each sorted vertex
     joints  : (g, k) int32 the joints of each run; slot 0 is its vertices' first influence
-              (the dual-quaternion hemisphere pivot), the rest ascending
+              (the dual-quaternion hemisphere pivot), the rest ascending, unused slots last
+              (the pivot's joint, weight 0)
+    used    : (g,) int32 slots the run's vertices weigh, rounded up to a multiple of 4 (the
+              kernels' passes over the rest would add zeros)
     starts  : (g + 1,) int64 first sorted vertex of each run (``starts[-1] == n``)
     weights : (k * n,) float32 per run g the block ``[k * starts[g], k * starts[g + 1])``
               holding its (k, count) weights, influence-major (one contiguous row per slot)
@@ -44,6 +47,7 @@ class InfluenceGroups:
 
     order: np.ndarray
     joints: np.ndarray
+    used: np.ndarray
     starts: np.ndarray
     weights: np.ndarray
     xyz: np.ndarray
@@ -70,10 +74,14 @@ def group_influences(vertices: np.ndarray, index: np.ndarray, weight: np.ndarray
     if n == 0:
         return None
     pivot = index[:, :1].astype(np.int32)
-    rest = np.where(weight[:, 1:] > 0, index[:, 1:], pivot).astype(np.int32)
-    by = np.argsort(rest, axis=1, kind="stable")
+    zero = weight[:, 1:] <= 0
+    rest = np.where(zero, pivot, index[:, 1:]).astype(np.int32)
+    # The influences ascending by joint, the zero-weight slots last: a run whose vertices use
+    # only the first four slots skips the passes over the others.
+    by = np.argsort(rest + zero * np.int64(1 << 40), axis=1, kind="stable")
     key = np.concatenate([pivot, np.take_along_axis(rest, by, 1)], axis=1)
     w = np.concatenate([weight[:, :1], np.take_along_axis(weight[:, 1:], by, 1)], axis=1)
+    last = np.where(w > 0, np.arange(k), 0).max(axis=1)  # each vertex's last weighted slot
     order, sets, counts = _runs_of(key)
     if not force and n / (np.ceil(counts / _LANES) * _LANES).sum() < _MIN_FILL:
         return None
@@ -85,6 +93,8 @@ def group_influences(vertices: np.ndarray, index: np.ndarray, weight: np.ndarray
                                                                         pieces)))
     starts = np.zeros(len(joints) + 1, np.int64)
     np.cumsum(sizes, out=starts[1:])
+    # Slots in use per run (a multiple of 4): past its vertices' last weighted slot.
+    used = (np.maximum.reduceat(last[order], starts[:-1]) // 4 + 1).astype(np.int32) * 4
     sw = w[order].astype(np.float32)
     weights = np.empty(k * n, np.float32)
     for g in range(len(joints)):  # (k, count) blocks: a few hundred copies, once per mesh
@@ -94,7 +104,7 @@ def group_influences(vertices: np.ndarray, index: np.ndarray, weight: np.ndarray
     marks = np.searchsorted(starts, np.arange(chunk, n, chunk), side="left")
     tasks = np.unique(np.concatenate([[0], marks, [len(joints)]])).astype(np.int64)
     xyz = np.ascontiguousarray(np.asarray(vertices, np.float32)[order].T)
-    return InfluenceGroups(order.astype(np.int64), joints, starts, weights, xyz, tasks,
+    return InfluenceGroups(order.astype(np.int64), joints, used, starts, weights, xyz, tasks,
                            np.ascontiguousarray(slot[order], np.int32))
 
 

@@ -176,7 +176,7 @@ class Skinner:
         groups = self._runs(1)
         if groups is not None:
             kern = _kernel("gnormals", self.influences.k, self.n >= _SERIAL)
-            kern(self.vertices, nrm, groups.weights, groups.joints, groups.starts,
+            kern(self.vertices, nrm, groups.weights, groups.joints, groups.used, groups.starts,
                  groups.tasks, groups.order, table, out)
             return out
         kern = _kernel("normals", self.influences.k, self.n >= _SERIAL)
@@ -230,9 +230,9 @@ class Skinner:
                      np.concatenate([morphs.offsets(mw, np.float32),
                                      np.zeros((f, 1, 3), np.float32)], axis=1))
                 kern = _kernel("g" + method, inf.k, parallel)
-                kern(groups.xyz, groups.weights, groups.joints, groups.starts, groups.tasks,
-                     groups.order, groups.slot, np.ascontiguousarray(table, np.float32), d,
-                     mw is not None, out)
+                kern(groups.xyz, groups.weights, groups.joints, groups.used, groups.starts,
+                     groups.tasks, groups.order, groups.slot,
+                     np.ascontiguousarray(table, np.float32), d, mw is not None, out)
             # DQS's frame-block kernel is written out for K <= 8; more take the gathers.
             elif f < _FEW or (method == "dqs" and inf.k > 8):
                 d = (self._no_offsets if mw is None else

@@ -78,10 +78,11 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
     blend12_set, blend12_add = make_blend12(False), make_blend12(True)
 
     @inner
-    def blend12(w, mm, x, y, z, rx, ry, rz):  # noqa: ANN001, ANN202
-        """All K influences (w (K, L), mm (K, 12)) in passes of four."""
+    def blend12(w, mm, used, x, y, z, rx, ry, rz):  # noqa: ANN001, ANN202
+        """The run's first ``used`` influences (w (K, L), mm (K, 12); the rest weigh nothing)
+        in passes of four."""
         blend12_set(w[0:4], mm[0:4], x, y, z, rx, ry, rz)
-        for b in range(4, K, 4):
+        for b in range(4, used, 4):
             blend12_add(w[b : b + 4], mm[b : b + 4], x, y, z, rx, ry, rz)
 
     def make_dq_sum(add: bool):  # noqa: ANN202
@@ -137,14 +138,15 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
             rx[i], ry[i], rz[i] = dq_move(a0, a1, a2, a3, a4, a5, a6, a7, x[i], y[i], z[i])
 
     @inner
-    def blend_dq(w, mm, acc, x, y, z, rx, ry, rz):  # noqa: ANN001, ANN202
-        """All K influences' dual quaternions (w (K, L), mm (K, 8)) blended and applied:
-        K = 4 in one loop, more summed into acc (8, L) in passes of four first."""
-        if K == 4:
+    def blend_dq(w, mm, used, acc, x, y, z, rx, ry, rz):  # noqa: ANN001, ANN202
+        """The run's first ``used`` influences' dual quaternions (w (K, L), mm (K, 8))
+        blended and applied: four in one loop, more summed into acc (8, L) in passes of
+        four first."""
+        if used == 4:
             blend_dq4(w, mm, x, y, z, rx, ry, rz)
             return
         dq_set(w[0:4], mm[0:4], acc)
-        for b in range(4, K, 4):
+        for b in range(4, used, 4):
             dq_add(w[b : b + 4], mm[b : b + 4], acc)
         for i in range(x.shape[0]):
             rx[i], ry[i], rz[i] = dq_move(acc[0, i], acc[1, i], acc[2, i], acc[3, i],
@@ -169,7 +171,7 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
         width = 8 if dq else 12
 
         @jit
-        def kernel(grp_xyz, grp_w, joints, starts, tasks, order, slot, tab, d, morphed,
+        def kernel(grp_xyz, grp_w, joints, used, starts, tasks, order, slot, tab, d, morphed,
                    out):  # noqa: ANN001, ANN202
             """out (f, n, 3) of tab (f, j, 12 | 8); d (f, m + 1, 3) morph offsets or unused."""
             f = out.shape[0]
@@ -206,10 +208,10 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
                     x, y, z = px[s - base : e - base], py[s - base : e - base], \
                         pz[s - base : e - base]
                     if dq:
-                        blend_dq(w, mm, acc[8 * a : 8 * b].reshape((8, b - a)), x, y, z,
-                                 rx[a:b], ry[a:b], rz[a:b])
+                        blend_dq(w, mm, used[g], acc[8 * a : 8 * b].reshape((8, b - a)), x,
+                                 y, z, rx[a:b], ry[a:b], rz[a:b])
                     else:
-                        blend12(w, mm, x, y, z, rx[a:b], ry[a:b], rz[a:b])
+                        blend12(w, mm, used[g], x, y, z, rx[a:b], ry[a:b], rz[a:b])
                 ot = out[t]
                 for i in range(i0, i1):
                     o = order[i]
@@ -220,7 +222,7 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
         return kernel
 
     @jit
-    def gnormals(v, nrm, grp_w, joints, starts, tasks, order, tab, out):  # noqa: ANN001, ANN202
+    def gnormals(v, nrm, grp_w, joints, used, starts, tasks, order, tab, out):  # noqa: ANN001, ANN202
         """out (n, 6): one frame's posed positions and normals (the blended 3x3 on them) of
         tab (1, j, 12); v, nrm (n, 3) rest positions and normals in the caller's order (read
         here, not sorted once: a preview replaces the rest positions every frame)."""
@@ -248,8 +250,8 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
                 s, e = starts[g], starts[g + 1]
                 w = grp_w[K * s : K * e].reshape((K, e - s))
                 a, b = s - i0, e - i0
-                blend12(w, mm, s0[a:b], s1[a:b], s2[a:b], r0[a:b], r1[a:b], r2[a:b])
-                blend12(w, nm, s3[a:b], s4[a:b], s5[a:b], r3[a:b], r4[a:b], r5[a:b])
+                blend12(w, mm, used[g], s0[a:b], s1[a:b], s2[a:b], r0[a:b], r1[a:b], r2[a:b])
+                blend12(w, nm, used[g], s3[a:b], s4[a:b], s5[a:b], r3[a:b], r4[a:b], r5[a:b])
             for i in range(i0, i1):
                 o = order[i]
                 for c in range(6):

@@ -128,3 +128,24 @@ def test_new_rest_positions_reach_the_grouped_paths():
     np.testing.assert_allclose(out[:, :3], lbs(moved, joints, w, mats[1]), atol=3e-5)
     with pytest.raises(ValueError, match="rest positions"):
         sk.vertices = moved[:10]
+
+
+def test_runs_that_weigh_four_slots_skip_the_others_with_the_same_result():
+    # An 8-slot rig where most vertices weigh only three or four joints (as exported rigs
+    # pad): those runs take one pass, and the result is the reference's.
+    v, joints, w, mats = _chain_rig(8, f=3)
+    w = 1.0 / (1.0 + np.arange(8))[None].repeat(len(v), 0)  # the nearest eight, all weighed
+    few = v[:, 1] > 6
+    w[few, 4:] = 0
+    w[few, 1:3] *= np.array([1, 0])[None]  # a zero in the middle of the slots, too
+    w /= w.sum(1, keepdims=True)
+    sk = _skinner(v, joints, w, mats.shape[1])
+    g = sk._groups
+    assert set(np.unique(g.used)) == {4, 8}
+    run = np.repeat(np.arange(g.count), np.diff(g.starts))
+    assert np.all(g.used[run][np.isin(g.order, np.flatnonzero(few))] == 4)
+    np.testing.assert_allclose(sk.lbs(mats), lbs(v, joints, w, mats), atol=3e-5)
+    np.testing.assert_allclose(sk.dqs(mats), dqs(v, joints, w, mats), atol=6e-5)
+    out = np.empty((len(v), 6), np.float32)
+    sk.lbs_with_normals(mats[0], np.ones_like(v, np.float32), out)
+    np.testing.assert_allclose(out[:, :3], lbs(v, joints, w, mats[0]), atol=3e-5)
