@@ -15,22 +15,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from reskin.rigging.skinning_kernels import dq_apply
+
 _OPTS = {"fastmath": True, "cache": True, "nogil": True, "error_model": "numpy"}
-
-
-@njit(inline="always", **_OPTS)
-def dq_move(a0, a1, a2, a3, a4, a5, a6, a7, x, y, z):  # noqa: ANN001, ANN201
-    """The point (x, y, z) moved by the blended dual quaternion (a0..a3 | a4..a7), normalised:
-    v + 2 q x (q x v + w v) + 2 (w qe - we q + q x qe), as skinning._apply_dq."""
-    inv = np.float32(1) / np.sqrt(a0 * a0 + a1 * a1 + a2 * a2 + a3 * a3)
-    qx, qy, qz, qw = a0 * inv, a1 * inv, a2 * inv, a3 * inv
-    ex, ey, ez, ew = a4 * inv, a5 * inv, a6 * inv, a7 * inv
-    cx = qy * z - qz * y + qw * x
-    cy = qz * x - qx * z + qw * y
-    cz = qx * y - qy * x + qw * z
-    return (x + np.float32(2) * (qy * cz - qz * cy + qw * ex - ew * qx + qy * ez - qz * ey),
-            y + np.float32(2) * (qz * cx - qx * cz + qw * ey - ew * qy + qz * ex - qx * ez),
-            z + np.float32(2) * (qx * cy - qy * cx + qw * ez - ew * qz + qx * ey - qy * ex))
 
 
 def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one factory
@@ -85,23 +72,29 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
         for b in range(4, used, 4):
             blend12_add(w[b : b + 4], mm[b : b + 4], x, y, z, rx, ry, rz)
 
+    @njit(inline="always", **_OPTS)
+    def dq4(w, mm, i):  # noqa: ANN001, ANN202
+        """Vertex i's four weighted dual quaternions (w (4, L), mm (4, 8)) summed."""
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0)
+        for c in range(4):
+            wc = w[c, i]
+            a0 += wc * mm[c, 0]
+            a1 += wc * mm[c, 1]
+            a2 += wc * mm[c, 2]
+            a3 += wc * mm[c, 3]
+            a4 += wc * mm[c, 4]
+            a5 += wc * mm[c, 5]
+            a6 += wc * mm[c, 6]
+            a7 += wc * mm[c, 7]
+        return a0, a1, a2, a3, a4, a5, a6, a7
+
     def make_dq_sum(add: bool):  # noqa: ANN202
         @inner
         def dq_sum(w, mm, acc):  # noqa: ANN001, ANN202
             """acc (8, L) set to (or, ``add``, plus) four influences' weighted dual
             quaternions: mm (4, 8) signed onto the pivot's side, w (4, L)."""
             for i in range(acc.shape[1]):
-                a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0)
-                for c in range(4):
-                    wc = w[c, i]
-                    a0 += wc * mm[c, 0]
-                    a1 += wc * mm[c, 1]
-                    a2 += wc * mm[c, 2]
-                    a3 += wc * mm[c, 3]
-                    a4 += wc * mm[c, 4]
-                    a5 += wc * mm[c, 5]
-                    a6 += wc * mm[c, 6]
-                    a7 += wc * mm[c, 7]
+                a0, a1, a2, a3, a4, a5, a6, a7 = dq4(w, mm, i)
                 if add:
                     a0 += acc[0, i]
                     a1 += acc[1, i]
@@ -124,18 +117,8 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
         one loop (it vectorises; with eight, the loads are too many and :func:`blend_dq`
         sums them into a scratch first)."""
         for i in range(x.shape[0]):
-            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0)
-            for c in range(4):
-                wc = w[c, i]
-                a0 += wc * mm[c, 0]
-                a1 += wc * mm[c, 1]
-                a2 += wc * mm[c, 2]
-                a3 += wc * mm[c, 3]
-                a4 += wc * mm[c, 4]
-                a5 += wc * mm[c, 5]
-                a6 += wc * mm[c, 6]
-                a7 += wc * mm[c, 7]
-            rx[i], ry[i], rz[i] = dq_move(a0, a1, a2, a3, a4, a5, a6, a7, x[i], y[i], z[i])
+            a0, a1, a2, a3, a4, a5, a6, a7 = dq4(w, mm, i)
+            rx[i], ry[i], rz[i] = dq_apply(a0, a1, a2, a3, a4, a5, a6, a7, x[i], y[i], z[i])
 
     @inner
     def blend_dq(w, mm, used, acc, x, y, z, rx, ry, rz):  # noqa: ANN001, ANN202
@@ -149,7 +132,7 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
         for b in range(4, used, 4):
             dq_add(w[b : b + 4], mm[b : b + 4], acc)
         for i in range(x.shape[0]):
-            rx[i], ry[i], rz[i] = dq_move(acc[0, i], acc[1, i], acc[2, i], acc[3, i],
+            rx[i], ry[i], rz[i] = dq_apply(acc[0, i], acc[1, i], acc[2, i], acc[3, i],
                                           acc[4, i], acc[5, i], acc[6, i], acc[7, i],
                                           x[i], y[i], z[i])
 

@@ -133,7 +133,7 @@ def compile_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one factory
                         h += _b4(m, j4, j5, j6, j7, s4, s5, s6, s7, 5, t)
                         k += _b4(m, j4, j5, j6, j7, s4, s5, s6, s7, 6, t)
                         ll += _b4(m, j4, j5, j6, j7, s4, s5, s6, s7, 7, t)
-                    px, py, pz = _dq_apply(a, bq, c, e, g, h, k, ll, vx + dd[s, 0, t],
+                    px, py, pz = dq_apply(a, bq, c, e, g, h, k, ll, vx + dd[s, 0, t],
                                            vy + dd[s, 1, t], vz + dd[s, 2, t])
                     res[0, t], res[1, t], res[2, t] = px, py, pz
                 for t in range(b):  # no views in inner loops: each one costs a refcount
@@ -217,7 +217,7 @@ def compile_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one factory
                         x += d[t, s, 0]
                         y += d[t, s, 1]
                         z += d[t, s, 2]
-                    out[t, i, 0], out[t, i, 1], out[t, i, 2] = _dq_apply(
+                    out[t, i, 0], out[t, i, 1], out[t, i, 2] = dq_apply(
                         a0, a1, a2, a3, a4, a5, a6, a7, x, y, z)
 
     @jit
@@ -248,7 +248,7 @@ def compile_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one factory
 
 
 @njit(fastmath=True, cache=True, nogil=True, inline="always", error_model="numpy")
-def _dq_apply(a0, a1, a2, a3, a4, a5, a6, a7, x, y, z):  # noqa: ANN001, ANN202
+def dq_apply(a0, a1, a2, a3, a4, a5, a6, a7, x, y, z):  # noqa: ANN001, ANN202
     """The point (x, y, z) moved by the blended dual quaternion (a0..a3 | a4..a7), normalised."""
     inv = np.float32(1) / np.sqrt(a0 * a0 + a1 * a1 + a2 * a2 + a3 * a3)
     qx, qy, qz, qw = a0 * inv, a1 * inv, a2 * inv, a3 * inv
