@@ -221,27 +221,25 @@ class Skinner:
             numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
         try:
             groups = self._runs(f)
+            # DQS's frame-block kernel is written out for K <= 8; more take the gathers.
+            per_frame = f < _FEW or (method == "dqs" and inf.k > 8)
+            if groups is not None or per_frame:  # morph offsets per frame, a zero row last
+                d = (self._no_offsets if mw is None else
+                     np.concatenate([morphs.offsets(mw, np.float32),
+                                     np.zeros((f, 1, 3), np.float32)], axis=1))
+                table = np.ascontiguousarray(table, np.float32)
             if groups is not None:
                 if self._stale:
                     groups = self._groups = replace(groups, xyz=np.ascontiguousarray(
                         self._vertices[groups.order].T))
                     self._stale = False
-                d = (self._no_offsets if mw is None else
-                     np.concatenate([morphs.offsets(mw, np.float32),
-                                     np.zeros((f, 1, 3), np.float32)], axis=1))
                 kern = _kernel("g" + method, inf.k, parallel)
                 kern(groups.xyz, groups.weights, groups.joints, groups.used, groups.starts,
-                     groups.tasks, groups.order, groups.slot,
-                     np.ascontiguousarray(table, np.float32), d, mw is not None, out)
-            # DQS's frame-block kernel is written out for K <= 8; more take the gathers.
-            elif f < _FEW or (method == "dqs" and inf.k > 8):
-                d = (self._no_offsets if mw is None else
-                     np.concatenate([morphs.offsets(mw, np.float32),
-                                     np.zeros((f, 1, 3), np.float32)], axis=1))
+                     groups.tasks, groups.order, groups.slot, table, d, mw is not None, out)
+            elif per_frame:
                 kern = _kernel(method + "_few", inf.k, parallel)
-                kern(self.vertices, inf.index, inf.weight,
-                     np.ascontiguousarray(table, np.float32), self._slot, d, mw is not None,
-                     out)
+                kern(self.vertices, inf.index, inf.weight, table, self._slot, d,
+                     mw is not None, out)
             else:
                 nb = -(-f // _T)
                 # (frame block, j, c, _T): each block's frames last, padded with the last.
