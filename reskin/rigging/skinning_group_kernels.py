@@ -20,6 +20,21 @@ from reskin.rigging.skinning_kernels import dq_apply
 _OPTS = {"fastmath": True, "cache": True, "nogil": True, "error_model": "numpy"}
 
 
+@njit(inline="always", **_OPTS)
+def sum4(w, mm, i, r):  # noqa: ANN001, ANN201
+    """Columns r..r+3 of four influences' rows mm (4, >= r + 4), weighted by vertex i's
+    weights w (4, L) and summed: a third of a blended 3x4 matrix, or half a blended dual
+    quaternion."""
+    a0 = a1 = a2 = a3 = np.float32(0)
+    for c in range(4):
+        wc = w[c, i]
+        a0 += wc * mm[c, r]
+        a1 += wc * mm[c, r + 1]
+        a2 += wc * mm[c, r + 2]
+        a3 += wc * mm[c, r + 3]
+    return a0, a1, a2, a3
+
+
 def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one factory
     """{(method, K, parallel): kernel} for method in glbs, gdqs (positions of f frames) and
     gnormals (one frame's positions and normals)."""
@@ -34,21 +49,9 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
             linear in the matrices, so K influences are K / 4 such passes (the vectoriser
             gives up on one loop with 8 x 12 loads)."""
             for i in range(x.shape[0]):
-                a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = np.float32(0)
-                for c in range(4):
-                    wc = w[c, i]
-                    a0 += wc * mm[c, 0]
-                    a1 += wc * mm[c, 1]
-                    a2 += wc * mm[c, 2]
-                    a3 += wc * mm[c, 3]
-                    a4 += wc * mm[c, 4]
-                    a5 += wc * mm[c, 5]
-                    a6 += wc * mm[c, 6]
-                    a7 += wc * mm[c, 7]
-                    a8 += wc * mm[c, 8]
-                    a9 += wc * mm[c, 9]
-                    a10 += wc * mm[c, 10]
-                    a11 += wc * mm[c, 11]
+                a0, a1, a2, a3 = sum4(w, mm, i, 0)
+                a4, a5, a6, a7 = sum4(w, mm, i, 4)
+                a8, a9, a10, a11 = sum4(w, mm, i, 8)
                 xi, yi, zi = x[i], y[i], z[i]
                 px = a0 * xi + a1 * yi + a2 * zi + a3
                 py = a4 * xi + a5 * yi + a6 * zi + a7
@@ -72,29 +75,14 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
         for b in range(4, used, 4):
             blend12_add(w[b : b + 4], mm[b : b + 4], x, y, z, rx, ry, rz)
 
-    @njit(inline="always", **_OPTS)
-    def dq4(w, mm, i):  # noqa: ANN001, ANN202
-        """Vertex i's four weighted dual quaternions (w (4, L), mm (4, 8)) summed."""
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0)
-        for c in range(4):
-            wc = w[c, i]
-            a0 += wc * mm[c, 0]
-            a1 += wc * mm[c, 1]
-            a2 += wc * mm[c, 2]
-            a3 += wc * mm[c, 3]
-            a4 += wc * mm[c, 4]
-            a5 += wc * mm[c, 5]
-            a6 += wc * mm[c, 6]
-            a7 += wc * mm[c, 7]
-        return a0, a1, a2, a3, a4, a5, a6, a7
-
     def make_dq_sum(add: bool):  # noqa: ANN202
         @inner
         def dq_sum(w, mm, acc):  # noqa: ANN001, ANN202
             """acc (8, L) set to (or, ``add``, plus) four influences' weighted dual
             quaternions: mm (4, 8) signed onto the pivot's side, w (4, L)."""
             for i in range(acc.shape[1]):
-                a0, a1, a2, a3, a4, a5, a6, a7 = dq4(w, mm, i)
+                a0, a1, a2, a3 = sum4(w, mm, i, 0)
+                a4, a5, a6, a7 = sum4(w, mm, i, 4)
                 if add:
                     a0 += acc[0, i]
                     a1 += acc[1, i]
@@ -117,7 +105,8 @@ def compile_group_kernels(K: int, parallel: bool) -> dict:  # noqa: C901 - one f
         one loop (it vectorises; with eight, the loads are too many and :func:`blend_dq`
         sums them into a scratch first)."""
         for i in range(x.shape[0]):
-            a0, a1, a2, a3, a4, a5, a6, a7 = dq4(w, mm, i)
+            a0, a1, a2, a3 = sum4(w, mm, i, 0)
+            a4, a5, a6, a7 = sum4(w, mm, i, 4)
             rx[i], ry[i], rz[i] = dq_apply(a0, a1, a2, a3, a4, a5, a6, a7, x[i], y[i], z[i])
 
     @inner
