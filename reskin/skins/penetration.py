@@ -39,6 +39,8 @@ from reskin.skins.garments import Garment
 from reskin.skins.weight_transfer import (
     CANDIDATE_FACES,
     closest_points_soa,
+    in_box,
+    lengths,
     nearest_faces,
 )
 
@@ -87,8 +89,7 @@ def _near_face_index(vertices: np.ndarray, faces: np.ndarray, garments: Sequence
     for g in garments:
         gv = np.asarray(g.vertices, np.float64)
         lo, hi = gv.min(axis=0) - NEAR, gv.max(axis=0) + NEAR
-        inside |= ((x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]) & (z >= lo[2])
-                   & (z <= hi[2]))
+        inside |= in_box(x, y, z, lo, hi)
     f0, f1, f2 = np.ascontiguousarray(np.asarray(faces).T)
     return np.flatnonzero(inside[f0] | inside[f1] | inside[f2])
 
@@ -155,9 +156,7 @@ def _signed(points: np.ndarray, cand: np.ndarray, tri: np.ndarray, normals: np.n
     m = len(local)
     rep = np.repeat(points, c, axis=1)  # (3, r c)
     closest, bary = closest_points_soa(rep, tri[:, cand.ravel()])
-    off = closest - rep
-    # np.linalg.norm's order of sums: the distances the (r c, 3) rows gave.
-    d = np.sqrt((off[0] * off[0] + off[1] * off[1]) + off[2] * off[2]).reshape(r, c)
+    d = lengths(closest - rep).reshape(r, c)
     best = np.argmin(d, axis=1)
     at = np.arange(r) * c + best
     chosen = cand[np.arange(r), best]

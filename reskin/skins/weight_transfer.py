@@ -28,6 +28,19 @@ def _dot(ax: np.ndarray, ay: np.ndarray, az: np.ndarray, bx: np.ndarray, by: np.
     return (ax * bx + az * bz) + ay * by
 
 
+def in_box(x: np.ndarray, y: np.ndarray, z: np.ndarray, lo: np.ndarray, hi: np.ndarray
+           ) -> np.ndarray:
+    """(n,) bool: the points given by coordinate rows x, y, z (n,) inside the box lo..hi (3,)
+    (by component: (n,) rows are several times faster than (n, 3) ones)."""
+    return (x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]) & (z >= lo[2]) & (z <= hi[2])
+
+
+def lengths(off: np.ndarray) -> np.ndarray:
+    """(k,) lengths of the vectors off (3, k), summed in np.linalg.norm's order, so they are
+    the bits the (k, 3) rows' norms gave."""
+    return np.sqrt((off[0] * off[0] + off[1] * off[1]) + off[2] * off[2])
+
+
 def closest_points_soa(p: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Closest point on each triangle to each point (Ericson, Real-Time Collision Detection
     5.1.5), coordinates laid out by component: p (3, k) the points, t (9, k) the triangles'
@@ -124,16 +137,14 @@ def nearest_faces(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
         lo, hi = inner_lo - margin, inner_hi + margin
         # A centroid is inside the box only if some corner is (for faces smaller than the
         # margin): test corners first, so only the centroids of the part near the points get
-        # computed. By component: (n,) rows are several times faster than (n, 3) ones.
-        corner_in = ((vx >= lo[0]) & (vx <= hi[0]) & (vy >= lo[1]) & (vy <= hi[1])
-                     & (vz >= lo[2]) & (vz <= hi[2]))
+        # computed.
+        corner_in = in_box(vx, vy, vz, lo, hi)
         sub = np.flatnonzero(corner_in[f0] | corner_in[f1] | corner_in[f2])
         if len(sub) == len(faces):
             break
         a, b, c = f0[sub], f1[sub], f2[sub]
         cx, cy, cz = ((w[a] + w[b] + w[c]) / 3 for w in (vx, vy, vz))
-        inside = np.flatnonzero((cx >= lo[0]) & (cx <= hi[0]) & (cy >= lo[1]) & (cy <= hi[1])
-                                & (cz >= lo[2]) & (cz <= hi[2]))
+        inside = np.flatnonzero(in_box(cx, cy, cz, lo, hi))
         sub = sub[inside]
         centroids = np.stack([cx[inside], cy[inside], cz[inside]], axis=1)  # = mean of corners
         if len(sub) < k:
@@ -182,9 +193,8 @@ def closest_on_mesh(
     q = np.repeat(p.T, k, axis=1)
     tri = v[faces[cand.ravel()].T].transpose(0, 2, 1).reshape(9, -1)  # (corner, xyz, pair)
     closest, bary = closest_points_soa(q, tri)
-    off = closest - q
-    d = np.sqrt((off[0] * off[0] + off[1] * off[1]) + off[2] * off[2]).reshape(-1, k)
-    best = np.argmin(d, axis=1)  # np.linalg.norm's sum order above: the same distances
+    d = lengths(closest - q).reshape(-1, k)
+    best = np.argmin(d, axis=1)
     rows = np.arange(len(points)) * k + best
     return (np.ascontiguousarray(closest[:, rows].T), cand[np.arange(len(points)), best],
             np.ascontiguousarray(bary[:, rows].T))
